@@ -1,0 +1,167 @@
+"""DuckDB access: schema, identifier quoting, the query runner, data version.
+
+All SQL text lives in `queries/*.sql` (questions) and `governance/sql/*.sql`
+(schema and import statements). Values are always bound parameters; the only
+identifiers ever spliced into SQL come from the contract's allowlist through
+`quote_identifier`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import duckdb
+import pyarrow as pa
+
+from governance.contract import TABLES
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent
+QUERIES_DIR = PROJECT_DIR / "queries"
+SQL_DIR = PACKAGE_DIR / "sql"
+DEFAULT_DB_PATH = PROJECT_DIR / "data" / "governance.duckdb"
+DB_ENV_VAR = "GOVERNANCE_DB"
+
+SCHEMA_VERSION = "1"
+
+_PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+IDENTIFIER_ALLOWLIST: frozenset[str] = frozenset(
+    {name for name in TABLES}
+    | {column.name for table in TABLES.values() for column in table.columns}
+)
+
+
+class QueryError(RuntimeError):
+    """A query was called wrongly (unknown name, missing parameter)."""
+
+
+def resolve_db_path(cli_value: str | None = None) -> Path:
+    """--db wins, then $GOVERNANCE_DB, then data/governance.duckdb."""
+    if cli_value:
+        return Path(cli_value).expanduser()
+    env = os.environ.get(DB_ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    return DEFAULT_DB_PATH
+
+
+def quote_identifier(name: str) -> str:
+    """The one place an identifier enters SQL text: allowlisted, then quoted."""
+    if name not in IDENTIFIER_ALLOWLIST:
+        raise QueryError(f"identifier not in allowlist: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+@cache
+def read_sql(name: str) -> str:
+    """A statement file under governance/sql/."""
+    return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(read_sql("schema"))
+    cur = conn.cursor()
+    try:
+        cur.execute("begin transaction")
+        if get_meta(cur, "schema_version") is None:
+            set_meta(cur, "schema_version", SCHEMA_VERSION)
+            set_meta(cur, "data_version", "0")
+        cur.execute("commit")
+    finally:
+        cur.close()
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open (creating if needed) the database file and bring its schema up."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = duckdb.connect(str(path), read_only=read_only)
+    if not read_only:
+        apply_schema(conn)
+    return conn
+
+
+def connect_memory() -> duckdb.DuckDBPyConnection:
+    conn = duckdb.connect(":memory:")
+    apply_schema(conn)
+    return conn
+
+
+def get_meta(cur: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = cur.execute("select value from meta where key = $key", {"key": key}).fetchone()
+    return None if row is None else row[0]
+
+
+def set_meta(cur: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    cur.execute("delete from meta where key = $key", {"key": key})
+    cur.execute("insert into meta values ($key, $value)", {"key": key, "value": value})
+
+
+def data_version(conn: duckdb.DuckDBPyConnection) -> int:
+    """Bumped by every applied import; caches key on it."""
+    cur = conn.cursor()
+    try:
+        value = get_meta(cur, "data_version")
+    finally:
+        cur.close()
+    return int(value or 0)
+
+
+def bump_data_version(cur: duckdb.DuckDBPyConnection) -> int:
+    """Inside the caller's transaction."""
+    version = int(get_meta(cur, "data_version") or 0) + 1
+    set_meta(cur, "data_version", str(version))
+    return version
+
+
+@dataclass(frozen=True)
+class QueryFile:
+    name: str
+    sql: str
+    parameters: frozenset[str]
+    header: str
+
+
+def query_names() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in QUERIES_DIR.glob("*.sql")))
+
+
+@cache
+def load_query(name: str) -> QueryFile:
+    if not _QUERY_NAME.match(name) or name not in query_names():
+        raise QueryError(f"unknown query: {name!r}")
+    sql = (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    header = "\n".join(
+        line[2:].strip() for line in sql.splitlines() if line.startswith("--")
+    )
+    body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return QueryFile(name, sql, frozenset(_PARAMETER.findall(body)), header)
+
+
+def run_query(
+    conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any] | None = None
+) -> pa.Table:
+    """Run queries/<name>.sql with bound parameters on a fresh cursor → Arrow.
+
+    Parameters the query does not use are dropped (callers pass one shared set);
+    a parameter it uses but was not given is an error, never a silent NULL.
+    """
+    query = load_query(name)
+    params = dict(params or {})
+    missing = query.parameters - params.keys()
+    if missing:
+        raise QueryError(f"{name}: missing parameters {sorted(missing)}")
+    bound = {key: params[key] for key in query.parameters}
+    cur = conn.cursor()
+    try:
+        return cur.sql(query.sql, params=bound or None).to_arrow_table()
+    finally:
+        cur.close()

@@ -1,0 +1,123 @@
+-- Storage schema. Idempotent: run on every connect.
+-- Column names and types follow governance/contract.py; tests/unit/test_schema.py
+-- checks the two agree. No primary keys: uniqueness is validated on import, and
+-- DuckDB's eager key checks would refuse a delete-then-insert of the same key
+-- inside one transaction. Every data row carries the import that wrote it.
+
+create sequence if not exists import_id_seq start 1;
+
+create table if not exists import_history (
+    import_id integer not null,
+    table_name varchar not null,
+    file_name varchar not null,
+    sha256 varchar not null,
+    rows_in_file integer not null,
+    rows_replaced integer not null,
+    applied_at timestamp not null,
+    applied_by varchar not null,
+    is_sample boolean not null,
+    notes varchar
+);
+
+create table if not exists meta (
+    key varchar not null,
+    value varchar not null
+);
+
+create table if not exists communities (
+    community_id varchar not null,
+    community_name varchar not null,
+    street varchar not null,
+    district varchar,
+    community_type varchar not null,
+    households integer not null,
+    population integer not null,
+    elderly_population integer,
+    floating_population integer,
+    low_income_households integer,
+    office_area_m2 double not null,
+    staff_count integer,
+    certified_social_workers integer,
+    staff_avg_monthly_pay decimal(12, 2),
+    committee_members integer,
+    volunteers integer,
+    lon double,
+    lat double,
+    import_id integer not null
+);
+
+create table if not exists facilities (
+    facility_id varchar not null,
+    community_id varchar not null,
+    facility_type varchar not null,
+    facility_name varchar,
+    area_m2 double,
+    capacity integer,
+    status varchar not null,
+    lon double,
+    lat double,
+    import_id integer not null
+);
+
+create table if not exists funding (
+    community_id varchar not null,
+    year integer not null,
+    category varchar not null,
+    source varchar not null,
+    amount_yuan decimal(18, 2) not null,
+    allocated_date date,
+    disbursed_date date,
+    import_id integer not null
+);
+
+-- month is stored as the first day of the month.
+create table if not exists safety (
+    community_id varchar not null,
+    month date not null,
+    criminal_cases integer,
+    major_criminal_cases integer,
+    public_order_cases integer,
+    fire_incidents integer,
+    disputes_received integer,
+    disputes_mediated integer,
+    disputes_resolved integer,
+    mass_incidents integer,
+    petitions integer,
+    correction_subjects integer,
+    reoffenders integer,
+    police_hours double,
+    satisfaction_rate double,
+    legal_education_rate double,
+    import_id integer not null
+);
+
+create table if not exists residences (
+    residence_id varchar not null,
+    community_id varchar not null,
+    households integer not null,
+    population integer,
+    lon double not null,
+    lat double not null,
+    import_id integer not null
+);
+
+-- The catalogue's status rule, written once for every indicator query.
+-- direction: at_least (≥ floor, ≥ target), below (< limit), at_most (≤ limit),
+-- none (no standard: ranked only). A floor with a target between them gives
+-- partly_met; a missing value is no_data, never met or not met.
+create or replace macro indicator_status(value, floor_value, target_value, direction) as
+    case
+        when value is null then 'no_data'
+        when direction = 'none' then 'not_rated'
+        when direction = 'at_least' then
+            case
+                when target_value is not null and value >= target_value then 'met'
+                when floor_value is not null and value >= floor_value then
+                    case when target_value is null then 'met' else 'partly_met' end
+                else 'not_met'
+            end
+        when direction = 'below' then
+            case when value < coalesce(target_value, floor_value) then 'met' else 'not_met' end
+        when direction = 'at_most' then
+            case when value <= coalesce(target_value, floor_value) then 'met' else 'not_met' end
+    end;
