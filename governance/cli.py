@@ -1,0 +1,213 @@
+"""Command line for bureau IT batch loads and for our own checks.
+
+    python -m governance import --db PATH --table NAME FILE
+    python -m governance validate --table NAME FILE [--db PATH]
+    python -m governance indicators --db PATH [--year Y] [--from YYYY-MM --to YYYY-MM]
+                                    [--format csv|json] [--out FILE]
+    python -m governance sample --out DIR [--communities N] [--seed S]
+
+Exit codes: 0 done or valid; 1 refused or invalid; 2 wrong usage or a file or
+database that cannot be opened; 3 an unexpected fault (details only with
+GOVERNANCE_DEBUG=1). Never a traceback otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import sys
+import traceback
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+
+from governance import db, indicators, importer, sample
+from governance.contract import TABLES
+from governance.text import t
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
+
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+class UsageError(Exception):
+    """A message for the user; exit code 2."""
+
+
+def _parse_month(value: str) -> date:
+    match = _MONTH.match(value.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise UsageError(t("cli.bad_month", value=value))
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def _existing_file(value: str) -> Path:
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise UsageError(t("cli.file_not_found", path=value))
+    return path
+
+
+def _open_db(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    db_path = db.resolve_db_path(path)
+    if read_only and not db_path.is_file():
+        raise UsageError(t("cli.file_not_found", path=str(db_path)))
+    try:
+        return db.connect(db_path, read_only=read_only)
+    except duckdb.IOException as exc:
+        raise UsageError(t("error.db_locked", path=str(db_path))) from exc
+
+
+def _print_report(report: importer.ImportReport, out: TextIO) -> None:
+    for note in report.notes:
+        print("· " + note, file=out)
+    for message in report.messages():
+        print(message, file=out)
+
+
+def _cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    path = _existing_file(args.file)
+    conn = _open_db(args.db)
+    try:
+        result = importer.import_file(
+            conn,
+            importer.SourceFile(path, args.table),
+            applied_by=args.by or getpass.getuser(),
+        )
+    finally:
+        conn.close()
+    report = result.report
+    if result.unchanged:
+        _print_report(report, out)
+        print(t("cli.unchanged", table=TABLES[args.table].label), file=out)
+        return EXIT_OK
+    if result.applied:
+        _print_report(report, out)
+        print(
+            t(
+                "cli.applied", table=TABLES[args.table].label, rows=report.rows,
+                replaced=result.rows_replaced, import_id=result.import_id,
+            ),
+            file=out,
+        )
+        return EXIT_OK
+    _print_report(report, err)
+    print(t("cli.refused", file=report.file_name), file=err)
+    return EXIT_REFUSED
+
+
+def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    path = _existing_file(args.file)
+    conn = _open_db(args.db, read_only=True) if args.db else None
+    try:
+        report = importer.validate_file(importer.SourceFile(path, args.table), conn=conn)
+    finally:
+        if conn is not None:
+            conn.close()
+    if report.ok:
+        _print_report(report, out)
+        print(t("cli.valid", file=report.file_name, table=TABLES[args.table].label,
+                rows=report.rows), file=out)
+        return EXIT_OK
+    _print_report(report, err)
+    return EXIT_REFUSED
+
+
+def _cmd_indicators(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    conn = _open_db(args.db, read_only=True)
+    try:
+        period = indicators.default_period(conn)
+        if args.year is not None:
+            period = replace(period, year=args.year)
+        if args.month_from:
+            period = replace(period, month_from=_parse_month(args.month_from))
+        if args.month_to:
+            period = replace(period, month_to=_parse_month(args.month_to))
+        frame = indicators.indicators_long(conn, period)
+    finally:
+        conn.close()
+    if args.format == "json":
+        records = [
+            {k: (None if v != v else v) for k, v in row.items()}  # NaN → null
+            for row in frame.to_dict(orient="records")
+        ]
+        text = json.dumps(records, ensure_ascii=False, indent=1) + "\n"
+    else:
+        text = frame.to_csv(index=False, lineterminator="\n")
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+    else:
+        out.write(text)
+    return EXIT_OK
+
+
+def _cmd_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    size = sample.SampleSize(
+        communities=args.communities, months=args.months,
+        residences_per_community=args.residences,
+    )
+    sample.write_sample(Path(args.out), size, seed=args.seed)
+    print(t("cli.sample_written", out=args.out, communities=args.communities), file=out)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m governance", description=t("cli.help.description")
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    table_choices = sorted(TABLES)
+
+    cmd = commands.add_parser("import", help=t("cli.help.import"))
+    cmd.add_argument("--db", required=True, help=t("cli.help.db"))
+    cmd.add_argument("--table", required=True, choices=table_choices, help=t("cli.help.table"))
+    cmd.add_argument("--by", help=t("cli.help.by"))
+    cmd.add_argument("file", help=t("cli.help.file"))
+    cmd.set_defaults(handler=_cmd_import)
+
+    cmd = commands.add_parser("validate", help=t("cli.help.validate"))
+    cmd.add_argument("--table", required=True, choices=table_choices)
+    cmd.add_argument("--db", help=t("cli.help.validate_db"))
+    cmd.add_argument("file")
+    cmd.set_defaults(handler=_cmd_validate)
+
+    cmd = commands.add_parser("indicators", help=t("cli.help.indicators"))
+    cmd.add_argument("--db", required=True)
+    cmd.add_argument("--year", type=int, help=t("cli.help.year"))
+    cmd.add_argument("--from", dest="month_from", help=t("cli.help.from"))
+    cmd.add_argument("--to", dest="month_to", help=t("cli.help.to"))
+    cmd.add_argument("--format", choices=("csv", "json"), default="csv")
+    cmd.add_argument("--out", help=t("cli.help.out"))
+    cmd.set_defaults(handler=_cmd_indicators)
+
+    cmd = commands.add_parser("sample", help=t("cli.help.sample"))
+    cmd.add_argument("--out", required=True)
+    cmd.add_argument("--communities", type=int, default=sample.SampleSize().communities)
+    cmd.add_argument("--months", type=int, default=sample.SampleSize().months)
+    cmd.add_argument(
+        "--residences", type=int, default=sample.SampleSize().residences_per_community,
+        help=t("cli.help.residences"),
+    )
+    cmd.add_argument("--seed", type=int, default=sample.DEFAULT_SEED)
+    cmd.set_defaults(handler=_cmd_sample)
+    return parser
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args, out, err)
+    except UsageError as exc:
+        print(str(exc), file=err)
+        return EXIT_USAGE
+    except Exception:  # noqa: BLE001 — a message, never a traceback, unless debugging
+        if os.environ.get("GOVERNANCE_DEBUG"):
+            traceback.print_exc(file=err)
+        print(t("error.generic", ref="cli"), file=err)
+        return EXIT_FAULT

@@ -1,0 +1,131 @@
+"""Decide a CSV file's encoding, strictly, without holding its text in memory.
+
+The cascade is fixed: UTF-8 (with or without BOM) → GB18030 (a superset of GBK,
+what Excel writes on Chinese Windows) → refuse. Each candidate is tried with a
+strict incremental decoder over the whole file in blocks, so a 200 MB upload
+costs at most two sequential reads and a few MB of memory; a file that fails
+UTF-8 halfway restarts from the beginning as GB18030. Nothing is ever decoded
+with errors='replace' or 'ignore', and no statistical charset detector is used
+(they misread mostly-ASCII GBK files).
+
+A file containing NUL characters, or starting with a UTF-16/UTF-32 byte-order
+mark, is refused too: such text decodes "validly" as UTF-8 or GB18030 but into
+nonsense.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+BLOCK_SIZE = 1 << 20
+CASCADE = ("utf-8-sig", "gb18030")
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+class DecodeError(Exception):
+    """The bytes are neither UTF-8 nor GB18030 (or are UTF-16/32 or binary)."""
+
+
+@dataclass(frozen=True)
+class Inspection:
+    encoding: str  # "utf-8-sig" or "gb18030"; also right for BOM-less UTF-8
+    sha256: str
+    size: int
+    empty: bool  # no characters at all once decoded (a BOM alone counts as empty)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(BLOCK_SIZE), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _try_decode(path: Path, encoding: str, digest: hashlib._Hash | None) -> tuple[bool, bool]:
+    """(decodes strictly, has any character). Updates digest if given (full read)."""
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    any_text = False
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(BLOCK_SIZE), b""):
+            if digest is not None:
+                digest.update(block)
+            try:
+                text = decoder.decode(block, final=False)
+            except UnicodeDecodeError:
+                return False, any_text
+            if "\x00" in text:
+                return False, any_text
+            any_text = any_text or bool(text)
+        try:
+            text = decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False, any_text
+        if "\x00" in text:
+            return False, any_text
+        return True, any_text or bool(text)
+
+
+def inspect(path: Path) -> Inspection:
+    """Encoding, hash and size of a CSV file; DecodeError when neither encoding fits."""
+    path = Path(path)
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    size = path.stat().st_size
+    if head.startswith(_WIDE_BOMS) and not head.startswith(codecs.BOM_UTF8):
+        raise DecodeError(path.name)
+    digest = hashlib.sha256()
+    ok, any_text = _try_decode(path, CASCADE[0], digest)
+    sha = digest.hexdigest()
+    if ok:
+        return Inspection(CASCADE[0], sha, size, not any_text)
+    for encoding in CASCADE[1:]:
+        ok, any_text = _try_decode(path, encoding, None)
+        if ok:
+            return Inspection(encoding, sha, size, not any_text)
+    raise DecodeError(path.name)
+
+
+def detect_encoding(path: Path) -> str:
+    return inspect(path).encoding
+
+
+def open_text(path: Path, encoding: str | None = None) -> TextIO:
+    """A text stream over the file (for the csv module: newline='' kept raw)."""
+    encoding = encoding or detect_encoding(path)
+    return open(path, encoding=encoding, errors="strict", newline="")
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """(text, encoding) for small in-memory data; DecodeError when neither fits."""
+    if data.startswith(_WIDE_BOMS) and not data.startswith(codecs.BOM_UTF8):
+        raise DecodeError("<bytes>")
+    for encoding in CASCADE:
+        try:
+            text = data.decode(encoding, errors="strict")
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text:
+            return text, encoding
+    raise DecodeError("<bytes>")
+
+
+def iter_text(
+    path: Path, encoding: str | None = None, block_chars: int = BLOCK_SIZE
+) -> Iterator[str]:
+    """The decoded text in blocks, never the whole file at once."""
+    with open_text(path, encoding) as handle:
+        yield from iter(lambda: handle.read(block_chars), "")
+
+
+def transcode_to_utf8(path: Path, target: Path, encoding: str | None = None) -> Path:
+    """Write a UTF-8 (no BOM) copy of the file, streaming; returns target."""
+    with open(target, "w", encoding="utf-8", newline="") as out:
+        for block in iter_text(path, encoding):
+            out.write(block)
+    return target

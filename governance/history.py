@@ -1,0 +1,23 @@
+"""Import history as the data page shows it."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from governance.contract import TABLES
+from governance.db import run_query
+from governance.text import t
+
+HISTORY_COLUMNS = (
+    "import_id", "table_name", "file_name", "rows_in_file", "rows_replaced",
+    "applied_at", "applied_by", "is_sample", "sha256",
+)
+
+
+def import_history(conn: duckdb.DuckDBPyConnection, limit_rows: int = 200) -> pd.DataFrame:
+    """Newest first, table names in Chinese, columns labelled for display."""
+    frame = run_query(conn, "import_history", {"limit_rows": limit_rows}).to_pandas()
+    frame["table_name"] = frame["table_name"].map(lambda n: TABLES[n].label if n in TABLES else n)
+    frame = frame[list(HISTORY_COLUMNS)]
+    return frame.rename(columns={c: t(f"history.{c}") for c in HISTORY_COLUMNS})

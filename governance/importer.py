@@ -1,0 +1,900 @@
+"""Validate uploaded files completely, then apply a batch in one transaction.
+
+Pipeline per file: decode strictly (decoding) → find the header and read rows
+with their file row numbers (tabular) → parse each chunk of ~50,000 rows with
+vectorised parsers (cells) → append to a staging table in a private in-memory
+DuckDB → whole-file checks in SQL (percent fractions, duplicate keys, unknown
+communities) → a report. Nothing is written anywhere until every file of the
+batch has passed; then one transaction replaces what each file covers, records
+import_history and bumps the data version once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from governance import cells, db, decoding, tabular
+from governance.contract import TABLES, Column, Table, detect_table
+from governance.text import t
+
+if TYPE_CHECKING:
+    import pandas
+
+MAX_LISTED_PROBLEMS = 1000
+PREVIEW_ROWS = 20
+INSERT_BATCH_ROWS = 100_000
+
+Progress = Callable[[str, int], None]
+
+
+# -- public data types ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CellProblem:
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    reason: str
+
+    def message(self) -> str:
+        if self.row is None:
+            return t("import.error.file", file=self.file, reason=self.reason)
+        return t(
+            "import.error.line",
+            file=self.file,
+            row=self.row,
+            column=self.column or "",
+            value="" if self.value is None else self.value,
+            reason=self.reason,
+        )
+
+
+@dataclass
+class ImportReport:
+    file_name: str
+    table: str
+    sha256: str
+    rows: int
+    problems: list[CellProblem]
+    problem_count: int
+    notes: list[str]
+    preview: pandas.DataFrame | None
+    encoding: str | None = None  # CSV: "utf-8-sig" or "gb18030"
+    sheet: str | None = None  # XLSX: the sheet read
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    def messages(self) -> list[str]:
+        lines = [p.message() for p in self.problems]
+        hidden = self.problem_count - len(self.problems)
+        if hidden > 0:
+            lines.append(t("import.too_many_errors", count=hidden))
+        return lines
+
+
+@dataclass
+class ImportResult:
+    report: ImportReport
+    applied: bool
+    unchanged: bool
+    import_id: int | None  # the new import; for an unchanged file, the earlier one
+    rows_replaced: int
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path
+    table: str
+    file_name: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.file_name or Path(self.path).name
+
+
+# -- staging one file -------------------------------------------------------------
+
+
+@dataclass
+class _Staged:
+    """A validated file: its report and, while open, its private staging database."""
+
+    source: SourceFile
+    report: ImportReport
+    table: Table | None
+    con: duckdb.DuckDBPyConnection | None = None
+    periods: list = field(default_factory=list)  # years / months the file covers
+    tmpdir: tempfile.TemporaryDirectory | None = None
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+            self.con = None
+        if self.tmpdir is not None:
+            self.tmpdir.cleanup()
+            self.tmpdir = None
+
+
+def _refusal(
+    source: SourceFile, reason: str, sha256: str = "", table: str | None = None
+) -> ImportReport:
+    name = source.display_name
+    return ImportReport(
+        file_name=name,
+        table=table or source.table,
+        sha256=sha256,
+        rows=0,
+        problems=[CellProblem(name, None, None, None, reason)],
+        problem_count=1,
+        notes=[],
+        preview=None,
+    )
+
+
+def _staged_schema(table: Table) -> pa.Schema:
+    fields = [pa.field("_row", pa.int32()), pa.field("_plain", pa.int32())]
+    fields += [pa.field(c.name, cells.VALUE_TYPES[c.kind]) for c in table.columns]
+    return pa.schema(fields)
+
+
+_PROBLEM_SCHEMA = pa.schema(
+    [
+        pa.field("_row", pa.int32()),
+        pa.field("col_index", pa.int32()),
+        pa.field("column_label", pa.string()),
+        pa.field("value", pa.string()),
+        pa.field("reason", pa.string()),
+        pa.field("detail", pa.string()),
+    ]
+)
+
+
+def _fmt_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _reason_text(
+    table: Table, col_index: int, reason: str, detail: str | None, value: str | None
+) -> str:
+    column = table.columns[col_index] if 0 <= col_index < len(table.columns) else None
+    key = "reason." + reason
+    if reason == "below_minimum":
+        return t(key, minimum=detail)
+    if reason == "above_maximum":
+        return t(key, maximum=detail)
+    if reason in ("not_above", "not_before") and column is not None:
+        other = column.not_above if reason == "not_above" else column.not_before
+        label = table.column_by_name[other].label if other in table.column_by_name else other
+        return t(key, other=label, other_value=detail)
+    if reason == "bad_enum" and column is not None and column.enum is not None:
+        choices = "、".join(f"{c.code} {c.label}" for c in column.enum.codes)
+        return t(key, choices=choices)
+    if reason == "ambiguous_percent":
+        try:
+            number = float(value or "")
+        except ValueError:
+            return t("reason.bad_percent")
+        return t(key, value=_fmt_number(number), scaled=_fmt_number(round(number * 100, 8)))
+    if reason == "bad_unit":
+        return t(key, unit=detail or "")
+    if reason == "duplicate_key":
+        labels = [table.column_by_name[k].label for k in table.key]
+        same = t(
+            "reason.duplicate_key.same_all" if len(labels) > 1 else "reason.duplicate_key.same",
+            columns="、".join(labels),
+        )
+        # t()'s own first parameter is called `key`, so this template's {key}
+        # placeholder is filled here: t() without values returns it unformatted.
+        return t(key).format(rows=detail, key=same)
+    return t(key)
+
+
+def _chunk_tables(
+    table: Table,
+    chunk: tabular.Chunk,
+    scales: dict[str, float],
+    percent_bits: dict[str, int],
+    counters: dict[str, list[int]],
+) -> tuple[pa.Table, pa.Table]:
+    """Parse one chunk → (staged rows, cell problems), both Arrow tables."""
+    n = len(chunk)
+    rows = pa.array(chunk.rows, pa.int32())
+    parsed: dict[str, cells.Parsed] = {}
+    raws: dict[str, pa.Array] = {}
+    for column in table.columns:
+        raw = chunk.columns.get(column.name)
+        if raw is None:
+            kind_type = cells.VALUE_TYPES[column.kind]
+            if column.default is not None:
+                values = pa.array([column.default] * n, kind_type)
+                counters[column.name][2] += n
+            else:
+                values = pa.nulls(n, kind_type)
+            parsed[column.name] = cells.Parsed(values, pa.nulls(n, pa.string()))
+            continue
+        raws[column.name] = pa.array(raw, pa.string())
+        result = cells.parse_column(column, raws[column.name], scale=scales.get(column.name, 1.0))
+        parsed[column.name] = result
+        counters[column.name][0] += result.plain_count
+        counters[column.name][1] += result.plain_outside
+        counters[column.name][2] += result.defaults
+
+    # Same-row rules, only where both cells parsed.
+    for column in table.columns:
+        other = column.not_above or column.not_before
+        if other is None or column.name not in raws:
+            continue
+        check = cells.check_not_above if column.not_above else cells.check_not_before
+        rule = check(parsed[column.name].values, parsed[other].values)
+        if rule.error_count:
+            mine = parsed[column.name]
+            details = mine.details if mine.details is not None else pa.nulls(n, pa.string())
+            parsed[column.name] = cells.Parsed(
+                pc.if_else(
+                    pc.is_valid(rule.errors), pa.scalar(None, mine.values.type), mine.values
+                ),
+                pc.coalesce(mine.errors, rule.errors),
+                pc.coalesce(details, rule.details),
+            )
+
+    plain = pa.repeat(pa.scalar(0, pa.int32()), n)
+    for name, bit in percent_bits.items():
+        candidates = parsed[name].fraction_candidates
+        if candidates is not None:
+            plain = pc.bit_wise_or(plain, pc.if_else(candidates, bit, 0).cast(pa.int32()))
+
+    staged = pa.table(
+        [rows, plain] + [parsed[c.name].values for c in table.columns],
+        schema=_staged_schema(table),
+    )
+
+    pieces = []
+    for index, column in enumerate(table.columns):
+        result = parsed[column.name]
+        if column.name not in raws or result.error_count == 0:
+            continue
+        mask = pc.is_valid(result.errors)
+        count = result.error_count
+        details = result.details if result.details is not None else pa.nulls(n, pa.string())
+        pieces.append(
+            pa.table(
+                [
+                    pc.filter(rows, mask),
+                    pa.repeat(pa.scalar(index, pa.int32()), count),
+                    pa.repeat(pa.scalar(column.label), count),
+                    pc.filter(raws[column.name], mask),
+                    pc.filter(result.errors, mask),
+                    pc.filter(details, mask),
+                ],
+                schema=_PROBLEM_SCHEMA,
+            )
+        )
+    problems = (
+        pa.concat_tables(pieces).sort_by([("_row", "ascending"), ("col_index", "ascending")])
+        if pieces
+        else _PROBLEM_SCHEMA.empty_table()
+    )
+    return staged, problems
+
+
+def _display_expr(column: Column) -> str:
+    """SQL text showing a staged key column as the user wrote it, roughly."""
+    quoted = db.quote_identifier(column.name)
+    if column.kind == "year_month":
+        return "strftime(" + quoted + ", '%Y-%m')"
+    return "cast(" + quoted + " as varchar)"
+
+
+def _duplicate_key_sql(table: Table) -> str:
+    keys = [db.quote_identifier(k) for k in table.key]
+    key_list = ", ".join(keys)
+    not_null = " and ".join(k + " is not null" for k in keys)
+    shown = " || ' / ' || ".join(_display_expr(table.column_by_name[k]) for k in table.key)
+    return (
+        "insert into problems select s._row, $col_index, $label, "
+        + shown
+        + ", 'duplicate_key',"
+        " array_to_string(list_filter(g.first_rows, lambda x: x <> s._row)[1:10], '、')"
+        " || case when g.n > 11 then '…' else '' end"
+        " from staged s join (select "
+        + key_list
+        + ", list(_row order by _row)[1:11] as first_rows, count(*) as n from staged where "
+        + not_null
+        + " group by "
+        + key_list
+        + " having count(*) > 1) g using ("
+        + key_list
+        + ")"
+    )
+
+
+def _percent_fraction_sql(column: Column) -> str:
+    quoted = db.quote_identifier(column.name)
+    return (
+        "update staged set " + quoted + " = round(" + quoted + " * 100, 8)"
+        " where (_plain & $bit) <> 0"
+    )
+
+
+def _percent_ambiguous_sql(column: Column) -> str:
+    quoted = db.quote_identifier(column.name)
+    return (
+        "insert into problems select _row, $col_index, $label, cast(" + quoted + " as varchar),"
+        " 'ambiguous_percent', null from staged where (_plain & $bit) <> 0"
+        " and " + quoted + " > 0 and " + quoted + " < 1"
+    )
+
+
+def _periods_sql(table: Table) -> str | None:
+    if table.replaces == "years":
+        column = db.quote_identifier("year")
+    elif table.replaces == "months":
+        column = db.quote_identifier("month")
+    else:
+        return None
+    return "select distinct " + column + " from staged where " + column + " is not null order by 1"
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> int:
+    """Run an insert/update/delete and return the number of rows it touched."""
+    row = con.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _stage(
+    source: SourceFile,
+    reference: pa.Table | None,
+    progress: Progress | None,
+) -> _Staged:
+    name = source.display_name
+    table = TABLES.get(source.table)
+    if table is None:
+        choices = "、".join(f"{n}（{tb.label}）" for n, tb in TABLES.items())
+        reason = t("import.unknown_table", table=source.table, choices=choices)
+        return _Staged(source, _refusal(source, reason), None)
+    path = Path(source.path)
+    suffix = path.suffix.lower()
+    if suffix not in tabular.SUPPORTED_SUFFIXES:
+        reason = t("import.unsupported_format", suffix=suffix or path.name)
+        return _Staged(source, _refusal(source, reason), table)
+
+    encoding: str | None = None
+    sha = ""
+    try:
+        if suffix in tabular.CSV_SUFFIXES:
+            try:
+                inspection = decoding.inspect(path)
+            except decoding.DecodeError:
+                return _Staged(
+                    source,
+                    _refusal(source, t("import.decode_failed"), decoding.sha256_of(path)),
+                    table,
+                )
+            sha = inspection.sha256
+            encoding = inspection.encoding
+            if inspection.empty:
+                return _Staged(source, _refusal(source, t("import.empty_file"), sha), table)
+        else:
+            sha = decoding.sha256_of(path)
+        reader = tabular.open_table(path, table, encoding=encoding)
+    except tabular.TabularError as exc:
+        return _Staged(source, _refusal(source, exc.reason, sha), table)
+    except OSError as exc:
+        reason = t("import.read_failed", detail=exc.strerror or type(exc).__name__)
+        return _Staged(source, _refusal(source, reason), table)
+
+    staged = _Staged(source, _refusal(source, ""), table)  # report replaced below
+    file_problems: list[CellProblem] = []
+    notes: list[str] = []
+    scales: dict[str, float] = {}
+    for column_name, unit in reader.header.units.items():
+        column = table.column_by_name[column_name]
+        scale = cells.header_scale(column, unit)
+        if scale is None:
+            file_problems.append(
+                CellProblem(
+                    name,
+                    None,
+                    None,
+                    None,
+                    t("import.bad_header_unit", column=column.label, unit=unit),
+                )
+            )
+        elif scale != 1.0:
+            scales[column_name] = scale
+            notes.append(t("import.note.money_scaled", column=column.label))
+
+    percent_columns = [c for c in table.columns if c.kind == "percent"]
+    percent_bits = {c.name: 1 << i for i, c in enumerate(percent_columns)}
+    counters = {c.name: [0, 0, 0] for c in table.columns}  # plain, plain outside, defaults
+
+    staged.tmpdir = tempfile.TemporaryDirectory(prefix="governance-import-")
+    con = duckdb.connect(":memory:", config={"temp_directory": staged.tmpdir.name})
+    staged.con = con
+    cell_problem_total = 0
+    kept_cell_problems = 0
+    try:
+        con.register("chunk", _staged_schema(table).empty_table())
+        con.execute("create table staged as select * from chunk")
+        con.unregister("chunk")
+        con.execute(db.read_sql("import_problems_create"))
+        if not file_problems:
+            for chunk in reader.chunks(tabular.CHUNK_ROWS):
+                rows_arrow, problems_arrow = _chunk_tables(
+                    table,
+                    chunk,
+                    scales,
+                    percent_bits,
+                    counters,
+                )
+                con.register("chunk", rows_arrow)
+                con.execute("insert into staged select * from chunk")
+                con.unregister("chunk")
+                cell_problem_total += problems_arrow.num_rows
+                room = MAX_LISTED_PROBLEMS - kept_cell_problems
+                if room > 0 and problems_arrow.num_rows:
+                    kept = problems_arrow.slice(0, room)
+                    kept_cell_problems += kept.num_rows
+                    con.register("chunk_problems", kept)
+                    con.execute("insert into problems select * from chunk_problems")
+                    con.unregister("chunk_problems")
+                if progress is not None:
+                    progress(name, reader.data_rows)
+    except tabular.TabularError as exc:
+        reader.close()
+        staged.close()
+        staged.report = _refusal(source, exc.reason, sha)
+        return staged
+    except UnicodeDecodeError:
+        reader.close()
+        staged.close()
+        staged.report = _refusal(source, t("import.decode_failed"), sha)
+        return staged
+    reader.close()
+    notes = reader.notes() + notes
+    if encoding == "gb18030":
+        notes.insert(0, t("import.note.encoding", encoding="GBK/GB18030"))
+    rows = reader.data_rows
+    if rows == 0 and not file_problems:
+        file_problems.append(CellProblem(name, None, None, None, t("import.no_rows")))
+
+    sql_problem_total = 0
+    if not file_problems:
+        # Percent columns: fractions or percents, decided on the whole column.
+        for index, column in enumerate(table.columns):
+            if column.kind != "percent":
+                continue
+            plain, outside, _ = counters[column.name]
+            params = {"bit": percent_bits[column.name]}
+            if cells.percent_is_fraction(plain, outside):
+                con.execute(_percent_fraction_sql(column), params).fetchall()
+                notes.append(t("import.note.percent_fraction", column=column.label))
+            elif plain:
+                params.update(col_index=index, label=column.label)
+                sql_problem_total += _count(con, _percent_ambiguous_sql(column), params)
+        # Defaults taken for empty enum cells.
+        for column in table.columns:
+            if column.default is not None and counters[column.name][2]:
+                label = column.enum.label_of(column.default) if column.enum else column.default
+                notes.append(
+                    t(
+                        "import.note.defaults",
+                        column=column.label,
+                        count=counters[column.name][2],
+                        value=label,
+                    )
+                )
+        # Keys unique within the file.
+        if table.key:
+            first = table.key[0]
+            params = {
+                "col_index": table.column_names.index(first),
+                "label": "、".join(table.column_by_name[k].label for k in table.key),
+            }
+            sql_problem_total += _count(con, _duplicate_key_sql(table), params)
+        # Community ids known.
+        if table.references_communities:
+            if reference is None:
+                notes.append(t("import.note.reference_skipped"))
+            else:
+                con.register("ref_ids", reference)
+                params = {
+                    "col_index": table.column_names.index("community_id"),
+                    "label": table.column_by_name["community_id"].label,
+                }
+                sql_problem_total += _count(con, db.read_sql("import_unknown_community"), params)
+                con.unregister("ref_ids")
+        periods_sql = _periods_sql(table)
+        if periods_sql is not None:
+            staged.periods = [r[0] for r in con.execute(periods_sql).fetchall()]
+
+    listed = con.sql(
+        db.read_sql("import_problems_list"), params={"limit": MAX_LISTED_PROBLEMS}
+    ).fetchall()
+    problems = list(file_problems)
+    for row, col_index, label, value, reason, detail in listed:
+        if len(problems) >= MAX_LISTED_PROBLEMS:
+            break
+        problems.append(
+            CellProblem(
+                name, row, label, value, _reason_text(table, col_index, reason, detail, value)
+            )
+        )
+    problem_count = len(file_problems) + cell_problem_total + sql_problem_total
+
+    preview = None
+    if rows:
+        import pandas as pd
+
+        preview = (
+            con.sql(
+                "select * exclude (_row, _plain) from staged order by _row limit $n",
+                params={"n": PREVIEW_ROWS},
+            )
+            .to_arrow_table()
+            .to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+        )
+    staged.report = ImportReport(
+        file_name=name,
+        table=table.name,
+        sha256=sha,
+        rows=rows,
+        problems=problems,
+        problem_count=problem_count,
+        notes=notes,
+        preview=preview,
+        encoding=encoding,
+        sheet=reader.sheet,
+    )
+    return staged
+
+
+def _stored_community_ids(conn: duckdb.DuckDBPyConnection) -> pa.Table:
+    cur = conn.cursor()
+    try:
+        return cur.sql(db.read_sql("import_community_ids")).to_arrow_table()
+    finally:
+        cur.close()
+
+
+def _staged_community_ids(staged: _Staged) -> pa.Table:
+    if staged.con is None:
+        return pa.table({"community_id": pa.array([], pa.string())})
+    return staged.con.sql(db.read_sql("import_staged_ids")).to_arrow_table()
+
+
+# -- public functions ----------------------------------------------------------------
+
+
+def validate_file(
+    source: SourceFile,
+    *,
+    conn: duckdb.DuckDBPyConnection | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Check a file completely; write nothing anywhere.
+
+    Community ids are checked against conn's stored communities when conn is
+    given (a read-only connection is fine), otherwise skipped with a note.
+    """
+    table = TABLES.get(source.table)
+    reference = None
+    if conn is not None and table is not None and table.references_communities:
+        reference = _stored_community_ids(conn)
+    staged = _stage(source, reference, progress)
+    staged.close()
+    return staged.report
+
+
+def guess_table(path: Path) -> str | None:
+    """The table a file's header row belongs to, or None."""
+    for row in tabular.peek_rows(Path(path)):
+        table = detect_table([c if c is not None else "" for c in row])
+        if table is not None:
+            return table.name
+    return None
+
+
+def _table_order(name: str) -> int:
+    names = list(TABLES)
+    return names.index(name) if name in names else len(names)
+
+
+def _batch_conflicts(staged: list[_Staged]) -> None:
+    """Two files of one batch that would overwrite each other: refuse both."""
+    by_table: dict[str, list[_Staged]] = {}
+    for item in staged:
+        if item.table is not None:
+            by_table.setdefault(item.table.name, []).append(item)
+    for name, items in by_table.items():
+        if len(items) < 2:
+            continue
+        table = TABLES[name]
+        files = "、".join(i.report.file_name for i in items)
+        if table.replaces == "table":
+            reason = t("import.batch_duplicate_table", table=table.label, files=files)
+            for item in items:
+                _add_file_problem(item.report, reason)
+            continue
+        for i, first in enumerate(items):
+            for second in items[i + 1 :]:
+                shared = sorted(set(first.periods) & set(second.periods))
+                if not shared:
+                    continue
+                shown = "、".join(
+                    p.strftime("%Y-%m") if isinstance(p, date) else str(p) for p in shared[:6]
+                ) + ("…" if len(shared) > 6 else "")
+                reason = t(
+                    "import.batch_overlap",
+                    table=table.label,
+                    periods=shown,
+                    files=first.report.file_name + "、" + second.report.file_name,
+                )
+                _add_file_problem(first.report, reason)
+                _add_file_problem(second.report, reason)
+
+
+def _add_file_problem(report: ImportReport, reason: str) -> None:
+    report.problems.insert(0, CellProblem(report.file_name, None, None, None, reason))
+    del report.problems[MAX_LISTED_PROBLEMS:]
+    report.problem_count += 1
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.IOException) and ("lock" in text or "conflicting" in text)
+
+
+def _db_path(conn: duckdb.DuckDBPyConnection) -> str:
+    cur = conn.cursor()
+    try:
+        row = cur.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchone()
+    finally:
+        cur.close()
+    return str(row[0]) if row and row[0] else ":memory:"
+
+
+def _locked_results(sources: list[SourceFile], path: str) -> list[ImportResult]:
+    reason = t("error.db_locked", path=path)
+    return [ImportResult(_refusal(s, reason), False, False, None, 0) for s in sources]
+
+
+def _replace_sql(table: Table) -> str:
+    quoted = db.quote_identifier(table.name)
+    if table.replaces == "years":
+        return (
+            "delete from "
+            + quoted
+            + " where list_contains($periods, "
+            + db.quote_identifier("year")
+            + ")"
+        )
+    if table.replaces == "months":
+        return (
+            "delete from "
+            + quoted
+            + " where list_contains($periods, "
+            + db.quote_identifier("month")
+            + ")"
+        )
+    return "delete from " + quoted
+
+
+def _orphans_sql(table: Table) -> str:
+    quoted = db.quote_identifier(table.name)
+    community_id = db.quote_identifier("community_id")
+    return (
+        "select count(*), (list(distinct " + community_id + " order by " + community_id + "))[1:3]"
+        " from "
+        + quoted
+        + " where "
+        + community_id
+        + " not in (select "
+        + community_id
+        + " from "
+        + db.quote_identifier("communities")
+        + ")"
+    )
+
+
+def _apply(
+    conn: duckdb.DuckDBPyConnection,
+    batch: list[_Staged],
+    results: dict[int, ImportResult],
+    *,
+    applied_by: str,
+    is_sample: bool,
+    progress: Progress | None,
+) -> None:
+    cur = conn.cursor()
+    history: list[dict] = []
+    try:
+        cur.execute("begin transaction")
+        communities_item: _Staged | None = None
+        for item in batch:
+            table = item.table
+            assert table is not None and item.con is not None
+            report = item.report
+            latest = cur.execute(
+                db.read_sql("import_latest"), {"table_name": table.name}
+            ).fetchone()
+            if latest is not None and latest[1] == report.sha256:
+                results[id(item)] = ImportResult(report, False, True, int(latest[0]), 0)
+                continue
+            import_id = int(cur.execute(db.read_sql("import_next_id")).fetchone()[0])
+            params = {"periods": item.periods} if table.replaces != "table" else None
+            rows_replaced = _count(cur, _replace_sql(table), params)
+            reader = item.con.sql(
+                "select * exclude (_row, _plain) from staged order by _row"
+            ).to_arrow_reader(INSERT_BATCH_ROWS)
+            cur.register("incoming", reader)
+            try:
+                cur.execute(
+                    "insert into "
+                    + db.quote_identifier(table.name)
+                    + " by name select *, $import_id as import_id from incoming",
+                    {"import_id": import_id},
+                ).fetchall()
+            finally:
+                cur.unregister("incoming")
+            if progress is not None:
+                progress(report.file_name, report.rows)
+            history.append(
+                {
+                    "import_id": import_id,
+                    "table_name": table.name,
+                    "file_name": report.file_name,
+                    "sha256": report.sha256,
+                    "rows_in_file": report.rows,
+                    "rows_replaced": rows_replaced,
+                    "applied_by": applied_by,
+                    "is_sample": is_sample,
+                    "item": item,
+                }
+            )
+            results[id(item)] = ImportResult(report, True, False, import_id, rows_replaced)
+            if table.name == "communities":
+                communities_item = item
+        if communities_item is not None:
+            for other in TABLES.values():
+                if not other.references_communities:
+                    continue
+                count, examples = cur.execute(_orphans_sql(other)).fetchone()
+                if count:
+                    communities_item.report.notes.append(
+                        t(
+                            "import.orphans",
+                            table=other.label,
+                            count=count,
+                            examples="、".join(examples or []),
+                        )
+                    )
+        applied_at = datetime.now(UTC).replace(tzinfo=None)
+        for entry in history:
+            item = entry.pop("item")
+            entry["applied_at"] = applied_at
+            entry["notes"] = "\n".join(item.report.notes) or None
+            cur.execute(db.read_sql("import_history_insert"), entry).fetchall()
+        if history:
+            db.bump_data_version(cur)
+        cur.execute("commit")
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            cur.execute("rollback")
+        raise
+    finally:
+        cur.close()
+
+
+def import_files(
+    conn: duckdb.DuckDBPyConnection | str | Path,
+    sources: list[SourceFile],
+    *,
+    applied_by: str,
+    is_sample: bool = False,
+    progress: Progress | None = None,
+) -> list[ImportResult]:
+    """Validate every file, then apply all of them in one transaction, or none.
+
+    Results come back in the order of `sources`. conn may also be a database
+    path; a file locked by another process is then a refusal (error.db_locked).
+    """
+    own: duckdb.DuckDBPyConnection | None = None
+    if isinstance(conn, (str, Path)):
+        try:
+            own = db.connect(conn)
+        except duckdb.IOException as exc:
+            if _is_lock_error(exc):
+                return _locked_results(sources, str(conn))
+            raise
+        conn = own
+    try:
+        return _import_files(
+            conn, sources, applied_by=applied_by, is_sample=is_sample, progress=progress
+        )
+    finally:
+        if own is not None:
+            own.close()
+
+
+def _import_files(
+    conn: duckdb.DuckDBPyConnection,
+    sources: list[SourceFile],
+    *,
+    applied_by: str,
+    is_sample: bool,
+    progress: Progress | None,
+) -> list[ImportResult]:
+    order = sorted(range(len(sources)), key=lambda i: (_table_order(sources[i].table), i))
+    staged: dict[int, _Staged] = {}
+    try:
+        batch_communities = [i for i in order if sources[i].table == "communities"]
+        stored_reference: pa.Table | None = None
+        for i in order:
+            source = sources[i]
+            table = TABLES.get(source.table)
+            reference = None
+            if table is not None and table.references_communities:
+                if batch_communities:
+                    first = staged.get(batch_communities[0])
+                    if first is not None and first.con is not None:
+                        reference = _staged_community_ids(first)
+                else:
+                    if stored_reference is None:
+                        stored_reference = _stored_community_ids(conn)
+                    reference = stored_reference
+            staged[i] = _stage(source, reference, progress)
+        items = [staged[i] for i in order]
+        _batch_conflicts(items)
+        results: dict[int, ImportResult] = {}
+        if all(item.report.ok for item in items):
+            try:
+                _apply(
+                    conn,
+                    items,
+                    results,
+                    applied_by=applied_by,
+                    is_sample=is_sample,
+                    progress=progress,
+                )
+            except duckdb.IOException as exc:
+                if _is_lock_error(exc):
+                    return _locked_results(sources, _db_path(conn))
+                raise
+        out = []
+        for i in range(len(sources)):
+            item = staged[i]
+            out.append(results.get(id(item)) or ImportResult(item.report, False, False, None, 0))
+        return out
+    finally:
+        for item in staged.values():
+            item.close()
+
+
+def import_file(
+    conn: duckdb.DuckDBPyConnection | str | Path,
+    source: SourceFile,
+    *,
+    applied_by: str,
+    is_sample: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
+    return import_files(
+        conn, [source], applied_by=applied_by, is_sample=is_sample, progress=progress
+    )[0]

@@ -1,0 +1,466 @@
+"""The indicator engine: run queries/*.sql for a period, view filter and scope,
+and shape the results for the pages and the CLI.
+
+Every number comes from a query file; this module only builds the one shared
+set of bound parameters (`query_params`) and reshapes Arrow results with pandas.
+Status always comes from the SQL macro `indicator_status` (governance/sql/schema.sql),
+never from Python.
+
+Scope and filter. `scope` is which streets the viewer may see: `ALL_STREETS`
+(single-user mode) or an explicit tuple from access control, where an empty
+tuple means nothing is visible (default deny). `ViewFilter` narrows within the
+scope: empty streets = every street in scope, empty types = every type. Both
+are resolved here to explicit lists for `$scope_streets` and `$community_types`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from governance import db
+from governance.catalogue import DIMENSIONS, STATUSES, Dimension, Standards
+from governance.contract import COMMUNITY_TYPE
+from governance.text import DEFAULT_LANGUAGE, STRINGS, t
+
+ALL_STREETS = None
+"""Scope value meaning every street in the data (single-user mode)."""
+
+Scope = tuple[str, ...] | None
+
+INDICATOR_QUERIES: Mapping[Dimension, str] = {
+    "facilities": "community_facility_indicators",
+    "funding": "community_funding_indicators",
+    "safety": "community_safety_indicators",
+    "organisation": "community_organisation_indicators",
+}
+
+RATED_STATUSES = ("met", "partly_met", "not_met")
+COMMUNITY_COLUMNS = ("community_id", "community_name", "street", "community_type")
+LONG_COLUMNS = ("community_id", "indicator_id", "value", "status")
+DEFAULT_MONTHS = 12
+
+VALUES_SCHEMA = pa.schema(
+    [
+        ("community_id", pa.string()),
+        ("community_name", pa.string()),
+        ("street", pa.string()),
+        ("community_type", pa.string()),
+        ("dimension", pa.string()),
+        ("indicator_id", pa.string()),
+        ("value", pa.float64()),
+        ("floor_value", pa.float64()),
+        ("target_value", pa.float64()),
+        ("status", pa.string()),
+        ("numerator", pa.float64()),
+        ("denominator", pa.float64()),
+    ]
+)
+
+# Parameter names the engine sets itself; a setting may not reuse one.
+_CORE_PARAMS = frozenset(
+    {"scope_streets", "community_types", "thresholds", "year", "month_from", "month_to"}
+)
+
+
+@dataclass(frozen=True)
+class Period:
+    """Funding year and safety month range (months are first-of-month dates).
+
+    A missing year or month bound selects nothing: those indicators are no_data.
+    """
+
+    year: int | None = None
+    month_from: date | None = None
+    month_to: date | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "month_from", _first_of_month(self.month_from))
+        object.__setattr__(self, "month_to", _first_of_month(self.month_to))
+        if self.month_from and self.month_to and self.month_from > self.month_to:
+            raise ValueError(f"month_from {self.month_from} is after month_to {self.month_to}")
+
+
+@dataclass(frozen=True)
+class ViewFilter:
+    """What the viewer chose to look at, within their scope."""
+
+    streets: tuple[str, ...] = ()  # empty = all streets in scope
+    community_types: tuple[str, ...] = ()  # empty = all types
+
+    def __post_init__(self) -> None:
+        # Lists from widgets become tuples, so the filter stays hashable (cache keys).
+        for name in ("streets", "community_types"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise TypeError(f"ViewFilter.{name} must be a sequence of strings, not a str")
+            object.__setattr__(self, name, tuple(value))
+
+
+def _first_of_month(value: date | None) -> date | None:
+    if value is None:
+        return None
+    return date(value.year, value.month, 1)
+
+
+# ---------------------------------------------------------------------------
+# Parameters
+
+
+def _scope_streets(conn: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
+    """The streets the viewer may see, as an explicit sorted list."""
+    if scope is ALL_STREETS:
+        return db.run_query(conn, "all_street_names").column("street").to_pylist()
+    if isinstance(scope, str):
+        raise TypeError("scope must be ALL_STREETS or a tuple of street names, not a str")
+    return sorted(set(scope))
+
+
+def _setting_param(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return value
+
+
+def query_params(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    view_filter: ViewFilter = ViewFilter(),
+    standards: Standards | None = None,
+    scope: Scope = ALL_STREETS,
+) -> dict[str, Any]:
+    """The one shared bound-parameter dict every query file draws from.
+
+    $scope_streets = scope ∩ filter streets (a filter street outside the scope is
+    dropped, never added); $community_types = the filter's types, or every known
+    type (contract codes and any present in scope); $thresholds = the standards'
+    floors/targets; every setting by its key; $year, $month_from, $month_to.
+    """
+    standards = standards or Standards.default()
+    visible = _scope_streets(conn, scope)
+    if view_filter.streets:
+        chosen = set(view_filter.streets)
+        streets = [s for s in visible if s in chosen]
+    else:
+        streets = visible
+    if view_filter.community_types:
+        types = list(dict.fromkeys(view_filter.community_types))
+    else:
+        present = db.run_query(conn, "community_types_present", {"scope_streets": visible})
+        types = list(
+            dict.fromkeys(
+                [c.code for c in COMMUNITY_TYPE.codes]
+                + present.column("community_type").to_pylist()
+            )
+        )
+    params: dict[str, Any] = {}
+    for key, value in standards.settings.items():
+        if key in _CORE_PARAMS:
+            raise ValueError(f"setting {key!r} clashes with an engine parameter")
+        params[key] = _setting_param(value)
+    params.update(
+        scope_streets=streets,
+        community_types=types,
+        thresholds=standards.thresholds_param(),
+        year=period.year,
+        month_from=period.month_from,
+        month_to=period.month_to,
+    )
+    return params
+
+
+def _scope_only_params(conn: duckdb.DuckDBPyConnection, scope: Scope) -> dict[str, Any]:
+    return query_params(conn, Period(), ViewFilter(), scope=scope)
+
+
+# ---------------------------------------------------------------------------
+# Pickers and periods
+
+
+def available_years(conn: duckdb.DuckDBPyConnection, scope: Scope = ALL_STREETS) -> list[int]:
+    """Years with funding lines for visible communities, newest first."""
+    table = db.run_query(conn, "funding_years", _scope_only_params(conn, scope))
+    return table.column("year").to_pylist()
+
+
+def available_months(conn: duckdb.DuckDBPyConnection, scope: Scope = ALL_STREETS) -> list[date]:
+    """Months (first of month) with safety reports for visible communities, oldest first."""
+    table = db.run_query(conn, "safety_months", _scope_only_params(conn, scope))
+    return table.column("month").to_pylist()
+
+
+def default_period(conn: duckdb.DuckDBPyConnection, scope: Scope = ALL_STREETS) -> Period:
+    """Latest funding year; the latest 12 months present in safety (or fewer).
+
+    "Months present" counts distinct reported months, so a gap in the data
+    widens the calendar span rather than shrinking the number of months.
+    """
+    years = available_years(conn, scope)
+    months = available_months(conn, scope)
+    recent = months[-DEFAULT_MONTHS:]
+    return Period(
+        year=years[0] if years else None,
+        month_from=recent[0] if recent else None,
+        month_to=recent[-1] if recent else None,
+    )
+
+
+def list_streets(conn: duckdb.DuckDBPyConnection, scope: Scope = ALL_STREETS) -> list[str]:
+    """Streets the viewer may see (the street filter's choices), sorted."""
+    table = db.run_query(conn, "streets", _scope_only_params(conn, scope))
+    return table.column("street").to_pylist()
+
+
+def street_community_counts(
+    conn: duckdb.DuckDBPyConnection, scope: Scope = ALL_STREETS
+) -> dict[str, int]:
+    """Street → number of communities, for labels such as `XX街道 (12)`."""
+    table = db.run_query(conn, "streets", _scope_only_params(conn, scope))
+    return dict(zip(table.column("street").to_pylist(), table.column("communities").to_pylist(),
+                    strict=True))
+
+
+def available_community_types(
+    conn: duckdb.DuckDBPyConnection, scope: Scope = ALL_STREETS
+) -> list[str]:
+    """community_type codes present among visible communities, sorted."""
+    table = db.run_query(conn, "community_types_present", _scope_only_params(conn, scope))
+    return table.column("community_type").to_pylist()
+
+
+# ---------------------------------------------------------------------------
+# Communities and totals
+
+
+def communities_in_scope(
+    conn: duckdb.DuckDBPyConnection,
+    view_filter: ViewFilter = ViewFilter(),
+    scope: Scope = ALL_STREETS,
+) -> pa.Table:
+    """Visible communities with their attributes, ordered by street, community_id."""
+    params = query_params(conn, Period(), view_filter, scope=scope)
+    return db.run_query(conn, "communities_in_scope", params)
+
+
+def district_totals(
+    conn: duckdb.DuckDBPyConnection,
+    view_filter: ViewFilter = ViewFilter(),
+    scope: Scope = ALL_STREETS,
+) -> dict[str, int]:
+    """{"communities", "households", "population", "streets"} over visible communities."""
+    params = query_params(conn, Period(), view_filter, scope=scope)
+    row = db.run_query(conn, "district_totals", params).to_pylist()[0]
+    return {key: int(value or 0) for key, value in row.items()}
+
+
+# ---------------------------------------------------------------------------
+# Indicator values
+
+
+def indicator_order(standards: Standards | None = None) -> list[str]:
+    """Indicator ids in catalogue order."""
+    standards = standards or Standards.default()
+    return [item.id for item in standards.indicators]
+
+
+def indicator_values(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    view_filter: ViewFilter = ViewFilter(),
+    standards: Standards | None = None,
+    scope: Scope = ALL_STREETS,
+) -> pa.Table:
+    """Every computed indicator for every visible community, long format.
+
+    Columns (VALUES_SCHEMA): community_id, community_name, street,
+    community_type, dimension, indicator_id, value, floor_value, target_value,
+    status, numerator, denominator. Sorted by community_id, then catalogue
+    order. Values keep full precision: round only when displaying.
+    """
+    standards = standards or Standards.default()
+    params = query_params(conn, period, view_filter, standards, scope)
+    tables = []
+    for dimension, name in INDICATOR_QUERIES.items():
+        table = db.run_query(conn, name, params)
+        table = table.append_column(
+            "dimension", pa.array([dimension] * table.num_rows, pa.string())
+        )
+        tables.append(table.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA))
+    values = pa.concat_tables(tables)
+    order = {indicator_id: i for i, indicator_id in enumerate(indicator_order(standards))}
+    rank = pa.array(
+        [order.get(i, len(order)) for i in values.column("indicator_id").to_pylist()],
+        pa.int32(),
+    )
+    values = values.append_column("_order", rank).sort_by(
+        [("community_id", "ascending"), ("_order", "ascending"), ("indicator_id", "ascending")]
+    )
+    return values.drop_columns(["_order"])
+
+
+def indicators_long(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    view_filter: ViewFilter = ViewFilter(),
+    standards: Standards | None = None,
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """The CLI/export format: exactly community_id, indicator_id, value, status.
+
+    value is NaN (empty in CSV, null in JSON) when status is no_data.
+    """
+    values = indicator_values(conn, period, view_filter, standards, scope)
+    return values.select(list(LONG_COLUMNS)).to_pandas()
+
+
+def _frame(values: pa.Table | pd.DataFrame) -> pd.DataFrame:
+    if isinstance(values, pa.Table):
+        return values.to_pandas()
+    return values
+
+
+def _ordered_ids(ids: Iterable[str]) -> list[str]:
+    order = {indicator_id: i for i, indicator_id in enumerate(indicator_order())}
+    return sorted(set(ids), key=lambda i: (order.get(i, len(order)), i))
+
+
+def _share_pct(good: pd.Series, rated: pd.Series) -> pd.Series:
+    """(met + partly_met) / rated × 100; NaN (null) where nothing is rated."""
+    good = good.astype("float64")
+    rated = rated.astype("float64")
+    return (good / rated.where(rated > 0)) * 100
+
+
+def status_matrix(
+    values: pa.Table | pd.DataFrame, communities: pa.Table | pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per community for the overview matrix.
+
+    Columns: community_id, community_name, street, community_type; then per
+    indicator in catalogue order its value in a column named by the id (`F01`)
+    and its status in `<id>_status`; then met_count, partly_met_count,
+    not_met_count, no_data_count, rated_count and met_share_pct
+    ((met + partly_met) / rated × 100, NaN when rated = 0).
+    `communities` (from `communities_in_scope`), when given, fixes the rows and
+    their name/street/type: a community without values still gets a row.
+    Ordered by street, community_id.
+    """
+    frame = _frame(values)
+    count_columns = [
+        "met_count", "partly_met_count", "not_met_count", "no_data_count", "rated_count",
+    ]
+    ids = _ordered_ids(frame["indicator_id"]) if len(frame) else []
+    columns = list(COMMUNITY_COLUMNS)
+    for indicator_id in ids:
+        columns += [indicator_id, f"{indicator_id}_status"]
+    columns += count_columns + ["met_share_pct"]
+
+    if communities is not None:
+        base = _frame(communities)[list(COMMUNITY_COLUMNS)]
+    elif len(frame):
+        base = frame[list(COMMUNITY_COLUMNS)]
+    else:
+        base = None
+    if base is None or base.empty:
+        return pd.DataFrame({name: pd.Series(dtype="object") for name in columns})
+    out = base.drop_duplicates("community_id").set_index("community_id")
+
+    if len(frame):
+        value_wide = frame.pivot(index="community_id", columns="indicator_id", values="value")
+        status_wide = frame.pivot(index="community_id", columns="indicator_id", values="status")
+        value_wide = value_wide.reindex(out.index)
+        status_wide = status_wide.reindex(out.index)
+    else:
+        status_wide = pd.DataFrame(index=out.index)
+    for indicator_id in ids:
+        out[indicator_id] = value_wide[indicator_id].astype("float64")
+        out[f"{indicator_id}_status"] = status_wide[indicator_id]
+    for status in ("met", "partly_met", "not_met", "no_data"):
+        out[f"{status}_count"] = (status_wide == status).sum(axis=1).astype("int64")
+    out["rated_count"] = out["met_count"] + out["partly_met_count"] + out["not_met_count"]
+    out["met_share_pct"] = _share_pct(out["met_count"] + out["partly_met_count"],
+                                      out["rated_count"])
+    out = out.reset_index().sort_values(["street", "community_id"], kind="stable")
+    return out[columns].reset_index(drop=True)
+
+
+def dimension_summary(values: pa.Table | pd.DataFrame) -> pd.DataFrame:
+    """One row per dimension (all four, in catalogue order).
+
+    Columns: dimension, rated (met + partly_met + not_met), met, partly_met,
+    not_met, no_data, not_rated, met_share_pct ((met + partly_met) / rated × 100,
+    NaN when rated = 0). Counts are community × indicator pairs.
+    """
+    frame = _frame(values)
+    counts = (
+        frame.groupby(["dimension", "status"]).size()
+        if len(frame)
+        else pd.Series(dtype="int64")
+    )
+    rows = []
+    for dimension in DIMENSIONS:
+        row: dict[str, Any] = {"dimension": dimension}
+        for status in STATUSES:
+            row[status] = int(counts.get((dimension, status), 0))
+        row["rated"] = row["met"] + row["partly_met"] + row["not_met"]
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["met_share_pct"] = _share_pct(out["met"] + out["partly_met"], out["rated"])
+    return out[
+        ["dimension", "rated", "met", "partly_met", "not_met", "no_data", "not_rated",
+         "met_share_pct"]
+    ]
+
+
+def street_status_counts(
+    values: pa.Table | pd.DataFrame, communities: pa.Table | pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """One row per street × status: count of community × indicator pairs.
+
+    `communities` (from `communities_in_scope`) supplies each community's street
+    and the list of streets, so a street appears with zero counts even when
+    none of its rows carry a status; without it the streets in `values` are used.
+    Every status in STATUSES appears for every street. Ordered by street, then
+    status in STATUSES order.
+    """
+    frame = _frame(values)
+    if communities is not None:
+        lookup = _frame(communities)[["community_id", "street"]]
+        frame = frame.drop(columns=["street"], errors="ignore").merge(
+            lookup, on="community_id", how="inner"
+        )
+        streets = sorted(set(lookup["street"]))
+    else:
+        streets = sorted(set(frame["street"])) if len(frame) else []
+    counts = frame.groupby(["street", "status"]).size() if len(frame) else pd.Series(dtype="int64")
+    rows = [
+        {"street": street, "status": status, "count": int(counts.get((street, status), 0))}
+        for street in streets
+        for status in STATUSES
+    ]
+    out = pd.DataFrame(rows, columns=["street", "status", "count"])
+    return out.astype({"street": "object", "status": "object", "count": "int64"})
+
+
+def column_label(name: str) -> str:
+    """A display header for a column of the frames above.
+
+    `F01` → `F01`, `F01_status` → `F01 状态`, a status name (dimension_summary)
+    → its status label, other columns → their `indicators.column.*` string; an
+    unknown name is returned unchanged.
+    """
+    known = STRINGS[DEFAULT_LANGUAGE]
+    prefix, _, suffix = name.partition("_")
+    if suffix == "status" and len(prefix) == 3 and prefix[0].isupper():
+        return f"{prefix} {t('indicators.column.status')}"
+    if f"status.{name}" in known:
+        return t(f"status.{name}")
+    if f"indicators.column.{name}" in known:
+        return t(f"indicators.column.{name}")
+    return name

@@ -1,0 +1,145 @@
+"""Charts and table styling shared by the pages and the exported brief.
+
+Plotly figures carry no outside references: Streamlit renders them with its
+bundled plotly.js, and an exported brief embeds the library itself.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from governance.catalogue import STATUSES, load_catalogue
+from governance.text import t
+
+STATUS_COLOURS = {
+    "met": "#2e7d32",
+    "partly_met": "#f9a825",
+    "not_met": "#c62828",
+    "no_data": "#9e9e9e",
+    "not_rated": "#cfd8dc",
+}
+# Lighter fills for table cells, so the numbers stay readable.
+STATUS_FILLS = {
+    "met": "#c8e6c9",
+    "partly_met": "#fff0b3",
+    "not_met": "#f6c1bd",
+    "no_data": "#e6e6e6",
+    "not_rated": "#ffffff",
+}
+FONT_FAMILY = "Noto Sans CJK SC, Noto Sans SC, Microsoft YaHei, PingFang SC, sans-serif"
+
+
+def status_css(status: str | None) -> str:
+    fill = STATUS_FILLS.get(status or "", "#ffffff")
+    return f"background-color: {fill}; color: #1b1b1b"
+
+
+def matrix_cell_styles(matrix: pd.DataFrame, indicator_ids: list[str]) -> pd.DataFrame:
+    """CSS for each cell of the matrix: an indicator's value cell takes its status colour.
+
+    `matrix` has a value column `<id>` and a status column `<id>_status` per
+    indicator; the returned frame has the same index and columns as `matrix`.
+    """
+    styles = pd.DataFrame("", index=matrix.index, columns=matrix.columns)
+    for indicator_id in indicator_ids:
+        status_column = f"{indicator_id}_status"
+        if indicator_id in matrix.columns and status_column in matrix.columns:
+            styles[indicator_id] = matrix[status_column].map(status_css)
+    return styles
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0, "font": {"size": 15}},
+        height=height,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        font={"family": FONT_FAMILY},
+        legend={"orientation": "h", "y": -0.15},
+        plot_bgcolor="#ffffff",
+    )
+    return fig
+
+
+def ranking_bar(matrix: pd.DataFrame, top_n: int = 15) -> go.Figure:
+    """The communities with most unmet indicators, worst at the top."""
+    worst = matrix.sort_values(
+        ["not_met_count", "met_share_pct"], ascending=[False, True], na_position="last"
+    ).head(top_n)
+    worst = worst.iloc[::-1]
+    labels = worst["community_name"] + "（" + worst["street"] + "）"
+    fig = go.Figure(
+        go.Bar(
+            x=worst["not_met_count"],
+            y=labels,
+            orientation="h",
+            marker_color=STATUS_COLOURS["not_met"],
+            text=worst["not_met_count"],
+            textposition="outside",
+            customdata=worst["met_share_pct"].round(1),
+            hovertemplate="%{y}<br>"
+            + t("overview.column.not_met") + "：%{x}<br>"
+            + t("overview.column.met_share") + "：%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(title=t("overview.column.not_met"), dtick=1, rangemode="tozero")
+    return _layout(fig, t("overview.ranking.title"), height=max(260, 24 * len(worst) + 80))
+
+
+def street_status_bar(counts: pd.DataFrame) -> go.Figure:
+    """Stacked bars: per street, how many community × indicator pairs have each status."""
+    fig = go.Figure()
+    for status in STATUSES:
+        part = counts[counts["status"] == status]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=part["street"],
+                y=part["count"],
+                name=t(f"status.{status}"),
+                marker_color=STATUS_COLOURS[status],
+                hovertemplate="%{x}<br>" + t(f"status.{status}") + "：%{y}<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title=t("overview.column.count"))
+    return _layout(fig, t("overview.by_street.title"), height=380)
+
+
+def indicator_column_label(indicator_id: str) -> str:
+    item = load_catalogue().indicator(indicator_id)
+    return f"{item.id} {item.name}"
+
+
+MATRIX_LEAD_COLUMNS = ["community_name", "street", "community_type", "not_met_count", "met_share_pct"]
+
+
+def matrix_indicator_ids(matrix: pd.DataFrame) -> list[str]:
+    """Indicator value columns present in the matrix, in catalogue order."""
+    return [i.id for i in load_catalogue().indicators if i.id in matrix.columns]
+
+
+def lead_column_labels() -> dict[str, str]:
+    return {
+        "community_id": t("overview.column.community_id"),
+        "community_name": t("overview.column.community"),
+        "street": t("overview.column.street"),
+        "community_type": t("overview.column.type"),
+        "not_met_count": t("overview.column.not_met"),
+        "met_share_pct": t("overview.column.met_share"),
+    }
+
+
+def matrix_for_export(matrix: pd.DataFrame) -> pd.DataFrame:
+    """The matrix with Chinese headers: each indicator's value, then its status in words."""
+    ids = matrix_indicator_ids(matrix)
+    columns = ["community_id", *MATRIX_LEAD_COLUMNS]
+    frame = matrix[columns].rename(columns=lead_column_labels())
+    for indicator_id in ids:
+        label = indicator_column_label(indicator_id)
+        frame[label] = matrix[indicator_id]
+        frame[label + t("overview.column.status_suffix")] = matrix[f"{indicator_id}_status"].map(
+            lambda s: t(f"status.{s}") if isinstance(s, str) else ""
+        )
+    return frame

@@ -1,0 +1,1 @@
+select distinct community_id from staged where community_id is not null

@@ -1,0 +1,443 @@
+"""Rows out of a CSV or .xlsx file, with the row numbers the user sees.
+
+`open_table(path, table)` finds the header row among the first rows (title and
+note lines above it are skipped), maps its columns onto the contract table, and
+then yields the data in chunks of raw cell strings keyed by canonical column
+name, each row tagged with its file row number (1-based physical line of the
+CSV / row of the sheet, counting title lines and the header). Blank rows and
+合计/总计/小计 rows are dropped and counted for the notes.
+
+CSV goes through the csv module (quoted commas and line breaks work) over a
+strictly decoded text stream; .xlsx through openpyxl in read-only mode, with
+typed cells turned into the text a person would have typed (1001.0 → "1001",
+a date → "2023-05-01", a cell formatted as percent 0.95 → "95%").
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+from governance import decoding
+from governance.contract import (
+    TOTAL_ROW_MARKERS,
+    HeaderMatch,
+    Table,
+    match_header,
+    normalize_text,
+)
+from governance.text import t
+
+HEADER_SEARCH_ROWS = 30
+CHUNK_ROWS = 50_000
+CSV_SUFFIXES = (".csv",)
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+SUPPORTED_SUFFIXES = CSV_SUFFIXES + XLSX_SUFFIXES
+
+
+class TabularError(Exception):
+    """A file-level problem; args[0] is the Chinese reason (already translated)."""
+
+    @property
+    def reason(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass
+class Chunk:
+    rows: list[int]  # file row numbers
+    columns: dict[str, Sequence[str | None]]  # canonical column name → raw cells
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+# Characters every total-row marker contains (计): a cheap pre-check per row.
+_MARKER_CHARS = tuple(set.intersection(*(set(m) for m in TOTAL_ROW_MARKERS)))
+
+
+def is_blank(cells: list) -> bool:
+    try:
+        return not "".join(cells).strip()
+    except TypeError:
+        return all(cell is None or not str(cell).strip() for cell in cells)
+
+
+def is_total_row(cells: list) -> bool:
+    """First non-empty cell is 合计 / 总计 / 小计 (spaces, full width and a colon ignored)."""
+    for cell in cells:
+        if cell is None:
+            continue
+        text = str(cell)
+        if not text.strip():
+            continue
+        if len(text) > 16 or not any(ch in text for ch in _MARKER_CHARS):
+            return False
+        return normalize_text(text).rstrip(":：") in TOTAL_ROW_MARKERS
+    return False
+
+
+def _number_text(value: int | float) -> str:
+    if isinstance(value, int):
+        return str(value)
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+def excel_text(
+    value: object, number_format: str | None = None, kind: str | None = None
+) -> str | None:
+    """A typed Excel cell as the text a person would have typed into a CSV."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, datetime):
+        if kind in ("date", "year_month") or value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, (int, float)):
+        if kind == "percent" and number_format and "%" in number_format:
+            return _number_text(round(value * 100, 10)) + "%"
+        return _number_text(value)
+    return str(value)
+
+
+# -- raw row sources ----------------------------------------------------------
+
+
+class _CsvSource:
+    sheet: str | None = None
+
+    def __init__(self, path: Path, encoding: str) -> None:
+        self._handle = decoding.open_text(path, encoding)
+        self._reader = csv.reader(self._handle)
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        previous = 0
+        reader = self._reader
+        try:
+            for record in reader:
+                yield previous + 1, record
+                previous = reader.line_num
+        except csv.Error as exc:
+            raise TabularError(t("import.bad_csv", row=previous + 1)) from exc
+
+    def convert(self, record: list, kinds: dict[int, str]) -> list:
+        return record
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+class _XlsxSheet:
+    def __init__(self, worksheet, name: str) -> None:
+        self.sheet = name
+        self._ws = worksheet
+
+    def rows(self) -> Iterator[tuple[int, list]]:
+        # read-only mode fills missing rows in, so the count is the sheet row.
+        for number, cells in enumerate(self._ws.iter_rows(), start=1):
+            yield number, list(cells)
+
+    @staticmethod
+    def header_text(cells: list) -> list[str | None]:
+        return [excel_text(getattr(c, "value", None), None) for c in cells]
+
+    def convert(self, cells: list, kinds: dict[int, str]) -> list:
+        out = []
+        for position, cell in enumerate(cells):
+            value = getattr(cell, "value", None)
+            if value is None:
+                out.append(None)
+            elif isinstance(value, str):
+                out.append(value)
+            else:
+                fmt = getattr(cell, "number_format", None)
+                out.append(excel_text(value, fmt, kinds.get(position)))
+        return out
+
+
+def _open_workbook(path: Path):
+    import openpyxl  # imported lazily: CSV-only work never pays for it
+
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 — any unreadable workbook is the same refusal
+        raise TabularError(t("import.bad_xlsx")) from exc
+
+
+# -- header detection ---------------------------------------------------------
+
+
+def _text_cells(cells: list) -> list[str]:
+    """Header-search view of a row: CSV strings as they are, Excel cells as text."""
+    out = []
+    for cell in cells:
+        if isinstance(cell, str):
+            out.append(cell)
+        else:
+            out.append(excel_text(getattr(cell, "value", cell)) or "")
+    return out
+
+
+@dataclass
+class _HeaderSearch:
+    match: HeaderMatch | None
+    index: int | None  # index into the searched rows
+    best: HeaderMatch | None
+
+
+def _find_header(table: Table, rows: list[tuple[int, list]]) -> _HeaderSearch:
+    best: HeaderMatch | None = None
+    for index, (_, cells) in enumerate(rows):
+        texts = _text_cells(cells)
+        if is_blank(texts):
+            continue
+        match = match_header(table, texts)
+        if not match.missing_required:
+            return _HeaderSearch(match, index, match)
+        if best is None or len(match.positions) > len(best.positions):
+            best = match
+    return _HeaderSearch(None, None, best)
+
+
+def _header_error(table: Table, best: HeaderMatch | None) -> TabularError:
+    required = [c.label for c in table.required_columns]
+    # A row that names at least two contract columns is taken as the header.
+    if best is not None and len(best.positions) >= 2:
+        labels = [table.column_by_name[name].label for name in best.missing_required]
+        return TabularError(t("import.missing_columns", columns="、".join(labels)))
+    return TabularError(
+        t(
+            "import.no_header",
+            lines=HEADER_SEARCH_ROWS,
+            table=table.label,
+            required="、".join(required),
+        )
+    )
+
+
+# -- the reader ---------------------------------------------------------------
+
+
+@dataclass
+class TableReader:
+    """An open file positioned after its header; iterate `chunks()` once."""
+
+    table: Table
+    header: HeaderMatch
+    header_row: int
+    title_rows: int
+    sheet: str | None
+    encoding: str | None
+    _source: object = field(repr=False)
+    _pending: list = field(repr=False)  # rows already read past the header
+    _rest: Iterator = field(repr=False)
+    _close: list = field(default_factory=list, repr=False)
+    blank_rows: int = 0
+    total_rows: list[int] = field(default_factory=list)
+    data_rows: int = 0
+
+    def chunks(self, size: int = CHUNK_ROWS) -> Iterator[Chunk]:
+        positions = self.header.positions
+        kinds = {p: self.table.column_by_name[n].kind for p, n in positions.items()}
+        convert = self._source.convert
+        wanted = sorted(positions)
+        width = (max(wanted) + 1) if wanted else 1
+        numbers: list[int] = []
+        records: list[list] = []
+        blank_pending = 0
+        for number, raw in itertools.chain(self._pending, self._rest):
+            record = convert(raw, kinds)
+            if is_blank(record):
+                blank_pending += 1
+                continue
+            self.blank_rows += blank_pending  # blanks at the very end are not mentioned
+            blank_pending = 0
+            head = record[0]
+            # Fast path: a first cell with text sharing no character with every
+            # marker (合计, 总计, …) cannot start a total row.
+            if not (
+                head and not head.isspace() and not any(ch in head for ch in _MARKER_CHARS)
+            ) and is_total_row(record):
+                self.total_rows.append(number)
+                continue
+            if len(record) != width:
+                record = (list(record) + [None] * width)[:width]
+            numbers.append(number)
+            records.append(record)
+            if len(records) >= size:
+                yield self._chunk(numbers, records, wanted)
+                numbers, records = [], []
+        self._pending = []
+        if records:
+            yield self._chunk(numbers, records, wanted)
+
+    def _chunk(self, numbers: list[int], records: list[list], wanted: list[int]) -> Chunk:
+        self.data_rows += len(numbers)
+        columns: dict[str, Sequence[str | None]] = {}
+        if wanted:
+            transposed = list(zip(*records, strict=True))
+            for position in wanted:
+                columns[self.header.positions[position]] = transposed[position]
+        return Chunk(numbers, columns)
+
+    def notes(self) -> list[str]:
+        notes = []
+        if self.sheet is not None:
+            notes.append(t("import.note.sheet", sheet=self.sheet))
+        if self.title_rows:
+            notes.append(t("import.note.title_rows", count=self.title_rows))
+        if self.blank_rows:
+            notes.append(t("import.note.blank_rows", count=self.blank_rows))
+        if self.total_rows:
+            rows = "、".join(str(r) for r in self.total_rows[:20])
+            if len(self.total_rows) > 20:
+                rows += "…"
+            notes.append(t("import.note.total_rows", rows=rows))
+        if self.header.unknown:
+            notes.append(t("import.note.unknown_columns", columns="、".join(self.header.unknown)))
+        return notes
+
+    def close(self) -> None:
+        for closer in self._close:
+            closer()
+        self._close = []
+
+    def __enter__(self) -> TableReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _reader_from(
+    table: Table,
+    source,
+    head: list[tuple[int, list]],
+    rest: Iterator,
+    encoding: str | None,
+    closers: list,
+    found: _HeaderSearch,
+) -> TableReader:
+    assert found.match is not None and found.index is not None
+    if found.match.duplicated:
+        raise TabularError(
+            "；".join(t("import.duplicate_header", column=c) for c in found.match.duplicated)
+        )
+    above = head[: found.index]
+    title_rows = sum(1 for _, cells in above if not is_blank(_text_cells(cells)))
+    blank_above = len(above) - title_rows
+    reader = TableReader(
+        table=table,
+        header=found.match,
+        header_row=head[found.index][0],
+        title_rows=title_rows,
+        sheet=source.sheet,
+        encoding=encoding,
+        _source=source,
+        _pending=head[found.index + 1 :],
+        _rest=rest,
+        _close=closers,
+    )
+    reader.blank_rows = blank_above
+    return reader
+
+
+def open_table(path: Path, table: Table, *, encoding: str | None = None) -> TableReader:
+    """Open a CSV/XLSX file and find its header; TabularError for file-level problems."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        if encoding is None:
+            try:
+                encoding = decoding.detect_encoding(path)
+            except decoding.DecodeError as exc:
+                raise TabularError(t("import.decode_failed")) from exc
+        source = _CsvSource(path, encoding)
+        try:
+            rows = source.rows()
+            head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+            if is_blank([c for _, cells in head for c in cells]):
+                raise TabularError(t("import.empty_file"))
+            found = _find_header(table, head)
+            if found.match is None:
+                raise _header_error(table, found.best)
+            return _reader_from(table, source, head, rows, encoding, [source.close], found)
+        except BaseException:
+            source.close()
+            raise
+    if suffix in XLSX_SUFFIXES:
+        workbook = _open_workbook(path)
+        try:
+            best: HeaderMatch | None = None
+            any_cells = False
+            for worksheet in workbook.worksheets:
+                if not hasattr(worksheet, "iter_rows"):
+                    continue  # chart sheets
+                if hasattr(worksheet, "reset_dimensions"):
+                    worksheet.reset_dimensions()  # stored dimensions are often wrong
+                sheet = _XlsxSheet(worksheet, worksheet.title)
+                rows = sheet.rows()
+                head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+                any_cells = any_cells or not is_blank(
+                    [c for _, cells in head for c in _text_cells(cells)]
+                )
+                found = _find_header(table, head)
+                if found.match is not None:
+                    return _reader_from(table, sheet, head, rows, None, [workbook.close], found)
+                if found.best is not None and (
+                    best is None or len(found.best.positions) > len(best.positions)
+                ):
+                    best = found.best
+            if not any_cells:
+                raise TabularError(t("import.empty_file"))
+            raise _header_error(table, best)
+        except TabularError:
+            workbook.close()
+            raise
+        except Exception as exc:  # noqa: BLE001 — a workbook openpyxl cannot walk
+            workbook.close()
+            raise TabularError(t("import.bad_xlsx")) from exc
+    raise TabularError(t("import.unsupported_format", suffix=suffix or path.name))
+
+
+def peek_rows(path: Path, limit: int = HEADER_SEARCH_ROWS) -> list[list[str]]:
+    """The first rows of a file as text (every sheet's, for .xlsx); [] if unreadable."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    out: list[list[str]] = []
+    try:
+        if suffix in CSV_SUFFIXES:
+            source = _CsvSource(path, decoding.detect_encoding(path))
+            try:
+                out = [cells for _, cells in itertools.islice(source.rows(), limit)]
+            finally:
+                source.close()
+        elif suffix in XLSX_SUFFIXES:
+            workbook = _open_workbook(path)
+            try:
+                for worksheet in workbook.worksheets:
+                    if not hasattr(worksheet, "iter_rows"):
+                        continue
+                    worksheet.reset_dimensions()
+                    sheet = _XlsxSheet(worksheet, worksheet.title)
+                    for _, cells in itertools.islice(sheet.rows(), limit):
+                        out.append(_text_cells(cells))
+            finally:
+                workbook.close()
+    except (decoding.DecodeError, TabularError, UnicodeDecodeError, csv.Error, OSError):
+        return out
+    return out

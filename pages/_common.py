@@ -1,0 +1,308 @@
+"""Streamlit glue shared by app.py and the pages: the cached connection, the
+sidebar filters, cached reads keyed on the data version, and status styling.
+
+Only composition lives here; every computation is a call into `governance`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import sys
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+from governance import db, importer, indicators, presentation, reports, sample, templates
+from governance.catalogue import load_catalogue
+from governance.contract import COMMUNITY_TYPE, TABLES
+from governance.indicators import Period, ViewFilter
+from governance.text import t
+
+log = logging.getLogger("governance.app")
+
+# Cached reads hold at most this many (data version × filter) results.
+CACHE_ENTRIES = 64
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "governance-uploads"
+
+
+def db_path_from_argv(argv: list[str] | None = None) -> str:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--db")
+    known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    return str(db.resolve_db_path(known.db))
+
+
+@st.cache_resource(show_spinner=False)
+def _connection(db_path: str) -> duckdb.DuckDBPyConnection:
+    conn = db.connect(db_path)
+    sample.ensure_sample_loaded(conn)
+    return conn
+
+
+def connection() -> duckdb.DuckDBPyConnection:
+    return _connection(db_path_from_argv())
+
+
+def show_failure(exc: BaseException) -> None:
+    """A generic Chinese message for the user; the details go to the log."""
+    ref = uuid.uuid4().hex[:8]
+    log.exception("unexpected error %s", ref, exc_info=exc)
+    st.error(t("error.generic", ref=ref))
+
+
+@dataclass(frozen=True)
+class PageContext:
+    conn: duckdb.DuckDBPyConnection
+    db_path: str
+    version: int
+    period: Period
+    view_filter: ViewFilter
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _available_periods(db_path: str, version: int) -> tuple[list[int], list[date]]:
+    conn = _connection(db_path)
+    return indicators.available_years(conn), indicators.available_months(conn)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _streets(db_path: str, version: int) -> list[str]:
+    return indicators.list_streets(_connection(db_path))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _sample_tables(db_path: str, version: int) -> list[str]:
+    return sample.sample_tables_present(_connection(db_path))
+
+
+def _month_label(month: date) -> str:
+    return month.strftime("%Y-%m")
+
+
+def sidebar_filters() -> PageContext:
+    """Render the filters every page shares (called once per run by app.py).
+
+    The widgets live in the entry script, so their values hold across pages.
+    """
+    conn = connection()
+    db_path = db_path_from_argv()
+    version = db.data_version(conn)
+    years, months = _available_periods(db_path, version)
+    with st.sidebar:
+        st.header(t("filter.header"))
+        st.multiselect(
+            t("filter.streets"), _streets(db_path, version),
+            key="filter_streets", help=t("filter.streets.help"),
+        )
+        st.multiselect(
+            t("filter.types"), [c.code for c in COMMUNITY_TYPE.codes],
+            format_func=COMMUNITY_TYPE.label_of, key="filter_types",
+            help=t("filter.types.help"),
+        )
+        if years:
+            st.selectbox(t("filter.year"), years, key="filter_year", help=t("filter.year.help"))
+        if months:
+            default_to = months[-1]
+            default_from = months[max(0, len(months) - 12)]
+            st.select_slider(
+                t("filter.months"), options=months, value=(default_from, default_to),
+                format_func=_month_label, key="filter_months", help=t("filter.months.help"),
+            )
+    return page_context()
+
+
+def page_context() -> PageContext:
+    """The context a page computes with, read from the sidebar widget keys."""
+    conn = connection()
+    db_path = db_path_from_argv()
+    version = db.data_version(conn)
+    years, months = _available_periods(db_path, version)
+    year = st.session_state.get("filter_year")
+    if year not in years:
+        year = years[0] if years else None
+    month_range = st.session_state.get("filter_months")
+    if month_range and month_range[0] in months and month_range[1] in months:
+        month_from, month_to = month_range
+    elif months:
+        month_from, month_to = months[max(0, len(months) - 12)], months[-1]
+    else:
+        month_from = month_to = None
+    view_filter = ViewFilter(
+        streets=tuple(st.session_state.get("filter_streets") or ()),
+        community_types=tuple(st.session_state.get("filter_types") or ()),
+    )
+    return PageContext(conn, db_path, version, Period(year, month_from, month_to), view_filter)
+
+
+def sample_banner(ctx: PageContext) -> None:
+    tables = _sample_tables(ctx.db_path, ctx.version)
+    if tables:
+        labels = "、".join(_table_label(name) for name in tables)
+        st.warning(t("sample.banner", tables=labels), icon="⚠️")
+
+
+def _table_label(name: str) -> str:
+    return TABLES[name].label if name in TABLES else name
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def indicator_values(
+    db_path: str, version: int, period: Period, view_filter: ViewFilter
+) -> pd.DataFrame:
+    return indicators.indicator_values(_connection(db_path), period, view_filter).to_pandas()
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def district_totals(db_path: str, version: int, view_filter: ViewFilter) -> dict:
+    return indicators.district_totals(_connection(db_path), view_filter)
+
+
+def status_label(status: str) -> str:
+    return t(f"status.{status}")
+
+
+def dimension_label(dimension: str) -> str:
+    return t(f"dimension.{dimension}")
+
+
+def threshold_help(indicator_id: str) -> str:
+    """Standard and verbatim policy source, for a column header tooltip."""
+    catalogue = load_catalogue()
+    item = catalogue.indicator(indicator_id)
+    parts = [f"{item.id} {item.name}（{item.unit}）", item.formula]
+    if item.direction == "none":
+        parts.append(t("direction.none"))
+    else:
+        bounds = [
+            t(key, value=f"{value:g}", unit=item.unit)
+            for key, value in (("threshold.floor", item.floor), ("threshold.target", item.target))
+            if value is not None
+        ]
+        parts.append(t(f"direction.{item.direction}") + " " + " / ".join(bounds))
+    parts.append(t("threshold.source", source=catalogue.source_text(item)))
+    return "\n\n".join(parts)
+
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def template_bytes(table_name: str, kind: str) -> bytes:
+    if kind == "csv":
+        return templates.template_csv_bytes(table_name)
+    return templates.template_xlsx_bytes(table_name)
+
+
+@dataclass(frozen=True)
+class StoredUpload:
+    path: Path
+    sha256: str
+
+
+def store_upload(upload) -> StoredUpload:
+    """Write an upload to a temp file once (named by its hash).
+
+    The importer reads from a path: faster than from memory, and it keeps
+    Streamlit's copy the only one held in memory.
+    """
+    data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    suffix = Path(upload.name).suffix.lower()
+    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+    path = UPLOAD_DIR / f"{digest}{suffix}"
+    if not path.exists():
+        partial = path.with_suffix(suffix + ".part")
+        partial.write_bytes(data)
+        partial.replace(path)
+    return StoredUpload(path, digest)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def guess_table(path: Path, sha256: str) -> str | None:
+    return importer.guess_table(path)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _validation_report(
+    db_path: str, version: int, sha256: str, path: Path, table: str, file_name: str
+) -> importer.ImportReport:
+    source = importer.SourceFile(path, table, file_name)
+    return importer.validate_file(source, conn=_connection(db_path))
+
+
+def validation_report(ctx: PageContext, source: importer.SourceFile, sha256: str):
+    with st.spinner(t("data.validating", file=source.file_name)):
+        return _validation_report(
+            ctx.db_path, ctx.version, sha256, source.path, source.table, source.file_name
+        )
+
+
+def render_report(report: importer.ImportReport) -> None:
+    if report.ok:
+        st.success(t("data.validate.ok", rows=f"{report.rows:,}"))
+    else:
+        st.error(t("data.validate.failed", count=f"{report.problem_count:,}"))
+    if report.notes:
+        with st.expander(t("data.validate.notes"), expanded=not report.ok):
+            for note in report.notes:
+                st.markdown("- " + note)
+    if report.problems:
+        st.markdown("**" + t("data.validate.errors") + "**")
+        st.dataframe(reports.problems_frame(report), hide_index=True, width="stretch")
+        for message in report.messages()[len(report.problems):]:
+            st.caption(message)
+    if report.ok and report.preview is not None:
+        with st.expander(t("data.preview", n=len(report.preview))):
+            st.dataframe(report.preview, hide_index=True, width="stretch")
+
+
+def period_caption(period: Period) -> str:
+    missing = t("filter.no_data")
+    return t(
+        "overview.period",
+        year=period.year or missing,
+        month_from=_month_label(period.month_from) if period.month_from else missing,
+        month_to=_month_label(period.month_to) if period.month_to else missing,
+    )
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def communities(db_path: str, version: int, view_filter: ViewFilter) -> pd.DataFrame:
+    return indicators.communities_in_scope(_connection(db_path), view_filter).to_pandas()
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def status_matrix(
+    db_path: str, version: int, period: Period, view_filter: ViewFilter
+) -> pd.DataFrame:
+    values = indicator_values(db_path, version, period, view_filter)
+    return indicators.status_matrix(values, communities(db_path, version, view_filter))
+
+
+MATRIX_LEAD_COLUMNS = presentation.MATRIX_LEAD_COLUMNS
+matrix_indicator_ids = presentation.matrix_indicator_ids
+matrix_export = presentation.matrix_for_export
+
+
+def matrix_column_config(indicator_ids: list[str]) -> dict:
+    labels = presentation.lead_column_labels()
+    config = {
+        "community_name": st.column_config.TextColumn(labels["community_name"], pinned=True),
+        "street": st.column_config.TextColumn(labels["street"]),
+        "community_type": st.column_config.TextColumn(labels["community_type"]),
+        "not_met_count": st.column_config.NumberColumn(labels["not_met_count"], format="%d"),
+        "met_share_pct": st.column_config.NumberColumn(labels["met_share_pct"], format="%.0f"),
+    }
+    for indicator_id in indicator_ids:
+        config[indicator_id] = st.column_config.NumberColumn(
+            presentation.indicator_column_label(indicator_id),
+            help=threshold_help(indicator_id),
+            format="%.1f",
+        )
+    return config

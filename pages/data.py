@@ -1,0 +1,86 @@
+"""数据管理: templates, upload → validation report → apply, import history."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from governance import history, importer, reports, templates
+from governance.contract import TABLES
+from governance.text import t
+from pages import _common
+
+ctx = _common.page_context()
+st.title(t("data.title"))
+_common.sample_banner(ctx)
+
+st.subheader(t("data.templates.title"))
+st.caption(t("data.templates.caption"))
+for table in TABLES.values():
+    csv_column, xlsx_column, help_column = st.columns([1, 1, 3])
+    csv_column.download_button(
+        t("data.templates.csv", table=table.label),
+        data=_common.template_bytes(table.name, "csv"),
+        file_name=f"{table.name}_template.csv",
+        mime="text/csv",
+        key=f"template_csv_{table.name}",
+    )
+    xlsx_column.download_button(
+        t("data.templates.xlsx", table=table.label),
+        data=_common.template_bytes(table.name, "xlsx"),
+        file_name=f"{table.name}_template.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"template_xlsx_{table.name}",
+    )
+    help_column.caption(t("data.replaces", replaces=t(f"replaces.{table.replaces}")))
+
+st.subheader(t("data.upload.title"))
+uploads = st.file_uploader(
+    t("data.upload.label"), type=["csv", "xlsx"], accept_multiple_files=True,
+    key="upload_files", help=t("data.upload.help"),
+)
+
+sources: list[importer.SourceFile] = []
+all_valid = bool(uploads)
+for upload in uploads or []:
+    stored = _common.store_upload(upload)
+    guessed = _common.guess_table(stored.path, stored.sha256)
+    if guessed:
+        st.caption(t("data.upload.detected", table=TABLES[guessed].label))
+    else:
+        st.warning(t("data.upload.undetected"))
+    table_name = st.selectbox(
+        t("data.upload.table", file=upload.name), list(TABLES),
+        index=list(TABLES).index(guessed) if guessed else 0,
+        format_func=lambda name: TABLES[name].label,
+        key=f"upload_table_{stored.sha256[:16]}",
+    )
+    source = importer.SourceFile(stored.path, table_name, upload.name)
+    report = _common.validation_report(ctx, source, stored.sha256)
+    _common.render_report(report)
+    all_valid = all_valid and report.ok
+    sources.append(source)
+
+if uploads:
+    if st.button(t("data.apply"), type="primary", disabled=not all_valid, key="apply_import"):
+        progress_line = st.empty()
+
+        def show_progress(file_name: str, rows: int) -> None:
+            progress_line.caption(t("data.progress", file=file_name, rows=f"{rows:,}"))
+
+        try:
+            results = importer.import_files(
+                ctx.conn, sources, applied_by=t("data.applied_by.local"), progress=show_progress,
+            )
+        except Exception as exc:  # noqa: BLE001 — shown as a message, logged in full
+            _common.show_failure(exc)
+        else:
+            progress_line.empty()
+            for line in reports.result_lines(results):
+                (st.success if line.ok else st.error)(line.text)
+
+st.subheader(t("data.history.title"))
+history_frame = history.import_history(ctx.conn)
+if history_frame.empty:
+    st.caption(t("data.history.empty"))
+else:
+    st.dataframe(history_frame, hide_index=True, width="stretch")

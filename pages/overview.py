@@ -1,0 +1,68 @@
+"""总览: district KPIs, the community × indicator status matrix, the ranking."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from governance import exporting, indicators, presentation
+from governance.catalogue import DIMENSIONS
+from governance.text import t
+from pages import _common
+
+ctx = _common.page_context()
+st.title(t("overview.title"))
+_common.sample_banner(ctx)
+st.caption(_common.period_caption(ctx.period))
+
+totals = _common.district_totals(ctx.db_path, ctx.version, ctx.view_filter)
+if not totals["communities"]:
+    st.info(t("overview.empty"))
+    st.stop()
+
+kpi_columns = st.columns(3)
+kpi_columns[0].metric(t("overview.kpi.communities"), f"{totals['communities']:,}")
+kpi_columns[1].metric(t("overview.kpi.households"), f"{totals['households']:,}")
+kpi_columns[2].metric(t("overview.kpi.population"), f"{totals['population']:,}")
+
+values = _common.indicator_values(ctx.db_path, ctx.version, ctx.period, ctx.view_filter)
+summary = indicators.dimension_summary(values).set_index("dimension")
+dimension_columns = st.columns(len(DIMENSIONS))
+for column, dimension in zip(dimension_columns, DIMENSIONS, strict=True):
+    row = summary.loc[dimension]
+    share = row["met_share_pct"]
+    column.metric(
+        t("overview.kpi.dimension", dimension=_common.dimension_label(dimension)),
+        "—" if share is None or share != share else f"{share:.1f}%",
+        help=t("overview.kpi.dimension.help", rated=int(row["rated"]), not_met=int(row["not_met"])),
+    )
+
+st.subheader(t("overview.matrix.title"))
+st.caption(t("overview.matrix.caption"))
+matrix = _common.status_matrix(ctx.db_path, ctx.version, ctx.period, ctx.view_filter)
+indicator_ids = _common.matrix_indicator_ids(matrix)
+styles = presentation.matrix_cell_styles(matrix, indicator_ids)
+st.dataframe(
+    matrix.style.apply(lambda _: styles, axis=None),
+    hide_index=True,
+    width="stretch",
+    height=min(38 + 35 * len(matrix), 600),
+    column_order=_common.MATRIX_LEAD_COLUMNS + indicator_ids,
+    column_config=_common.matrix_column_config(indicator_ids),
+    key="overview_matrix",
+)
+st.download_button(
+    t("overview.export"),
+    data=exporting.to_excel_bytes({t("overview.matrix.title"): _common.matrix_export(matrix)}),
+    file_name="overview_matrix.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="overview_export",
+)
+
+ranking_column, street_column = st.columns(2)
+with ranking_column:
+    st.plotly_chart(presentation.ranking_bar(matrix), key="overview_ranking")
+    st.caption(t("overview.ranking.caption"))
+with street_column:
+    communities = _common.communities(ctx.db_path, ctx.version, ctx.view_filter)
+    counts = indicators.street_status_counts(values, communities)
+    st.plotly_chart(presentation.street_status_bar(counts), key="overview_streets")

@@ -1,0 +1,33 @@
+-- The communities the viewer can see, with their attributes (for tables, maps
+-- and joins on pages).
+-- One row per visible community, ordered by street, community_id.
+-- Columns: every communities column except import_id; lon/lat may be NULL.
+-- Parameters: $scope_streets, $community_types
+
+with final as (
+    select
+        community_id,
+        community_name,
+        street,
+        district,
+        community_type,
+        households,
+        population,
+        elderly_population,
+        floating_population,
+        low_income_households,
+        office_area_m2,
+        staff_count,
+        certified_social_workers,
+        staff_avg_monthly_pay,
+        committee_members,
+        volunteers,
+        lon,
+        lat
+    from communities
+    where list_contains($scope_streets, street)
+      and list_contains($community_types, community_type)
+)
+
+select * from final
+order by street, community_id

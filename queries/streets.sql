@@ -1,0 +1,16 @@
+-- The streets the viewer may see, with their number of communities (feeds the
+-- street filter).
+-- One row per street, ordered by street.
+-- Scope only: deliberately not narrowed by the community-type filter, so choosing a type
+-- never removes a street from the street filter's choices.
+-- Parameters: $scope_streets
+
+with final as (
+    select street, count(*) as communities
+    from communities
+    where list_contains($scope_streets, street)
+    group by street
+)
+
+select * from final
+order by street

@@ -1,0 +1,45 @@
+"""AppTest fixtures: a fresh copy of a sample-loaded database per test."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from governance import db, sample
+from tests.conftest import PROJECT_DIR
+
+# The first run imports nothing (the copy is pre-loaded) but still builds every
+# cache; 3 s, AppTest's default, is too short on a 2-core machine.
+TIMEOUT_S = 90
+
+
+@pytest.fixture(scope="session")
+def sample_db_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "sample.duckdb"
+    conn = db.connect(path)
+    sample.ensure_sample_loaded(conn)
+    conn.close()
+    return path
+
+
+@pytest.fixture
+def app_db(sample_db_file, tmp_path, monkeypatch):
+    path = tmp_path / "app.duckdb"
+    shutil.copy(sample_db_file, path)
+    monkeypatch.setenv(db.DB_ENV_VAR, str(path))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield path
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+@pytest.fixture
+def app(app_db) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, at.exception
+    return at

@@ -1,0 +1,55 @@
+"""总览 page through Streamlit's AppTest, with values checked against the sample CSVs."""
+
+from __future__ import annotations
+
+import csv
+
+from governance.text import t
+from tests.conftest import SAMPLE_DIR
+
+
+def _sample_communities() -> list[dict[str, str]]:
+    with open(SAMPLE_DIR / "communities.csv", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _metric(at, label: str) -> str:
+    matches = [m for m in at.metric if m.label == label]
+    assert matches, f"no metric labelled {label!r}"
+    return matches[0].value
+
+
+def test_overview_shows_sample_banner_and_district_totals(app):
+    communities = _sample_communities()
+    assert any("示例数据" in w.value for w in app.warning)
+    assert _metric(app, t("overview.kpi.communities")) == f"{len(communities):,}"
+    households = sum(int(c["households"]) for c in communities)
+    assert _metric(app, t("overview.kpi.households")) == f"{households:,}"
+
+
+def test_street_filter_narrows_kpis_and_matrix(app):
+    communities = _sample_communities()
+    street = sorted({c["street"] for c in communities})[0]
+    expected = [c for c in communities if c["street"] == street]
+    app.sidebar.multiselect(key="filter_streets").set_value([street]).run()
+    assert not app.exception
+    assert _metric(app, t("overview.kpi.communities")) == str(len(expected))
+    matrix = app.dataframe[0].value
+    assert sorted(matrix["community_name"]) == sorted(c["community_name"] for c in expected)
+
+
+def test_matrix_f01_is_office_area_per_hundred_households(app):
+    matrix = app.dataframe[0].value
+    for community in _sample_communities()[:10]:
+        row = matrix[matrix["community_name"] == community["community_name"]].iloc[0]
+        expected = float(community["office_area_m2"]) / int(community["households"]) * 100
+        assert abs(row["F01"] - expected) < 1e-6
+        status = "met" if expected >= 30 else "partly_met" if expected >= 20 else "not_met"
+        assert row["F01_status"] == status
+
+
+def test_dimension_kpis_are_percentages(app):
+    for dimension in ("facilities", "funding", "safety", "organisation"):
+        value = _metric(app, t("overview.kpi.dimension", dimension=t(f"dimension.{dimension}")))
+        assert value.endswith("%")
+        assert 0 <= float(value.rstrip("%")) <= 100

@@ -1,0 +1,130 @@
+"""A real app server on loopback and Debian's headless Chromium driven by Playwright.
+
+These tests never skip: without /usr/bin/chromium they fail with the command
+that installs it (`make test` does so where the machine allows).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from tests.conftest import PROJECT_DIR
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = PROJECT_DIR / "test-artifacts"
+LOCAL_HOSTS = {"localhost", "127.0.0.1"}
+# Flags from the machine notes: without the background-networking ones Chromium
+# keeps dialling Google, which a closed intranet refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+STARTUP_TIMEOUT_S = 120
+RUN_TIMEOUT_MS = 120_000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("streamlit exited:\n" + log_path.read_text(errors="replace"))
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError("streamlit did not become healthy:\n" + log_path.read_text(errors="replace"))
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    """`streamlit run app.py` on a fresh, empty database: the first start loads the sample."""
+    workdir = tmp_path_factory.mktemp("server")
+    db_path = workdir / "browser.duckdb"
+    port = _free_port()
+    log_path = workdir / "streamlit.log"
+    env = {**os.environ, "GOVERNANCE_DB": str(db_path)}
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "streamlit", "run", str(PROJECT_DIR / "app.py"),
+                "--server.port", str(port), "--server.headless", "true",
+            ],
+            cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `apt-get install -y chromium fonts-noto-cjk`")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+class OutsideRequests(list):
+    """Every request the page makes that does not stay on this machine."""
+
+
+@pytest.fixture
+def page(browser, app_server):
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    tab = context.new_page()
+    tab.set_default_timeout(RUN_TIMEOUT_MS)
+    outside = OutsideRequests()
+
+    def record(request):
+        parsed = urlparse(request.url)
+        if parsed.scheme in ("data", "blob"):
+            return
+        if parsed.hostname not in LOCAL_HOSTS:
+            outside.append(request.url)
+
+    tab.on("request", record)
+    tab.outside_requests = outside
+    yield tab
+    context.close()
+
+
+def wait_for_app(page: Page) -> None:
+    """Until the script has run to the end and the connection is up."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
+    page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

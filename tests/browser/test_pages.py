@@ -1,0 +1,69 @@
+"""What only a browser shows: pages render in Chromium, offline, in Chinese, and
+an upload goes through the real file input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browser.conftest import screenshot, wait_for_app
+from tests.conftest import bad_communities_csv, messy_communities_csv
+
+pytestmark = pytest.mark.browser
+
+PAGES = {"overview": "", "data": "data"}
+
+
+def _open(page, app_server, path: str) -> None:
+    page.goto(f"{app_server}/{path}")
+    wait_for_app(page)
+
+
+@pytest.mark.parametrize("name", list(PAGES))
+def test_page_renders_offline_in_chinese_without_exception(page, app_server, name):
+    _open(page, app_server, PAGES[name])
+    assert page.locator('[data-testid="stException"]').count() == 0
+    body = page.locator("body").inner_text()
+    assert "示例数据" in body
+    assert "Traceback" not in body
+    # A CJK font is really available to the page, so Chinese is not drawn as boxes.
+    assert page.evaluate("document.fonts.check('16px \"Noto Sans CJK SC\"')")
+    screenshot(page, name)
+    assert page.outside_requests == [], page.outside_requests
+
+
+def test_overview_draws_matrix_and_charts(page, app_server):
+    _open(page, app_server, "")
+    assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    assert page.locator(".js-plotly-plot").count() >= 2
+    # The ranking chart has one bar per listed community.
+    bars = page.locator(".js-plotly-plot").first.locator("g.point")
+    assert bars.count() >= 5
+    metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    assert "117" in metrics
+
+
+def _upload(page, name: str, data: bytes) -> None:
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": name, "mimeType": "text/csv", "buffer": data}]
+    )
+    wait_for_app(page)
+
+
+def test_bad_file_refused_then_gbk_export_imported(page, app_server):
+    _open(page, app_server, "data")
+    _upload(page, "bad.csv", bad_communities_csv())
+    page.get_by_text(re.compile("校验未通过")).wait_for()
+    assert page.get_by_role("button", name="导入", exact=True).is_disabled()
+    screenshot(page, "data_refused")
+    # Replace the bad file with a real-looking GBK export.
+    page.locator('[data-testid="stFileUploaderDeleteBtn"] button').first.click()
+    wait_for_app(page)
+    _upload(page, "社区基本情况.csv", messy_communities_csv(households_bump=1))
+    page.get_by_text(re.compile("校验通过：117 行可导入")).wait_for()
+    page.get_by_role("button", name="导入", exact=True).click()
+    page.get_by_text(re.compile("已导入社区基本信息：117 行")).wait_for()
+    screenshot(page, "data_imported")
+    assert page.outside_requests == [], page.outside_requests

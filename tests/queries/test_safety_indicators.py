@@ -1,0 +1,187 @@
+"""queries/community_safety_indicators.sql against tests/fixtures/indicators_small.sql."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from governance import db
+from governance.catalogue import Standards
+from tests.conftest import load_fixture_sql
+
+QUERY = "community_safety_indicators"
+STREETS = ["东湖街道", "西山镇"]
+TYPES = ["urban", "rural", "resettlement", "old_town", "urban_village"]
+
+
+def params(standards: Standards | None = None, **overrides):
+    standards = standards or Standards.default()
+    bound = {
+        key: list(value) if isinstance(value, (list, tuple)) else value
+        for key, value in standards.settings.items()
+    }
+    bound.update(
+        scope_streets=STREETS,
+        community_types=TYPES,
+        thresholds=standards.thresholds_param(),
+        year=2024,
+        month_from=date(2024, 1, 1),
+        month_to=date(2024, 3, 1),
+    )
+    bound.update(overrides)
+    return bound
+
+
+def run(conn, bound):
+    table = db.run_query(conn, QUERY, bound)
+    return {(r["community_id"], r["indicator_id"]): r for r in table.to_pylist()}
+
+
+def check(rows, expected):
+    """expected: (community, indicator, value, floor, target, status) tuples."""
+    for community_id, indicator_id, value, floor, target, status in expected:
+        row = rows[(community_id, indicator_id)]
+        where = f"{community_id} {indicator_id}"
+        assert row["status"] == status, where
+        if value is None:
+            assert row["value"] is None, where
+        else:
+            assert row["value"] == pytest.approx(value), where
+        assert row["floor_value"] == (None if floor is None else pytest.approx(floor)), where
+        assert row["target_value"] == (None if target is None else pytest.approx(target)), where
+
+
+@pytest.fixture
+def conn(memory_conn):
+    load_fixture_sql(memory_conn, "indicators_small")
+    return memory_conn
+
+
+NO_REPORT = ["C04", "C05"]  # C04: reports only before the range; C05: a report with no measure
+
+EXPECTED = [
+    # Range 2024-01 .. 2024-03. C01's 2023-12 and 2024-04 rows must be ignored.
+    # S01 = Σ mediated / Σ received × 100 over months with both; floor 98
+    ("C01", "S01", 98.0, 98, None, "met"),  # (20 + 29 + 49) / (20 + 30 + 50) = 98 / 100
+    ("C02", "S01", 90.0, 98, None, "not_met"),  # 9 / 10 (Feb has no received → skipped)
+    ("C03", "S01", None, 98, None, "no_data"),  # 0 / 0
+    # S02 = Σ resolved / Σ mediated × 100 over months with both; floor 90
+    ("C01", "S02", 90 / 98 * 100, 90, None, "met"),  # (18 + 27 + 45) / 98 = 91.84
+    ("C02", "S02", 12 / 14 * 100, 90, None, "not_met"),  # (7 + 5) / (9 + 5) = 85.71
+    ("C03", "S02", None, 90, None, "no_data"),  # 0 / 0
+    # S03 = Σ reoffenders / mean(correction_subjects) × 100; below 2
+    ("C01", "S03", 2.0, None, 2, "not_met"),  # (1 + 0 + 0) / 50 × 100 = 2.0, not < 2
+    ("C02", "S03", None, None, 2, "no_data"),  # reoffenders never reported
+    ("C03", "S03", None, None, 2, "no_data"),  # mean correction_subjects 0
+    # S04 = Σ major_criminal_cases; at most 0
+    ("C01", "S04", 0.0, None, 0, "met"),  # 0 + 0 + 0 (Dec's 5 and Apr's 9 outside)
+    ("C02", "S04", 1.0, None, 0, "not_met"),  # 1 + 0
+    ("C03", "S04", 0.0, None, 0, "met"),
+    # S05 = Σ mass_incidents; at most 0
+    ("C01", "S05", 0.0, None, 0, "met"),  # Apr's 3 outside
+    ("C02", "S05", 1.0, None, 0, "not_met"),
+    ("C03", "S05", 0.0, None, 0, "met"),
+    # S06 = mean(satisfaction_rate); floor 95
+    ("C01", "S06", 96.0, 95, None, "met"),  # (96 + 94 + 98) / 3
+    ("C02", "S06", 90.0, 95, None, "not_met"),  # Feb missing → mean of Jan only
+    ("C03", "S06", 95.0, 95, None, "met"),
+    # S07 = Σ police_hours / months with a value; floor 30
+    ("C01", "S07", 30.0, 30, None, "met"),  # (32 + 28) / 2 (Mar missing)
+    ("C02", "S07", 15.0, 30, None, "not_met"),  # (20 + 10) / 2
+    ("C03", "S07", 30.0, 30, None, "met"),
+    # S08 = latest legal_education_rate in range; target 100
+    ("C01", "S08", 100.0, None, 100, "met"),  # Feb's 100 (Mar missing, Apr outside)
+    ("C02", "S08", 80.0, None, 100, "not_met"),  # Jan's 80 (Feb missing)
+    ("C03", "S08", 100.0, None, 100, "met"),
+    # S09 = Σ (criminal + public order) / population × 1000; no standard
+    ("C01", "S09", 3.0, None, None, "not_rated"),  # (2+1+0 + 3+2+4) / 4,000 × 1,000
+    ("C02", "S09", 0.9375, None, None, "not_rated"),  # (3 + 0 public order) / 3,200 × 1,000
+    ("C03", "S09", 0.0, None, None, "not_rated"),  # 0 / 1,500
+] + [
+    (community_id, indicator_id, None, floor, target, "no_data")
+    for community_id in NO_REPORT
+    for indicator_id, floor, target in [
+        ("S01", 98, None), ("S02", 90, None), ("S03", None, 2), ("S04", None, 0),
+        ("S05", None, 0), ("S06", 95, None), ("S07", 30, None), ("S08", None, 100),
+        ("S09", None, None),
+    ]
+]
+
+
+def test_values_and_statuses(conn):
+    rows = run(conn, params())
+    check(rows, EXPECTED)
+    assert len(rows) == len(EXPECTED) == 45
+
+
+def test_numerators_and_denominators(conn):
+    rows = run(conn, params())
+    assert (rows["C01", "S01"]["numerator"], rows["C01", "S01"]["denominator"]) == (98, 100)
+    assert (rows["C01", "S07"]["numerator"], rows["C01", "S07"]["denominator"]) == (60, 2)
+    assert (rows["C01", "S09"]["numerator"], rows["C01", "S09"]["denominator"]) == (12, 4000)
+
+
+def test_single_month_range_is_inclusive(conn):
+    rows = run(conn, params(month_from=date(2024, 1, 1), month_to=date(2024, 1, 1)))
+    check(rows, [
+        ("C01", "S01", 100.0, 98, None, "met"),  # 20 / 20
+        ("C01", "S07", 32.0, 30, None, "met"),
+        ("C01", "S08", 90.0, None, 100, "not_met"),
+        ("C05", "S04", None, None, 0, "no_data"),  # C05 reports only in March
+    ])
+
+
+def test_range_end_is_inclusive(conn):
+    rows = run(conn, params(month_from=date(2024, 2, 1), month_to=date(2024, 3, 1)))
+    check(rows, [
+        ("C01", "S07", 28.0, 30, None, "not_met"),  # Feb 28 only; Mar missing
+        ("C01", "S06", 96.0, 95, None, "met"),  # (94 + 98) / 2
+        ("C01", "S01", 78 / 80 * 100, 98, None, "not_met"),  # (29 + 49) / (30 + 50)
+    ])
+
+
+def test_wider_range_takes_in_boundary_months(conn):
+    rows = run(conn, params(month_from=date(2023, 12, 1), month_to=date(2024, 4, 1)))
+    check(rows, [
+        ("C01", "S04", 14.0, None, 0, "not_met"),  # 5 + 0 + 0 + 0 + 9
+        ("C01", "S05", 5.0, None, 0, "not_met"),  # 2 + 0 + 0 + 0 + 3
+        ("C01", "S08", 50.0, None, 100, "not_met"),  # April is now the latest
+        ("C04", "S01", 100.0, 98, None, "met"),  # 5 / 5
+        ("C04", "S09", None, None, None, "no_data"),  # population 0
+    ])
+
+
+def test_range_without_reports_or_unset(conn):
+    for month_from, month_to in [(date(2025, 1, 1), date(2025, 12, 1)), (None, None)]:
+        rows = run(conn, params(month_from=month_from, month_to=month_to))
+        assert len(rows) == 45
+        assert {row["status"] for row in rows.values()} == {"no_data"}
+
+
+def test_threshold_overrides(conn):
+    standards = Standards.default().with_overrides(
+        {"S01": {"floor": 99.0}, "S03": {"target": 3.0}}
+    )
+    rows = run(conn, params(standards))
+    check(rows, [
+        ("C01", "S01", 98.0, 99, None, "not_met"),  # 98 < 99
+        ("C01", "S03", 2.0, None, 3, "met"),  # 2 < 3
+    ])
+
+
+def test_partly_met_with_a_target_override(conn):
+    standards = Standards.default().with_overrides({"S06": {"target": 97.0}})
+    rows = run(conn, params(standards))
+    check(rows, [
+        ("C01", "S06", 96.0, 95, 97, "partly_met"),  # 95 ≤ 96 < 97
+        ("C03", "S06", 95.0, 95, 97, "partly_met"),
+        ("C02", "S06", 90.0, 95, 97, "not_met"),
+    ])
+
+
+def test_scope_and_type_filter(conn):
+    assert {c for c, _ in run(conn, params(scope_streets=["东湖街道"]))} == {"C01", "C02"}
+    assert db.run_query(conn, QUERY, params(scope_streets=[])).num_rows == 0
+    assert db.run_query(conn, QUERY, params(scope_streets=["北湖街道"])).num_rows == 0
+    assert {c for c, _ in run(conn, params(community_types=["resettlement"]))} == {"C04"}

@@ -1,0 +1,93 @@
+"""Project rules that code review alone would let slip."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from tests.conftest import PROJECT_DIR
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+# Modules whose Chinese literals are data (the contract's canonical headers and
+# codes, the sample district's names), input grammar (年/月/日, 万 in cells) or
+# the string table itself.
+CHINESE_ALLOWED = {"text.py", "contract.py", "sample.py", "cells.py"}
+SQL_WORDS = re.compile(r"\b(select|insert|update|delete|create|drop|from|where)\b", re.I)
+
+
+def _python_files(*folders: str) -> list[Path]:
+    files = [PROJECT_DIR / "app.py"]
+    for folder in folders:
+        files += sorted((PROJECT_DIR / folder).rglob("*.py"))
+    return files
+
+
+def _string_literals(tree: ast.AST):
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node
+
+
+def test_user_facing_chinese_lives_in_the_string_table():
+    offenders = []
+    for path in _python_files("pages", "governance"):
+        if path.name in CHINESE_ALLOWED:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))
+            and node.body and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in _string_literals(tree):
+            if id(node) not in docstrings and CJK.search(node.value):
+                offenders.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno} {node.value!r}")
+    assert offenders == []
+
+
+def test_no_sql_is_built_with_f_strings_or_format():
+    offenders = []
+    for path in _python_files("pages", "governance"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.JoinedStr):
+                text = "".join(
+                    part.value for part in node.values
+                    if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                )
+                if SQL_WORDS.search(text) and re.search(r"\b(select|insert|delete|update)\b.*\b(from|into|set|where)\b", text, re.I):
+                    offenders.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno}")
+            if (
+                isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "format" and isinstance(node.func.value, ast.Constant)
+                and isinstance(node.func.value.value, str) and SQL_WORDS.search(node.func.value.value)
+            ):
+                offenders.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno}")
+    assert offenders == []
+
+
+def test_governance_never_imports_streamlit():
+    for path in sorted((PROJECT_DIR / "governance").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            assert not any(n.split(".")[0] == "streamlit" for n in names), path
+
+
+def test_pages_hold_no_sql_text():
+    for path in sorted((PROJECT_DIR / "pages").glob("*.py")):
+        for node in _string_literals(ast.parse(path.read_text(encoding="utf-8"))):
+            assert not re.search(r"\bselect\b.+\bfrom\b", node.value, re.I | re.S), path
+
+
+def test_no_outside_hosts_in_app_code():
+    pattern = re.compile(r"https?://(?!localhost|127\.0\.0\.1)")
+    for path in _python_files("pages", "governance"):
+        assert not pattern.search(path.read_text(encoding="utf-8")), path

@@ -1,0 +1,367 @@
+"""governance/indicators.py over tests/fixtures/indicators_small.sql.
+
+Expected counts are worked out from the per-query expectations in
+tests/queries/test_*_indicators.py (period: 2024; 2024-01 .. 2024-03).
+"""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from governance import indicators as ind
+from governance.catalogue import Standards
+from governance.indicators import ALL_STREETS, Period, ViewFilter
+from tests.conftest import PROJECT_DIR, load_fixture_sql
+
+PERIOD = Period(2024, date(2024, 1, 1), date(2024, 3, 1))
+COMPUTED_IDS = [
+    "F01", "F02", "F04", "F05",
+    "M01", "M02", "M03", "M04", "M05", "M06", "M07",
+    "S01", "S02", "S03", "S04", "S05", "S06", "S07", "S08", "S09",
+    "O01", "O02",
+]
+
+
+@pytest.fixture
+def conn(memory_conn):
+    load_fixture_sql(memory_conn, "indicators_small")
+    return memory_conn
+
+
+# --- Period and ViewFilter ------------------------------------------------------
+
+
+def test_period_months_become_first_of_month():
+    period = Period(2024, date(2024, 1, 15), date(2024, 3, 31))
+    assert (period.month_from, period.month_to) == (date(2024, 1, 1), date(2024, 3, 1))
+
+
+def test_period_rejects_reversed_range():
+    with pytest.raises(ValueError):
+        Period(2024, date(2024, 5, 1), date(2024, 3, 1))
+
+
+def test_view_filter_is_hashable_with_lists():
+    view_filter = ViewFilter(streets=["西山镇"], community_types=["rural"])
+    assert view_filter.streets == ("西山镇",)
+    assert hash(view_filter) == hash(ViewFilter(("西山镇",), ("rural",)))
+    with pytest.raises(TypeError):
+        ViewFilter(streets="西山镇")
+
+
+# --- Periods --------------------------------------------------------------------
+
+
+def test_available_years_and_months(conn):
+    assert ind.available_years(conn) == [2024, 2023]
+    assert ind.available_months(conn) == [
+        date(2023, 12, 1), date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1),
+        date(2024, 4, 1),
+    ]
+    assert ind.available_years(conn, scope=()) == []
+    assert ind.available_months(conn, scope=("西山镇",)) == [
+        date(2023, 12, 1), date(2024, 1, 1), date(2024, 3, 1),
+    ]
+
+
+def test_default_period_with_fewer_than_twelve_months(conn):
+    # 5 months present: all of them
+    assert ind.default_period(conn) == Period(2024, date(2023, 12, 1), date(2024, 4, 1))
+
+
+def test_default_period_takes_the_latest_twelve_months_present(conn):
+    for month in range(5, 13):  # 2024-05 .. 2024-12 → 13 months in all
+        conn.execute(
+            "insert into safety (community_id, month, import_id) values ('C01', $m, 5)",
+            {"m": date(2024, month, 1)},
+        )
+    period = ind.default_period(conn)
+    assert (period.month_from, period.month_to) == (date(2024, 1, 1), date(2024, 12, 1))
+
+
+def test_default_period_of_an_empty_database(memory_conn):
+    assert ind.default_period(memory_conn) == Period(None, None, None)
+
+
+# --- Parameters -----------------------------------------------------------------
+
+
+def test_query_params_resolves_all_streets_and_types(conn):
+    params = ind.query_params(conn, PERIOD)
+    assert params["scope_streets"] == ["东湖街道", "西山镇"]
+    assert set(params["community_types"]) >= {
+        "urban", "rural", "resettlement", "old_town", "urban_village",
+    }
+    assert (params["year"], params["month_from"], params["month_to"]) == (
+        2024, date(2024, 1, 1), date(2024, 3, 1),
+    )
+    assert params["thresholds"] == Standards.default().thresholds_param()
+    for key, value in Standards.default().settings.items():
+        assert params[key] == (list(value) if isinstance(value, list) else value)
+
+
+def test_query_params_intersects_filter_with_scope(conn):
+    both = ind.query_params(conn, PERIOD, ViewFilter(streets=("西山镇", "北湖街道")))
+    assert both["scope_streets"] == ["西山镇"]
+    scoped = ind.query_params(
+        conn, PERIOD, ViewFilter(streets=("西山镇",)), scope=("东湖街道",)
+    )
+    assert scoped["scope_streets"] == []  # a filter never widens the scope
+    assert ind.query_params(conn, PERIOD, scope=())["scope_streets"] == []
+    assert ind.query_params(conn, PERIOD, scope=("东湖街道",))["scope_streets"] == ["东湖街道"]
+
+
+def test_query_params_types_and_bad_scope(conn):
+    params = ind.query_params(conn, PERIOD, ViewFilter(community_types=("rural",)))
+    assert params["community_types"] == ["rural"]
+    with pytest.raises(TypeError):
+        ind.query_params(conn, PERIOD, scope="东湖街道")
+
+
+def test_query_params_types_include_codes_outside_the_contract(conn):
+    conn.execute(
+        "insert into communities (community_id, community_name, street, community_type,"
+        " households, population, office_area_m2, import_id)"
+        " values ('C09', '试点', '西山镇', 'pilot', 10, 20, 1.0, 1)"
+    )
+    assert "pilot" in ind.query_params(conn, PERIOD)["community_types"]
+
+
+# --- indicator_values -----------------------------------------------------------
+
+
+def test_indicator_values_shape_and_order(conn):
+    values = ind.indicator_values(conn, PERIOD)
+    assert values.schema == ind.VALUES_SCHEMA
+    assert values.num_rows == 5 * 22
+    assert values.column("indicator_id").to_pylist()[:22] == COMPUTED_IDS
+    assert values.column("community_id").to_pylist() == sorted(
+        values.column("community_id").to_pylist()
+    )
+    frame = values.to_pandas()
+    assert frame.groupby("dimension").size().to_dict() == {
+        "facilities": 20, "funding": 35, "safety": 45, "organisation": 10,
+    }
+
+
+def test_indicator_values_spot_checks(conn):
+    frame = ind.indicator_values(conn, PERIOD).to_pandas().set_index(
+        ["community_id", "indicator_id"]
+    )
+    assert frame.loc[("C02", "F01"), "status"] == "partly_met"  # 320 / 1,600 × 100 = 20
+    assert frame.loc[("C01", "M05"), "value"] == pytest.approx(200 / 3)  # 2 of 3 on time
+    assert frame.loc[("C01", "S01"), "value"] == pytest.approx(98.0)  # 98 / 100
+    assert frame.loc[("C05", "O01"), "floor_value"] == 9  # 3,500 households
+    assert frame.loc[("C03", "F02"), "floor_value"] == 100  # rural
+    assert frame.loc[("C01", "F01"), "street"] == "东湖街道"
+
+
+def test_indicator_values_with_overridden_standards(conn):
+    standards = Standards.default().with_overrides({"F01": {"floor": 30.0}})
+    frame = ind.indicator_values(conn, PERIOD, standards=standards).to_pandas().set_index(
+        ["community_id", "indicator_id"]
+    )
+    assert frame.loc[("C02", "F01"), "status"] == "not_met"  # 20 < floor 30
+
+
+def test_indicator_values_scope_and_filter(conn):
+    def communities(**kwargs):
+        values = ind.indicator_values(conn, PERIOD, **kwargs)
+        return sorted(set(values.column("community_id").to_pylist()))
+
+    assert communities(scope=("东湖街道",)) == ["C01", "C02"]
+    assert communities(scope=()) == []
+    assert communities(view_filter=ViewFilter(community_types=("urban",))) == ["C01", "C05"]
+    assert communities(
+        view_filter=ViewFilter(streets=("西山镇",), community_types=("urban",))
+    ) == ["C05"]
+    assert communities(scope=ALL_STREETS) == ["C01", "C02", "C03", "C04", "C05"]
+
+
+def test_indicator_values_of_an_empty_database(memory_conn):
+    values = ind.indicator_values(memory_conn, ind.default_period(memory_conn))
+    assert values.num_rows == 0
+    assert values.schema == ind.VALUES_SCHEMA
+
+
+def test_indicators_long(conn):
+    frame = ind.indicators_long(conn, PERIOD)
+    assert list(frame.columns) == ["community_id", "indicator_id", "value", "status"]
+    assert len(frame) == 110
+    assert frame["indicator_id"].tolist()[:22] == COMPUTED_IDS
+    c04 = frame[(frame.community_id == "C04") & (frame.indicator_id == "F01")].iloc[0]
+    assert c04["status"] == "no_data" and math.isnan(c04["value"])
+    # full precision, not rounded
+    c05 = frame[(frame.community_id == "C05") & (frame.indicator_id == "M03")].iloc[0]
+    assert c05["value"] == pytest.approx(200000 / 3500, abs=1e-12)
+
+
+# --- Shaping --------------------------------------------------------------------
+
+
+def test_status_matrix(conn):
+    matrix = ind.status_matrix(ind.indicator_values(conn, PERIOD)).set_index("community_id")
+    assert list(matrix.index) == ["C01", "C02", "C03", "C04", "C05"]  # by street, id
+    assert list(matrix.columns[:3]) == ["community_name", "street", "community_type"]
+    assert "F01" in matrix.columns and "O02_status" in matrix.columns
+    assert matrix.loc["C02", "F01"] == pytest.approx(20.0)
+    assert matrix.loc["C02", "F01_status"] == "partly_met"
+    # C01: 15 met, 0 partly, 2 not_met (M05, S03), 0 no_data, 5 not_rated
+    #      → rated 17, share 15 / 17 × 100
+    # C02: 2 met (F02, M05), 2 partly (F01, F05), 12 not_met, 1 no_data (S03)
+    #      → rated 16, share (2 + 2) / 16 × 100 = 25
+    # C04: 1 met (F02), 3 not_met (F04, M01, M02), 18 no_data → share 1 / 4 × 100 = 25
+    counts = ["met_count", "partly_met_count", "not_met_count", "no_data_count", "rated_count"]
+    assert matrix.loc["C01", counts].tolist() == [15, 0, 2, 0, 17]
+    assert matrix.loc["C02", counts].tolist() == [2, 2, 12, 1, 16]
+    assert matrix.loc["C04", counts].tolist() == [1, 0, 3, 18, 4]
+    assert matrix.loc["C01", "met_share_pct"] == pytest.approx(1500 / 17)
+    assert matrix.loc["C02", "met_share_pct"] == pytest.approx(25.0)
+    assert matrix.loc["C04", "met_share_pct"] == pytest.approx(25.0)
+
+
+def _hand_values(rows):
+    return pd.DataFrame(
+        rows,
+        columns=["community_id", "community_name", "street", "community_type", "dimension",
+                 "indicator_id", "value", "status"],
+    )
+
+
+def test_status_matrix_share_is_missing_when_nothing_is_rated():
+    values = _hand_values([
+        ("A", "甲", "s1", "urban", "funding", "M03", 10.0, "not_rated"),
+        ("A", "甲", "s1", "urban", "facilities", "F01", None, "no_data"),
+        ("B", "乙", "s0", "urban", "funding", "M03", None, "no_data"),
+        ("B", "乙", "s0", "urban", "facilities", "F01", 25.0, "partly_met"),
+    ])
+    matrix = ind.status_matrix(values)
+    assert matrix["community_id"].tolist() == ["B", "A"]  # street s0 first
+    assert list(matrix.columns[4:8]) == ["F01", "F01_status", "M03", "M03_status"]
+    a = matrix.set_index("community_id").loc["A"]
+    assert a["rated_count"] == 0 and math.isnan(a["met_share_pct"])
+    b = matrix.set_index("community_id").loc["B"]
+    assert b["met_share_pct"] == pytest.approx(100.0)
+
+
+def test_status_matrix_of_nothing():
+    values = ind.VALUES_SCHEMA.empty_table()
+    matrix = ind.status_matrix(values)
+    assert matrix.empty
+    assert {"community_id", "not_met_count", "met_share_pct"} <= set(matrix.columns)
+
+
+def test_dimension_summary(conn):
+    summary = ind.dimension_summary(ind.indicator_values(conn, PERIOD)).set_index("dimension")
+    assert list(summary.index) == ["facilities", "funding", "safety", "organisation"]
+    columns = ["rated", "met", "partly_met", "not_met", "no_data", "not_rated"]
+    # facilities: F01 1/2/1/1, F02 4/0/1/0, F04 1/0/4/0, F05 1/1/1/2 (met/partly/not/no data)
+    assert summary.loc["facilities", columns].tolist() == [17, 7, 3, 7, 3, 0]
+    # funding: met M01 ×2, M02 ×2, M05 ×1, M06 ×1; not_met M01 ×2, M02 ×2, M05, M06
+    assert summary.loc["funding", columns].tolist() == [12, 6, 0, 6, 15, 8]
+    # safety: C01 7 met + 1 not_met, C02 7 not_met, C03 5 met; S09 not_rated ×3
+    assert summary.loc["safety", columns].tolist() == [20, 12, 0, 8, 22, 3]
+    # organisation: O01 met C01, C03; not_met C02, C05; no_data C04; O02 4 not_rated
+    assert summary.loc["organisation", columns].tolist() == [4, 2, 0, 2, 2, 4]
+    assert summary.loc["facilities", "met_share_pct"] == pytest.approx(1000 / 17)  # (7+3)/17
+    assert summary.loc["funding", "met_share_pct"] == pytest.approx(50.0)
+    assert summary.loc["safety", "met_share_pct"] == pytest.approx(60.0)
+
+
+def test_dimension_summary_of_nothing():
+    summary = ind.dimension_summary(ind.VALUES_SCHEMA.empty_table())
+    assert summary["rated"].tolist() == [0, 0, 0, 0]
+    assert summary["met_share_pct"].isna().all()
+
+
+def test_street_status_counts(conn):
+    values = ind.indicator_values(conn, PERIOD)
+    counts = ind.street_status_counts(values, ind.communities_in_scope(conn))
+    table = counts.pivot(index="street", columns="status", values="count")
+    # 东湖街道 = C01 (15 met, 2 not_met, 5 not_rated) + C02 (2, 2 partly, 12, 1 no_data, 5)
+    assert table.loc["东湖街道"].to_dict() == {
+        "met": 17, "partly_met": 2, "not_met": 14, "no_data": 1, "not_rated": 10,
+    }
+    # 西山镇 = C03 (7, 1, 2, 10, 2) + C04 (1, 0, 3, 18, 0) + C05 (2, 0, 4, 13, 3)
+    assert table.loc["西山镇"].to_dict() == {
+        "met": 10, "partly_met": 1, "not_met": 9, "no_data": 41, "not_rated": 5,
+    }
+    assert counts["status"].tolist()[:5] == ["met", "partly_met", "not_met", "no_data",
+                                             "not_rated"]
+
+
+def test_street_status_counts_keeps_streets_without_values():
+    values = _hand_values([("A", "甲", "s1", "urban", "funding", "M01", 1.0, "not_met")])
+    communities = pa.table({"community_id": ["A", "B"], "street": ["s1", "s2"]})
+    counts = ind.street_status_counts(values, communities)
+    assert len(counts) == 2 * 5
+    assert counts[counts.street == "s2"]["count"].sum() == 0
+    assert counts.set_index(["street", "status"]).loc[("s1", "not_met"), "count"] == 1
+    assert len(ind.street_status_counts(values)) == 5  # streets from the values
+
+
+# --- Totals and pickers ---------------------------------------------------------
+
+
+def test_district_totals(conn):
+    assert ind.district_totals(conn) == {
+        "communities": 5, "households": 7200, "population": 17700, "streets": 2,
+    }
+    assert ind.district_totals(conn, ViewFilter(community_types=("rural",))) == {
+        "communities": 1, "households": 500, "population": 1500, "streets": 1,
+    }
+    assert ind.district_totals(conn, scope=()) == {
+        "communities": 0, "households": 0, "population": 0, "streets": 0,
+    }
+
+
+def test_list_streets_and_types(conn):
+    assert ind.list_streets(conn) == ["东湖街道", "西山镇"]
+    assert ind.list_streets(conn, scope=("西山镇", "北湖街道")) == ["西山镇"]
+    assert ind.list_streets(conn, scope=()) == []
+    assert ind.street_community_counts(conn) == {"东湖街道": 2, "西山镇": 3}
+    assert ind.available_community_types(conn, scope=("东湖街道",)) == ["old_town", "urban"]
+
+
+def test_communities_in_scope(conn):
+    table = ind.communities_in_scope(conn, ViewFilter(streets=("西山镇",)))
+    assert table.column("community_id").to_pylist() == ["C03", "C04", "C05"]
+
+
+def test_governance_does_not_import_streamlit():
+    code = "import sys, governance.indicators; sys.exit('streamlit' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, check=False)
+    assert result.returncode == 0
+
+
+def test_column_label():
+    from governance.text import t
+
+    assert ind.column_label("F01") == "F01"
+    assert ind.column_label("F01_status") == "F01 " + t("indicators.column.status")
+    assert ind.column_label("partly_met") == t("status.partly_met")
+    assert ind.column_label("met_share_pct") == t("indicators.column.met_share_pct")
+    assert ind.column_label("unknown_thing") == "unknown_thing"
+    for name in ind.VALUES_SCHEMA.names:
+        assert ind.column_label(name) != name
+
+
+def test_status_matrix_rows_come_from_communities_when_given(conn):
+    values = ind.indicator_values(conn, PERIOD, ViewFilter(streets=("东湖街道",)))
+    communities = ind.communities_in_scope(conn)  # all five
+    matrix = ind.status_matrix(values, communities).set_index("community_id")
+    assert list(matrix.index) == ["C01", "C02", "C03", "C04", "C05"]
+    assert matrix.loc["C03", "community_name"] == "山前村"
+    assert matrix.loc["C03", "rated_count"] == 0 and math.isnan(matrix.loc["C03", "F01"])
+    assert matrix.loc["C01", "met_count"] == 15
+    same = ind.status_matrix(ind.indicator_values(conn, PERIOD), communities.to_pandas())
+    assert same.equals(ind.status_matrix(ind.indicator_values(conn, PERIOD)))
+    empty = ind.status_matrix(ind.VALUES_SCHEMA.empty_table(), communities)
+    assert len(empty) == 5 and empty["rated_count"].tolist() == [0] * 5
