@@ -14,15 +14,15 @@ import streamlit as st
 from governance.text import t
 from pages import _common
 
-st.set_page_config(page_title=t("app.title"), page_icon="🏘️", layout="wide")
+st.set_page_config(page_title=t("app.title"), layout="wide")
 
 # Facilities, funding, safety and what-if pages join the dashboards section.
 PAGES = {
     t("nav.section.dashboards"): [
-        st.Page("pages/overview.py", title=t("nav.overview"), icon="📊", default=True),
+        st.Page("pages/overview.py", title=t("nav.overview"), default=True),
     ],
     t("nav.section.data"): [
-        st.Page("pages/data.py", title=t("nav.data"), icon="📥"),
+        st.Page("pages/data.py", title=t("nav.data")),
     ],
 }
 

@@ -8,11 +8,12 @@ parameters (`thresholds_param`, `settings`), never as SQL text.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 CATALOGUE_PATH = Path(__file__).with_name("catalogue.toml")
 
@@ -117,7 +118,7 @@ class Standards:
     settings: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def default(cls) -> "Standards":
+    def default(cls) -> Standards:
         catalogue = load_catalogue()
         return cls(
             catalogue.indicators,
@@ -128,7 +129,7 @@ class Standards:
         self,
         thresholds: Mapping[str, Mapping[str, float | None]] | None = None,
         settings: Mapping[str, Any] | None = None,
-    ) -> "Standards":
+    ) -> Standards:
         """A copy with some floors/targets and settings replaced.
 
         `thresholds` maps indicator id → {"floor": x, "target": y}.

@@ -24,14 +24,17 @@ from governance.contract import Column, EnumType
 INT_MAXIMUM = 2_147_483_647
 INT_MINIMUM = -2_147_483_648
 
+# Storage for money is decimal(12, 2) or wider: a bound above any real amount.
+MONEY_MAXIMUM = 9_999_999_999.99
+
 MONEY_UNITS = {"": None, "元": 1.0, "万": 10_000.0, "万元": 10_000.0}
 HEADER_MONEY_UNITS = {"元": 1.0, "万": 10_000.0, "万元": 10_000.0}
 
 VALUE_TYPES: dict[str, pa.DataType] = {
     "text": pa.string(),
     "enum": pa.string(),
-    "int": pa.int64(),
-    "year": pa.int64(),
+    "int": pa.int32(),
+    "year": pa.int32(),
     "number": pa.float64(),
     "money": pa.float64(),
     "percent": pa.float64(),
@@ -220,7 +223,8 @@ def parse_int(
     high = INT_MAXIMUM if maximum is None else min(maximum, INT_MAXIMUM)
     errors, details = _bounds(values, errors, details, low, high)
     ok = pc.is_null(errors)
-    return Parsed(pc.cast(_keep(ok, values), pa.int64()), errors, details)
+    # Bounds above keep every value within 32 bits, the storage type.
+    return Parsed(pc.cast(_keep(ok, values), pa.int32()), errors, details)
 
 
 def _cents(values: pa.Array) -> pa.Array:
@@ -261,6 +265,7 @@ def parse_money(
     )
     values = _cents(pc.multiply(values, scale))
     errors = _required(required, compact, errors)
+    maximum = MONEY_MAXIMUM if maximum is None else min(maximum, MONEY_MAXIMUM)
     errors, details = _bounds(values, errors, details, minimum, maximum)
     return Parsed(_keep(pc.is_null(errors), values), errors, details)
 
@@ -387,7 +392,7 @@ def parse_year(
     errors = _required(required, text, errors)
     details = _nulls(len(text))
     errors, details = _bounds(values, errors, details, minimum, maximum)
-    return Parsed(_keep(pc.is_null(errors), values), errors, details)
+    return Parsed(pc.cast(_keep(pc.is_null(errors), values), pa.int32()), errors, details)
 
 
 def parse_enum(

@@ -27,7 +27,7 @@ from typing import TextIO
 
 import duckdb
 
-from governance import db, indicators, importer, sample
+from governance import db, importer, indicators, sample
 from governance.contract import TABLES
 from governance.text import t
 

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 MAX_LISTED_PROBLEMS = 1000
 PREVIEW_ROWS = 20
 INSERT_BATCH_ROWS = 100_000
+# The private staging database spills to a temp directory beyond this.
+STAGING_MEMORY_LIMIT = "192MB"
 
 Progress = Callable[[str, int], None]
 
@@ -423,7 +425,10 @@ def _stage(
     counters = {c.name: [0, 0, 0] for c in table.columns}  # plain, plain outside, defaults
 
     staged.tmpdir = tempfile.TemporaryDirectory(prefix="governance-import-")
-    con = duckdb.connect(":memory:", config={"temp_directory": staged.tmpdir.name})
+    con = duckdb.connect(
+        ":memory:",
+        config={"temp_directory": staged.tmpdir.name, "memory_limit": STAGING_MEMORY_LIMIT},
+    )
     staged.con = con
     cell_problem_total = 0
     kept_cell_problems = 0

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from governance.catalogue import STATUSES, load_catalogue
+from governance.contract import COMMUNITY_TYPE
 from governance.text import t
 
 STATUS_COLOURS = {
@@ -107,12 +108,21 @@ def street_status_bar(counts: pd.DataFrame) -> go.Figure:
     return _layout(fig, t("overview.by_street.title"), height=380)
 
 
+def with_type_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """community_type codes replaced by their Chinese labels, for display."""
+    labelled = frame.copy()
+    labelled["community_type"] = labelled["community_type"].map(COMMUNITY_TYPE.label_of)
+    return labelled
+
+
 def indicator_column_label(indicator_id: str) -> str:
     item = load_catalogue().indicator(indicator_id)
     return f"{item.id} {item.name}"
 
 
-MATRIX_LEAD_COLUMNS = ["community_name", "street", "community_type", "not_met_count", "met_share_pct"]
+MATRIX_LEAD_COLUMNS = [
+    "community_name", "street", "community_type", "not_met_count", "met_share_pct",
+]
 
 
 def matrix_indicator_ids(matrix: pd.DataFrame) -> list[str]:

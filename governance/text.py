@@ -26,6 +26,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "error.db_locked": "数据库文件 {path} 正被另一个程序占用（例如正在运行的看板）。请关闭后重试。",
         # Sidebar filters
         "filter.header": "筛选",
+        "filter.all": "全部",
         "filter.streets": "街道（乡镇）",
         "filter.streets.help": "不选则显示全部街道；筛选在各页面之间保持。",
         "filter.types": "社区类型",
@@ -96,7 +97,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "data.preview": "预览（前 {n} 行，已换算为标准单位）",
         "data.apply": "导入",
         "data.apply.help": "校验通过后一次性写入；导入的内容替换：{replaces}",
-        "data.apply.done": "已导入 {table}：{rows} 行（替换原有 {replaced} 行）。",
+        "data.apply.done": "已导入{table}：{rows} 行（替换原有 {replaced} 行）。",
         "data.apply.unchanged": "{table}：与上次导入的文件完全相同，数据未作更改。",
         "data.progress": "正在读取 {file}：已处理 {rows} 行",
         "data.history.title": "导入记录",
@@ -173,7 +174,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reason.duplicate_key.same_all": "{columns}均相同",
         "reason.unknown_community": "社区编码在社区基本信息中不存在",
         # CLI
-        "cli.applied": "已导入 {table}：{rows} 行（替换原有 {replaced} 行），导入编号 {import_id}。",
+        "cli.applied": "已导入{table}：{rows} 行（替换原有 {replaced} 行），导入编号 {import_id}。",
         "cli.unchanged": "{table}：与上次导入的文件完全相同，数据未作更改。",
         "cli.valid": "校验通过：{file} 可导入 {table}，共 {rows} 行。",
         "cli.refused": "已拒绝：{file} 未导入，数据库未作任何更改。",

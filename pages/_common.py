@@ -100,12 +100,12 @@ def sidebar_filters() -> PageContext:
         st.header(t("filter.header"))
         st.multiselect(
             t("filter.streets"), _streets(db_path, version),
-            key="filter_streets", help=t("filter.streets.help"),
+            key="filter_streets", help=t("filter.streets.help"), placeholder=t("filter.all"),
         )
         st.multiselect(
             t("filter.types"), [c.code for c in COMMUNITY_TYPE.codes],
             format_func=COMMUNITY_TYPE.label_of, key="filter_types",
-            help=t("filter.types.help"),
+            help=t("filter.types.help"), placeholder=t("filter.all"),
         )
         if years:
             st.selectbox(t("filter.year"), years, key="filter_year", help=t("filter.year.help"))
@@ -282,7 +282,8 @@ def status_matrix(
     db_path: str, version: int, period: Period, view_filter: ViewFilter
 ) -> pd.DataFrame:
     values = indicator_values(db_path, version, period, view_filter)
-    return indicators.status_matrix(values, communities(db_path, version, view_filter))
+    matrix = indicators.status_matrix(values, communities(db_path, version, view_filter))
+    return presentation.with_type_labels(matrix)
 
 
 MATRIX_LEAD_COLUMNS = presentation.MATRIX_LEAD_COLUMNS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import history, importer, reports, templates
+from governance import history, importer, reports
 from governance.contract import TABLES
 from governance.text import t
 from pages import _common
@@ -60,23 +60,25 @@ for upload in uploads or []:
     all_valid = all_valid and report.ok
     sources.append(source)
 
-if uploads:
-    if st.button(t("data.apply"), type="primary", disabled=not all_valid, key="apply_import"):
-        progress_line = st.empty()
+apply_clicked = uploads and st.button(
+    t("data.apply"), type="primary", disabled=not all_valid, key="apply_import",
+)
+if apply_clicked:
+    progress_line = st.empty()
 
-        def show_progress(file_name: str, rows: int) -> None:
-            progress_line.caption(t("data.progress", file=file_name, rows=f"{rows:,}"))
+    def show_progress(file_name: str, rows: int) -> None:
+        progress_line.caption(t("data.progress", file=file_name, rows=f"{rows:,}"))
 
-        try:
-            results = importer.import_files(
-                ctx.conn, sources, applied_by=t("data.applied_by.local"), progress=show_progress,
-            )
-        except Exception as exc:  # noqa: BLE001 — shown as a message, logged in full
-            _common.show_failure(exc)
-        else:
-            progress_line.empty()
-            for line in reports.result_lines(results):
-                (st.success if line.ok else st.error)(line.text)
+    try:
+        results = importer.import_files(
+            ctx.conn, sources, applied_by=t("data.applied_by.local"), progress=show_progress,
+        )
+    except Exception as exc:  # noqa: BLE001 — shown as a message, logged in full
+        _common.show_failure(exc)
+    else:
+        progress_line.empty()
+        for line in reports.result_lines(results):
+            (st.success if line.ok else st.error)(line.text)
 
 st.subheader(t("data.history.title"))
 history_frame = history.import_history(ctx.conn)

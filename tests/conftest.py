@@ -88,4 +88,4 @@ def bad_communities_csv() -> bytes:
         "X002,乙社区,东街道,城市社区,-5,3000,320\n"            # row 3: households < 0
         "X003,丙社区,东街道,火星社区,1200,3000,320\n"          # row 4: bad type
         "X001,丁社区,东街道,城市社区,1200,3000,abc\n"          # row 5: dup id, area not a number
-    ).encode("utf-8")
+    ).encode()

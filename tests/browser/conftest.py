@@ -119,8 +119,9 @@ def page(browser, app_server):
 
 def wait_for_app(page: Page) -> None:
     """Until the script has run to the end and the connection is up."""
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
     page.wait_for_selector('[data-testid="stApp"][data-test-connection-state="CONNECTED"]')
+    page.wait_for_selector('[data-testid="stMain"] h1')
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -35,7 +35,7 @@ def test_page_renders_offline_in_chinese_without_exception(page, app_server, nam
 
 def test_overview_draws_matrix_and_charts(page, app_server):
     _open(page, app_server, "")
-    assert page.locator('[data-testid="stDataFrame"]').count() >= 1
+    page.wait_for_selector('[data-testid="stDataFrame"]')
     page.wait_for_selector(".js-plotly-plot .main-svg")
     assert page.locator(".js-plotly-plot").count() >= 2
     # The ranking chart has one bar per listed community.
@@ -56,10 +56,17 @@ def test_bad_file_refused_then_gbk_export_imported(page, app_server):
     _open(page, app_server, "data")
     _upload(page, "bad.csv", bad_communities_csv())
     page.get_by_text(re.compile("校验未通过")).wait_for()
+    # The problem table names row, column, value and reason for each bad cell.
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    grid.scroll_into_view_if_needed()
+    grid.locator('[data-testid^="glide-cell-"]').first.wait_for(state="attached")
+    problems = grid.text_content()
+    assert "户数" in problems and "-5" in problems and "不能小于 0" in problems
+    assert "火星社区" in problems
     assert page.get_by_role("button", name="导入", exact=True).is_disabled()
     screenshot(page, "data_refused")
     # Replace the bad file with a real-looking GBK export.
-    page.locator('[data-testid="stFileUploaderDeleteBtn"] button').first.click()
+    page.locator('[data-testid="stFileChipDeleteBtn"] button').first.click()
     wait_for_app(page)
     _upload(page, "社区基本情况.csv", messy_communities_csv(households_bump=1))
     page.get_by_text(re.compile("校验通过：117 行可导入")).wait_for()

@@ -93,6 +93,7 @@ def test_parse_number(raw, value, error):
         ("5 USD", 1.0, None, "bad_unit", "USD"),
         ("万", 1.0, None, "not_number", None),
         ("-1万", 1.0, None, "below_minimum", "0"),
+        ("1e20", 1.0, None, "above_maximum", "9999999999.99"),  # beyond decimal storage
     ],
 )
 def test_parse_money(raw, scale, value, error, detail):
