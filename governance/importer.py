@@ -34,7 +34,7 @@ MAX_LISTED_PROBLEMS = 1000
 PREVIEW_ROWS = 20
 INSERT_BATCH_ROWS = 100_000
 # The private staging database spills to a temp directory beyond this.
-STAGING_MEMORY_LIMIT = "192MB"
+STAGING_MEMORY_LIMIT = "256MB"
 
 Progress = Callable[[str, int], None]
 
@@ -199,9 +199,7 @@ def _reason_text(
             "reason.duplicate_key.same_all" if len(labels) > 1 else "reason.duplicate_key.same",
             columns="、".join(labels),
         )
-        # t()'s own first parameter is called `key`, so this template's {key}
-        # placeholder is filled here: t() without values returns it unformatted.
-        return t(key).format(rows=detail, key=same)
+        return t(key, rows=detail, key=same)
     return t(key)
 
 
@@ -820,6 +818,8 @@ def import_files(
     Results come back in the order of `sources`. conn may also be a database
     path; a file locked by another process is then a refusal (error.db_locked).
     """
+    if not sources:
+        return []
     own: duckdb.DuckDBPyConnection | None = None
     if isinstance(conn, (str, Path)):
         try:

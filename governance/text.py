@@ -267,7 +267,7 @@ def language() -> str:
     return os.environ.get("GOVERNANCE_LANG", DEFAULT_LANGUAGE)
 
 
-def t(key: str, **values: object) -> str:
+def t(key: str, /, **values: object) -> str:
     table = STRINGS.get(language(), STRINGS[DEFAULT_LANGUAGE])
     template = table.get(key) or STRINGS[DEFAULT_LANGUAGE][key]
     return template.format(**values) if values else template
