@@ -87,25 +87,41 @@ def ranking_bar(matrix: pd.DataFrame, top_n: int = 15) -> go.Figure:
     return _layout(fig, t("overview.ranking.title"), height=max(260, 24 * len(worst) + 80))
 
 
+STREET_CHART_STATUSES = ("met", "partly_met", "not_met", "no_data")
+
+
+def street_status_shares(counts: pd.DataFrame) -> pd.DataFrame:
+    """Per street, each status's share (%) of the community × indicator pairs that
+    have a standard: streets differ in size, so shares compare them fairly."""
+    rated = counts[counts["status"].isin(STREET_CHART_STATUSES)]
+    totals = rated.groupby("street")["count"].transform("sum")
+    shares = rated.assign(share_pct=(rated["count"] * 100 / totals.where(totals > 0)).fillna(0))
+    return shares
+
+
 def street_status_bar(counts: pd.DataFrame) -> go.Figure:
-    """Stacked bars: per street, how many community × indicator pairs have each status."""
+    """Horizontal 100 % bars: the status mix of each street, worst streets on top."""
+    shares = street_status_shares(counts)
+    not_met = shares[shares["status"] == "not_met"].set_index("street")["share_pct"]
+    order = not_met.sort_values().index.tolist()
     fig = go.Figure()
-    for status in STATUSES:
-        part = counts[counts["status"] == status]
-        if part.empty:
-            continue
+    for status in STREET_CHART_STATUSES:
+        part = shares[shares["status"] == status].set_index("street").reindex(order)
         fig.add_trace(
             go.Bar(
-                x=part["street"],
-                y=part["count"],
+                y=order,
+                x=part["share_pct"],
+                orientation="h",
                 name=t(f"status.{status}"),
                 marker_color=STATUS_COLOURS[status],
-                hovertemplate="%{x}<br>" + t(f"status.{status}") + "：%{y}<extra></extra>",
+                customdata=part["count"],
+                hovertemplate="%{y}<br>" + t(f"status.{status}")
+                + "：%{x:.1f}%（%{customdata}）<extra></extra>",
             )
         )
     fig.update_layout(barmode="stack")
-    fig.update_yaxes(title=t("overview.column.count"))
-    return _layout(fig, t("overview.by_street.title"), height=380)
+    fig.update_xaxes(title=t("overview.by_street.axis"), range=[0, 100], ticksuffix="%")
+    return _layout(fig, t("overview.by_street.title"), height=max(300, 28 * len(order) + 120))
 
 
 def with_type_labels(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,9 @@ import hashlib
 import logging
 import sys
 import tempfile
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -228,19 +230,35 @@ def guess_table(path: Path, sha256: str) -> str | None:
     return importer.guess_table(path)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _validation_report(
-    db_path: str, version: int, sha256: str, path: Path, table: str, file_name: str
+# Validation reports by (database, data version, file hash, table). A plain
+# bounded cache rather than st.cache_data, because validating a large file must
+# write its progress to the page while it runs.
+_REPORTS: OrderedDict[tuple, importer.ImportReport] = OrderedDict()
+_REPORTS_LOCK = threading.Lock()
+REPORT_CACHE_ENTRIES = 16
+
+
+def validation_report(
+    ctx: PageContext, source: importer.SourceFile, sha256: str
 ) -> importer.ImportReport:
-    source = importer.SourceFile(path, table, file_name)
-    return importer.validate_file(source, conn=_connection(db_path))
+    key = (ctx.db_path, ctx.version, sha256, source.table, source.file_name)
+    with _REPORTS_LOCK:
+        if key in _REPORTS:
+            _REPORTS.move_to_end(key)
+            return _REPORTS[key]
+    progress_line = st.empty()
+    progress_line.caption(t("data.validating", file=source.display_name))
 
+    def show_progress(file_name: str, rows: int) -> None:
+        progress_line.caption(t("data.progress", file=file_name, rows=f"{rows:,}"))
 
-def validation_report(ctx: PageContext, source: importer.SourceFile, sha256: str):
-    with st.spinner(t("data.validating", file=source.file_name)):
-        return _validation_report(
-            ctx.db_path, ctx.version, sha256, source.path, source.table, source.file_name
-        )
+    report = importer.validate_file(source, conn=ctx.conn, progress=show_progress)
+    progress_line.empty()
+    with _REPORTS_LOCK:
+        _REPORTS[key] = report
+        while len(_REPORTS) > REPORT_CACHE_ENTRIES:
+            _REPORTS.popitem(last=False)
+    return report
 
 
 def render_report(report: importer.ImportReport) -> None:

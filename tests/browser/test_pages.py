@@ -43,6 +43,8 @@ def test_overview_draws_matrix_and_charts(page, app_server):
     assert bars.count() >= 5
     metrics = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
     assert "117" in metrics
+    page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
+    screenshot(page, "overview_charts")
 
 
 def _upload(page, name: str, data: bytes) -> None:

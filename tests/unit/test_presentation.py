@@ -1,0 +1,73 @@
+"""Chart data and table styling derived from indicator results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from governance import presentation
+
+
+def _counts():
+    return pd.DataFrame(
+        [
+            ("东街道", "met", 6), ("东街道", "not_met", 2), ("东街道", "no_data", 0),
+            ("东街道", "partly_met", 0), ("东街道", "not_rated", 5),
+            ("西街道", "met", 1), ("西街道", "not_met", 3), ("西街道", "no_data", 0),
+            ("西街道", "partly_met", 0), ("西街道", "not_rated", 2),
+        ],
+        columns=["street", "status", "count"],
+    )
+
+
+def test_street_shares_exclude_unrated_and_sum_to_100():
+    shares = presentation.street_status_shares(_counts())
+    assert "not_rated" not in set(shares["status"])
+    totals = shares.groupby("street")["share_pct"].sum()
+    assert totals.to_dict() == pytest.approx({"东街道": 100.0, "西街道": 100.0})
+    east = shares[(shares["street"] == "东街道") & (shares["status"] == "not_met")]
+    assert east["share_pct"].iloc[0] == pytest.approx(25.0)  # 2 of 8 rated pairs
+
+
+def test_street_bar_puts_the_worst_street_on_top():
+    figure = presentation.street_status_bar(_counts())
+    # Plotly draws the last category at the top of a horizontal bar chart.
+    assert list(figure.data[0].y)[-1] == "西街道"  # 75 % not met against 25 %
+
+
+def test_ranking_lists_most_unmet_first():
+    matrix = pd.DataFrame(
+        {
+            "community_name": ["甲", "乙", "丙"],
+            "street": ["东", "东", "西"],
+            "not_met_count": [1, 4, 4],
+            "met_share_pct": [90.0, 40.0, 20.0],
+        }
+    )
+    figure = presentation.ranking_bar(matrix, top_n=2)
+    labels = list(figure.data[0].y)
+    assert labels[-1].startswith("丙")  # same count as 乙, lower met share
+    assert labels[0].startswith("乙") and len(labels) == 2
+
+
+def test_matrix_styles_colour_value_cells_by_status():
+    matrix = pd.DataFrame(
+        {"community_name": ["甲", "乙"], "F01": [31.0, 5.0], "F01_status": ["met", "not_met"]}
+    )
+    styles = presentation.matrix_cell_styles(matrix, ["F01"])
+    assert presentation.STATUS_FILLS["met"] in styles.loc[0, "F01"]
+    assert presentation.STATUS_FILLS["not_met"] in styles.loc[1, "F01"]
+    assert styles.loc[0, "community_name"] == ""
+
+
+def test_export_matrix_has_chinese_headers_and_status_words():
+    matrix = pd.DataFrame(
+        {
+            "community_id": ["C1"], "community_name": ["甲"], "street": ["东"],
+            "community_type": ["城市社区"], "not_met_count": [1], "met_share_pct": [50.0],
+            "F01": [12.5], "F01_status": ["not_met"],
+        }
+    )
+    exported = presentation.matrix_for_export(matrix)
+    assert "社区编码" in exported.columns
+    assert exported["F01 每百户办公和活动用房面积（状态）"].iloc[0] == "未达标"
