@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from governance.catalogue import STATUSES, load_catalogue
+from governance.catalogue import load_catalogue
 from governance.contract import COMMUNITY_TYPE
 from governance.text import t
 
