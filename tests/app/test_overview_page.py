@@ -53,3 +53,4 @@ def test_dimension_kpis_are_percentages(app):
         value = _metric(app, t("overview.kpi.dimension", dimension=t(f"dimension.{dimension}")))
         assert value.endswith("%")
         assert 0 <= float(value.rstrip("%")) <= 100
+

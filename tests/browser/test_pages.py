@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.conftest import screenshot, wait_for_app
 from tests.conftest import bad_communities_csv, messy_communities_csv
@@ -45,6 +46,29 @@ def test_overview_draws_matrix_and_charts(page, app_server):
     assert "117" in metrics
     page.locator(".js-plotly-plot").first.scroll_into_view_if_needed()
     screenshot(page, "overview_charts")
+
+
+def test_street_filter_holds_when_navigating(page, app_server):
+    _open(page, app_server, "")
+    sidebar = page.locator('[data-testid="stSidebarUserContent"]')
+    sidebar.locator('[data-testid="stMultiSelect"] input').first.click()
+    # The first option is Streamlit's "Select all"; take the first real street.
+    option = page.get_by_role("option").filter(has_text="街道").first
+    street = option.inner_text().strip()
+    option.click()
+    page.keyboard.press("Escape")
+    communities_metric = page.locator('[data-testid="stMetricValue"]').first
+    expect(communities_metric).not_to_have_text("117")
+    wait_for_app(page)
+    filtered = communities_metric.inner_text()
+    assert 0 < int(filtered) < 117
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="数据管理").click()
+    page.wait_for_url("**/data")
+    wait_for_app(page)
+    assert street in sidebar.inner_text()
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="总览").click()
+    wait_for_app(page)
+    expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text(filtered)
 
 
 def _upload(page, name: str, data: bytes) -> None:
