@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from governance import cells, db, decoding, tabular
+from governance import cells, coords, db, decoding, tabular
 from governance.contract import TABLES, Column, Table, detect_table
 from governance.text import t
 
@@ -102,6 +103,8 @@ class SourceFile:
     path: Path
     table: str
     file_name: str | None = None
+    # lon/lat as written: wgs84, gcj02 (高德/腾讯) or bd09 (百度); stored as WGS-84.
+    coordinate_system: str = "wgs84"
 
     @property
     def display_name(self) -> str:
@@ -355,6 +358,21 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None)
     return int(row[0]) if row else 0
 
 
+def _coordinates_to_wgs84(rows: pa.Table, system: str) -> pa.Table:
+    """lon/lat of one staged chunk converted to WGS-84; rows missing either stay as read."""
+    lon = rows.column("lon").to_numpy(zero_copy_only=False).astype(float)
+    lat = rows.column("lat").to_numpy(zero_copy_only=False).astype(float)
+    known = ~(np.isnan(lon) | np.isnan(lat))
+    if known.any():
+        lon[known], lat[known] = coords.to_wgs84(lon[known], lat[known], system)
+    for name, values in (("lon", lon), ("lat", lat)):
+        index = rows.schema.get_field_index(name)
+        field = rows.schema.field(index)
+        column = pa.array(values, type=field.type, mask=np.isnan(values))
+        rows = rows.set_column(index, field, column)
+    return rows
+
+
 def _stage(
     source: SourceFile,
     reference: pa.Table | None,
@@ -418,6 +436,16 @@ def _stage(
             scales[column_name] = scale
             notes.append(t("import.note.money_scaled", column=column.label))
 
+    if source.coordinate_system not in coords.SYSTEMS:
+        reason = t("import.bad_coordinate_system", system=source.coordinate_system,
+                   choices="、".join(coords.SYSTEMS))
+        return _Staged(source, _refusal(source, reason, sha), table)
+    converts_coordinates = (
+        source.coordinate_system != "wgs84" and "lon" in table.column_by_name
+    )
+    if converts_coordinates:
+        notes.append(t("import.note.coordinates", system=source.coordinate_system))
+
     percent_columns = [c for c in table.columns if c.kind == "percent"]
     percent_bits = {c.name: 1 << i for i, c in enumerate(percent_columns)}
     counters = {c.name: [0, 0, 0] for c in table.columns}  # plain, plain outside, defaults
@@ -444,6 +472,8 @@ def _stage(
                     percent_bits,
                     counters,
                 )
+                if converts_coordinates:
+                    rows_arrow = _coordinates_to_wgs84(rows_arrow, source.coordinate_system)
                 con.register("chunk", rows_arrow)
                 con.execute("insert into staged select * from chunk")
                 con.unregister("chunk")
@@ -737,7 +767,11 @@ def _apply(
             latest = cur.execute(
                 db.read_sql("import_latest"), {"table_name": table.name}
             ).fetchone()
-            if latest is not None and latest[1] == report.sha256:
+            if (
+                latest is not None
+                and latest[1] == report.sha256
+                and latest[2] == item.source.coordinate_system
+            ):
                 results[id(item)] = ImportResult(report, False, True, int(latest[0]), 0)
                 continue
             import_id = int(cur.execute(db.read_sql("import_next_id")).fetchone()[0])
@@ -768,6 +802,7 @@ def _apply(
                     "rows_replaced": rows_replaced,
                     "applied_by": applied_by,
                     "is_sample": is_sample,
+                    "coordinate_system": item.source.coordinate_system,
                     "item": item,
                 }
             )

@@ -41,6 +41,12 @@ INDICATOR_QUERIES: Mapping[Dimension, str] = {
     "organisation": "community_organisation_indicators",
 }
 
+# Further indicator queries joined into the same long table: F03 (ten-minute
+# service circle) comes from the coverage engine (see governance/coverage.py).
+EXTRA_INDICATOR_QUERIES: tuple[tuple[Dimension, str], ...] = (
+    ("facilities", "community_coverage_indicators"),
+)
+
 RATED_STATUSES = ("met", "partly_met", "not_met")
 COMMUNITY_COLUMNS = ("community_id", "community_name", "street", "community_type")
 LONG_COLUMNS = ("community_id", "indicator_id", "value", "status")
@@ -286,7 +292,7 @@ def indicator_values(
     standards = standards or Standards.default()
     params = query_params(conn, period, view_filter, standards, scope)
     tables = []
-    for dimension, name in INDICATOR_QUERIES.items():
+    for dimension, name in (*INDICATOR_QUERIES.items(), *EXTRA_INDICATOR_QUERIES):
         table = db.run_query(conn, name, params)
         table = table.append_column(
             "dimension", pa.array([dimension] * table.num_rows, pa.string())

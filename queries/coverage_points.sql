@@ -1,6 +1,6 @@
 -- Walking-distance coverage of every visible residence (or community centroid)
--- by the nearest in-use facility of each chosen type: the map layer of the
--- ten-minute service circle (十分钟社区管理服务圈) and its what-if variant.
+-- by the nearest facility of each chosen type: the map layer of the ten-minute
+-- service circle (十分钟社区管理服务圈), with what-if proposals and closures.
 -- One row per point × facility type in $facility_types, ordered by community_id,
 --   point_id, facility_type.
 -- Columns: point_id (residence_id, or community_id for a centroid), basis
@@ -8,26 +8,78 @@
 --   community_type, households, lon, lat, facility_type, nearest_facility_id,
 --   nearest_facility_name, nearest_walking_m, is_covered, was_covered,
 --   search_limit_m.
--- Rules: walking distance = haversine great-circle distance (earth radius
---   6,371,008.8 m) × $walking_detour_factor. A point is covered when its nearest
---   facility of the type has walking distance ≤ $radius_m. Facilities: status
---   'in_use' with coordinates, any community (never scope-filtered: residents
---   walk across boundaries), minus $closed_facility_ids, plus $added_facilities
---   (what-if proposals, never stored); was_covered is the same test against the
---   stored in-use facilities only (no closures, no proposals). The nearest
---   facility is searched exactly up to search_limit_m = greatest($radius_m,
---   $nearest_search_m) walking; beyond it the nearest columns are NULL ("farther
---   than search_limit_m"). Points: residences when any are loaded, else the
---   community centroids weighted by communities.households (a community without
---   coordinates has no point). Ties: the smallest facility_id wins.
---   Geometry: latitude-aware grid equi-join, exact for |lat| < 85°, no wrap at
---   ±180° longitude (see governance/coverage.py).
+-- Rules: walking distance = haversine distance on a sphere of radius
+--   6,371,008.8 m × $walking_detour_factor. A point is covered (is_covered)
+--   when a facility of the type lies within $radius_m walking, tested as
+--   great-circle distance ≤ $radius_m / $walking_detour_factor. Facilities:
+--   status 'in_use' with coordinates, in any community (never scope-filtered:
+--   residents walk across boundaries), minus $closed_facility_ids, plus
+--   $added_facilities (proposals, never stored); was_covered is the same test
+--   against the stored in-use facilities alone (before closures and proposals).
+--   The nearest facility (after closures and proposals) is found exactly up to
+--   search_limit_m = greatest($radius_m, $nearest_search_m) walking; a point with
+--   none that near has NULL nearest columns ("farther than search_limit_m").
+--   Ties go to the smallest facility_id. Points: residences when any are loaded,
+--   else community centroids weighted by communities.households (a community
+--   without coordinates has no point). Exact for |lat| < 85°; longitudes do not
+--   wrap at ±180°.
 -- Parameters: $scope_streets, $community_types, $facility_types, $radius_m,
 --   $walking_detour_factor, $nearest_search_m, $added_facilities,
 --   $closed_facility_ids
 
-with scoped_communities as (
-    select community_id, community_name, street, community_type, households, lon, lat
+with circle as (
+    select
+        $radius_m::double as radius_m,
+        $walking_detour_factor::double as detour_factor,
+        greatest($radius_m::double, $nearest_search_m::double) as search_limit_m
+),
+
+facility_types as (
+    select unnest(types) as facility_type, generate_subscripts(types, 1) as type_no
+    from (select list_sort(list_distinct($facility_types::varchar[])) as types)
+),
+
+    -- Stored in-use facilities (closed in the scenario when listed in
+    -- $closed_facility_ids) plus the scenario's proposed facilities.
+candidate_facilities as (
+    select
+        facility_id,
+        facility_name,
+        facility_type,
+        lon,
+        lat,
+        true as is_stored,
+        not list_contains($closed_facility_ids::varchar[], facility_id) as is_open
+    from facilities
+    where status = 'in_use'
+
+    union all
+
+    select a.facility_id, a.facility_name, a.facility_type, a.lon, a.lat, false, true
+    from (
+        select unnest(
+            $added_facilities::struct(
+                facility_id varchar, facility_name varchar, facility_type varchar,
+                lon double, lat double
+            )[]
+        ) as a
+    )
+),
+
+    -- ---- grid block: kept identical in coverage_points.sql,
+    -- community_facility_coverage.sql and community_coverage_indicators.sql
+    -- (tests/queries/test_coverage_queries.py checks). Inputs: circle,
+    -- facility_types, candidate_facilities. Output: near_pairs.
+scoped_communities as (
+    select
+        rowid as community_no,
+        community_id,
+        community_name,
+        street,
+        community_type,
+        households,
+        lon,
+        lat
     from communities
     where list_contains($scope_streets, street)
       and list_contains($community_types, community_type)
@@ -38,8 +90,11 @@ residences_loaded as (
     from residences
 ),
 
+    -- Residences when any are loaded; otherwise one point per community at its
+    -- centroid, weighted by the community's households.
 points as (
     select
+        r.rowid as point_no,
         r.residence_id as point_id,
         'residences' as basis,
         r.community_id,
@@ -47,11 +102,11 @@ points as (
         r.lon,
         r.lat
     from residences as r
-    inner join scoped_communities as c using (community_id)
+    semi join scoped_communities using (community_id)
 
     union all
 
-    select c.community_id, 'centroids', c.community_id, c.households, c.lon, c.lat
+    select c.community_no, c.community_id, 'centroids', c.community_id, c.households, c.lon, c.lat
     from scoped_communities as c
     cross join residences_loaded as l
     where not l.is_loaded
@@ -59,85 +114,57 @@ points as (
       and c.lat is not null
 ),
 
-facility_types as (
-    select distinct unnest($facility_types::varchar[]) as facility_type
-),
-
-added_facilities as (
-    select unnest(
-        $added_facilities::struct(
-            facility_id varchar, facility_name varchar, facility_type varchar,
-            lon double, lat double
-        )[]
-    ) as a
-),
-
-candidate_facilities as (
-    select
-        f.facility_id,
-        f.facility_name,
-        f.facility_type,
-        f.lon,
-        f.lat,
-        true as is_stored,
-        not list_contains($closed_facility_ids::varchar[], f.facility_id) as is_open
-    from facilities as f
-    where f.status = 'in_use'
-      and f.lon is not null
-      and f.lat is not null
-
-    union all
-
-    select
-        a.facility_id, a.facility_name, a.facility_type, a.lon, a.lat, false, true
-    from added_facilities
-    where a.lon is not null
-      and a.lat is not null
-),
-
 typed_facilities as (
-    select f.*, radians(f.lat) as lat_rad, radians(f.lon) as lon_rad, cos(radians(f.lat)) as cos_lat
+    select
+        f.*,
+        t.type_no,
+        row_number() over (order by f.facility_id, f.is_stored desc) as facility_no,
+        sin(radians(f.lat) / 2) as sin_half_lat,
+        cos(radians(f.lat) / 2) as cos_half_lat,
+        sin(radians(f.lon) / 2) as sin_half_lon,
+        cos(radians(f.lon) / 2) as cos_half_lon,
+        cos(radians(f.lat)) as cos_lat
     from candidate_facilities as f
-    semi join facility_types as t using (facility_type)
+    inner join facility_types as t using (facility_type)
+    where f.lon is not null
+      and f.lat is not null
 ),
 
 typed_points as (
     select
         p.*,
         t.facility_type,
-        radians(p.lat) as lat_rad,
-        radians(p.lon) as lon_rad,
+        t.type_no,
+        sin(radians(p.lat) / 2) as sin_half_lat,
+        cos(radians(p.lat) / 2) as cos_half_lat,
+        sin(radians(p.lon) / 2) as sin_half_lon,
+        cos(radians(p.lon) / 2) as cos_half_lon,
         cos(radians(p.lat)) as cos_lat
     from points as p
     cross join facility_types as t
 ),
 
--- Two searches on the same grid recipe: pass 1 at the circle radius for every
--- point, pass 2 at the search limit for the points pass 1 left uncovered.
--- Cell height (degrees latitude) ≥ straight radius / 111,195 m. Cell width of
--- row k (degrees longitude) = asin(sin(δ) / cos(φ)) at φ = the row's poleward
--- edge, δ = straight radius / earth radius: no point within the radius of a
--- point in row k lies further away in longitude. Both are widened by 1e-6 so
--- rounding never drops a pair; the exact haversine test decides.
+    -- The grid: pass 1 at the circle radius, pass 2 at the search limit.
+    -- Cell height (degrees latitude) ≥ straight radius / 111,195 m (one degree
+    -- of latitude is 111,195.08 m on the 6,371,008.8 m sphere). Width of row k
+    -- (degrees longitude) = asin(sin δ / cos φ) with φ the row's poleward edge
+    -- and δ = straight radius / earth radius: a point of row k has no
+    -- neighbour within δ farther away in longitude (the whole row, 360°, when
+    -- sin δ ≥ cos φ). Both are widened by 1e-6 so rounding never drops a pair;
+    -- the exact haversine decides. Rows span the points' latitudes ± 1.
 searches as (
     select
         pass,
         straight_m,
         straight_m / 111195.0 * 1.000001 as cell_lat_deg,
-        straight_m / 6371008.8 as straight_rad,
-        pow(sin(straight_m / 6371008.8 / 2), 2) * 1.000001 as hav_max
+        pow(sin(straight_m / 6371008.8 / 2), 2) as max_hav
     from (
-        select 1 as pass, $radius_m::double / $walking_detour_factor::double as straight_m
+        select 1 as pass, radius_m / detour_factor as straight_m
+        from circle
         union all
-        select 2, greatest($radius_m::double, $nearest_search_m::double)
-            / $walking_detour_factor::double
+        select 2, greatest(radius_m, search_limit_m) / detour_factor
+        from circle
     )
-),
-
-point_rows as (
-    select distinct s.pass, floor(p.lat / s.cell_lat_deg)::bigint as cell_row
-    from typed_points as p
-    cross join searches as s
 ),
 
 row_widths as (
@@ -145,122 +172,175 @@ row_widths as (
         pass,
         cell_row,
         case
-            when sin(straight_rad) >= cos(radians(poleward_deg)) then 360.0
-            else degrees(asin(sin(straight_rad) / cos(radians(poleward_deg)))) * 1.000001
+            when sin(straight_m / 6371008.8) >= cos(radians(poleward_deg)) then 360.0
+            else degrees(asin(sin(straight_m / 6371008.8) / cos(radians(poleward_deg))))
+                * 1.000001
         end as cell_lon_deg
     from (
         select
-            r.pass,
+            s.pass,
+            s.straight_m,
             r.cell_row,
-            s.straight_rad,
             least(90.0, greatest(abs(r.cell_row * s.cell_lat_deg),
                                  abs((r.cell_row + 1) * s.cell_lat_deg))) as poleward_deg
-        from point_rows as r
-        inner join searches as s using (pass)
+        from searches as s
+        cross join lateral (
+            select unnest(range(
+                floor(min(p.lat) / s.cell_lat_deg)::bigint - 1,
+                floor(max(p.lat) / s.cell_lat_deg)::bigint + 2
+            )) as cell_row
+            from points as p
+        ) as r
     )
 ),
 
--- Each facility is keyed into the 3 rows around its own, with each target
--- row's width, and into the 3 columns around its column there: a point then
--- meets every facility of its 3 × 3 neighbourhood by equality on its own cell.
+    -- Each facility is keyed into the 3 rows around its own row, in each with
+    -- that target row's width, and the 3 columns around its column there; a
+    -- point then meets every facility of its 3 × 3 neighbourhood by equality
+    -- on its own (row, column).
 facility_keys as (
     select
-        w.pass,
-        f.facility_type,
-        w.cell_row,
-        unnest([c - 1, c, c + 1]) as cell_col,
-        f.facility_id,
-        f.facility_name,
+        f.pass,
+        f.type_no,
+        f.cell_row,
+        f.cell_col + unnest([-1, 0, 1]) as cell_col,
+        f.facility_no,
         f.is_stored,
         f.is_open,
-        f.lat_rad,
-        f.lon_rad,
+        f.sin_half_lat,
+        f.cos_half_lat,
+        f.sin_half_lon,
+        f.cos_half_lon,
         f.cos_lat
     from (
-        select
-            f.*,
-            s.pass,
-            unnest([0, -1, 1]) + floor(f.lat / s.cell_lat_deg)::bigint as target_row
-        from typed_facilities as f
-        cross join searches as s
+        select f.*, w.cell_row, floor(f.lon / w.cell_lon_deg)::bigint as cell_col
+        from (
+            select
+                f.*,
+                s.pass,
+                floor(f.lat / s.cell_lat_deg)::bigint + unnest([-1, 0, 1]) as target_row
+            from typed_facilities as f
+            cross join searches as s
+        ) as f
+        inner join row_widths as w on w.pass = f.pass and w.cell_row = f.target_row
     ) as f
-    inner join row_widths as w on w.pass = f.pass and w.cell_row = f.target_row
-    cross join lateral (select floor(f.lon / w.cell_lon_deg)::bigint as c)
 ),
 
 point_keys as (
     select
-        s.pass,
-        p.*,
-        w.cell_row,
-        floor(p.lon / w.cell_lon_deg)::bigint as cell_col
-    from typed_points as p
-    cross join searches as s
-    inner join row_widths as w
-        on w.pass = s.pass and w.cell_row = floor(p.lat / s.cell_lat_deg)::bigint
+        p.point_no,
+        p.type_no,
+        p.sin_half_lat,
+        p.cos_half_lat,
+        p.sin_half_lon,
+        p.cos_half_lon,
+        p.cos_lat,
+        p.cell_row,
+        floor(p.lon / w.cell_lon_deg)::bigint as cell_col,
+        p.max_hav
+    from (
+        select p.*, s.max_hav, floor(p.lat / s.cell_lat_deg)::bigint as cell_row
+        from typed_points as p
+        cross join searches as s
+        where s.pass = 1
+    ) as p
+    inner join row_widths as w on w.pass = 1 and w.cell_row = p.cell_row
 ),
 
+    -- Pairs within the circle: same cell, then the exact haversine test
+    -- hav(Δφ) + cos φ₁ cos φ₂ hav(Δλ) ≤ sin²(δ / 2), i.e. great-circle distance
+    -- ≤ δ = straight radius (circle radius / detour factor). The half-angle
+    -- sines of the differences come from sin((b − a)/2) = sin(b/2) cos(a/2) −
+    -- cos(b/2) sin(a/2), so a pair costs multiplications only; the distance
+    -- itself, 2R asin(√hav), is taken for the pairs that matter.
 near_pairs as (
-    select
-        p.point_id,
-        p.facility_type,
-        f.facility_id,
-        f.facility_name,
-        f.is_stored,
-        f.is_open,
-        2 * 6371008.8 * asin(least(1.0, sqrt(
-            pow(sin((f.lat_rad - p.lat_rad) / 2), 2)
-            + p.cos_lat * f.cos_lat * pow(sin((f.lon_rad - p.lon_rad) / 2), 2)
-        ))) * $walking_detour_factor::double as walking_m
-    from point_keys as p
-    inner join facility_keys as f
-        on f.pass = 1
-        and f.facility_type = p.facility_type
-        and f.cell_row = p.cell_row
-        and f.cell_col = p.cell_col
-    where p.pass = 1
+    select point_no, type_no, facility_no, is_stored, is_open, hav
+    from (
+        select
+            p.point_no,
+            p.type_no,
+            f.facility_no,
+            f.is_stored,
+            f.is_open,
+            (f.sin_half_lat * p.cos_half_lat - f.cos_half_lat * p.sin_half_lat)
+                * (f.sin_half_lat * p.cos_half_lat - f.cos_half_lat * p.sin_half_lat)
+            + p.cos_lat * f.cos_lat
+                * (f.sin_half_lon * p.cos_half_lon - f.cos_half_lon * p.sin_half_lon)
+                * (f.sin_half_lon * p.cos_half_lon - f.cos_half_lon * p.sin_half_lon)
+                as hav,
+            p.max_hav
+        from point_keys as p
+        inner join (select * from facility_keys where pass = 1) as f
+            on f.type_no = p.type_no
+            and f.cell_row = p.cell_row
+            and f.cell_col = p.cell_col
+    )
+    where hav <= max_hav
 ),
+    -- ---- end of grid block
 
-in_circle as (
+in_circle as materialized (
     select
-        point_id,
-        facility_type,
-        min((walking_m, facility_id, facility_name)) filter (where is_open) as nearest,
+        point_no,
+        type_no,
+        min((hav, facility_no)) filter (where is_open) as nearest,
         bool_or(is_stored) as was_covered
     from near_pairs
-    where walking_m <= $radius_m
-    group by point_id, facility_type
+    group by point_no, type_no
+),
+
+    -- Pass 2, for the points with no open facility in the circle: the same
+    -- grid recipe at the search limit.
+uncovered_keys as materialized (
+    select
+        p.point_no,
+        p.type_no,
+        p.sin_half_lat,
+        p.cos_half_lat,
+        p.sin_half_lon,
+        p.cos_half_lon,
+        p.cos_lat,
+        p.cell_row,
+        floor(p.lon / w.cell_lon_deg)::bigint as cell_col,
+        p.max_hav
+    from (
+        select p.*, s.max_hav, floor(p.lat / s.cell_lat_deg)::bigint as cell_row
+        from typed_points as p
+        anti join (select * from in_circle where nearest is not null) as c
+            using (point_no, type_no)
+        cross join searches as s
+        where s.pass = 2
+    ) as p
+    inner join row_widths as w on w.pass = 2 and w.cell_row = p.cell_row
 ),
 
 far_pairs as (
-    select
-        p.point_id,
-        p.facility_type,
-        f.facility_id,
-        f.facility_name,
-        2 * 6371008.8 * asin(least(1.0, sqrt(
-            pow(sin((f.lat_rad - p.lat_rad) / 2), 2)
-            + p.cos_lat * f.cos_lat * pow(sin((f.lon_rad - p.lon_rad) / 2), 2)
-        ))) * $walking_detour_factor::double as walking_m
-    from point_keys as p
-    anti join in_circle as c
-        on c.point_id = p.point_id
-        and c.facility_type = p.facility_type
-        and c.nearest is not null
-    inner join facility_keys as f
-        on f.pass = 2
-        and f.is_open
-        and f.facility_type = p.facility_type
-        and f.cell_row = p.cell_row
-        and f.cell_col = p.cell_col
-    where p.pass = 2
+    select point_no, type_no, facility_no, hav
+    from (
+        select
+            p.point_no,
+            p.type_no,
+            f.facility_no,
+            (f.sin_half_lat * p.cos_half_lat - f.cos_half_lat * p.sin_half_lat)
+                * (f.sin_half_lat * p.cos_half_lat - f.cos_half_lat * p.sin_half_lat)
+            + p.cos_lat * f.cos_lat
+                * (f.sin_half_lon * p.cos_half_lon - f.cos_half_lon * p.sin_half_lon)
+                * (f.sin_half_lon * p.cos_half_lon - f.cos_half_lon * p.sin_half_lon)
+                as hav,
+            p.max_hav
+        from uncovered_keys as p
+        inner join (select * from facility_keys where pass = 2 and is_open) as f
+            on f.type_no = p.type_no
+            and f.cell_row = p.cell_row
+            and f.cell_col = p.cell_col
+    )
+    where hav <= max_hav
 ),
 
 beyond_circle as (
-    select point_id, facility_type, min((walking_m, facility_id, facility_name)) as nearest
+    select point_no, type_no, min((hav, facility_no)) as nearest
     from far_pairs
-    where walking_m <= greatest($radius_m::double, $nearest_search_m::double)
-    group by point_id, facility_type
+    group by point_no, type_no
 ),
 
 final as (
@@ -275,16 +355,22 @@ final as (
         p.lon,
         p.lat,
         p.facility_type,
-        coalesce(i.nearest, b.nearest)[2] as nearest_facility_id,
-        coalesce(i.nearest, b.nearest)[3] as nearest_facility_name,
-        coalesce(i.nearest, b.nearest)[1] as nearest_walking_m,
+        f.facility_id as nearest_facility_id,
+        f.facility_name as nearest_facility_name,
+        case
+            when coalesce(i.nearest, b.nearest) is not null
+                then 2 * 6371008.8 * asin(sqrt(least(coalesce(i.nearest, b.nearest)[1], 1.0)))
+                    * k.detour_factor
+        end as nearest_walking_m,
         i.nearest is not null as is_covered,
         coalesce(i.was_covered, false) as was_covered,
-        greatest($radius_m::double, $nearest_search_m::double) as search_limit_m
+        k.search_limit_m
     from typed_points as p
     inner join scoped_communities as c using (community_id)
-    left join in_circle as i using (point_id, facility_type)
-    left join beyond_circle as b using (point_id, facility_type)
+    left join in_circle as i using (point_no, type_no)
+    left join beyond_circle as b using (point_no, type_no)
+    left join typed_facilities as f on f.facility_no = coalesce(i.nearest, b.nearest)[2]
+    cross join circle as k
 )
 
 select * from final

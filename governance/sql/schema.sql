@@ -19,6 +19,9 @@ create table if not exists import_history (
     notes varchar
 );
 
+-- Added after the first release: the coordinate system an import was read in.
+alter table import_history add column if not exists coordinate_system varchar default 'wgs84';
+
 create table if not exists meta (
     key varchar not null,
     value varchar not null
@@ -121,3 +124,11 @@ create or replace macro indicator_status(value, floor_value, target_value, direc
         when direction = 'at_most' then
             case when value <= coalesce(target_value, floor_value) then 'met' else 'not_met' end
     end;
+
+-- Optional community boundaries (GeoJSON geometry, WGS-84), the base layer of
+-- every map. Without them maps draw shapes derived from the data.
+create table if not exists community_boundaries (
+    community_id varchar not null,
+    geometry_json varchar not null,
+    import_id integer not null
+);

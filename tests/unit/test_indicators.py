@@ -22,7 +22,7 @@ from tests.conftest import PROJECT_DIR, load_fixture_sql
 
 PERIOD = Period(2024, date(2024, 1, 1), date(2024, 3, 1))
 COMPUTED_IDS = [
-    "F01", "F02", "F04", "F05",
+    "F01", "F02", "F03", "F04", "F05",
     "M01", "M02", "M03", "M04", "M05", "M06", "M07",
     "S01", "S02", "S03", "S04", "S05", "S06", "S07", "S08", "S09",
     "O01", "O02",
@@ -140,14 +140,14 @@ def test_query_params_types_include_codes_outside_the_contract(conn):
 def test_indicator_values_shape_and_order(conn):
     values = ind.indicator_values(conn, PERIOD)
     assert values.schema == ind.VALUES_SCHEMA
-    assert values.num_rows == 5 * 22
-    assert values.column("indicator_id").to_pylist()[:22] == COMPUTED_IDS
+    assert values.num_rows == 5 * 23  # F03 included
+    assert values.column("indicator_id").to_pylist()[:23] == COMPUTED_IDS
     assert values.column("community_id").to_pylist() == sorted(
         values.column("community_id").to_pylist()
     )
     frame = values.to_pandas()
     assert frame.groupby("dimension").size().to_dict() == {
-        "facilities": 20, "funding": 35, "safety": 45, "organisation": 10,
+        "facilities": 25, "funding": 35, "safety": 45, "organisation": 10,
     }
 
 
@@ -194,8 +194,8 @@ def test_indicator_values_of_an_empty_database(memory_conn):
 def test_indicators_long(conn):
     frame = ind.indicators_long(conn, PERIOD)
     assert list(frame.columns) == ["community_id", "indicator_id", "value", "status"]
-    assert len(frame) == 110
-    assert frame["indicator_id"].tolist()[:22] == COMPUTED_IDS
+    assert len(frame) == 115
+    assert frame["indicator_id"].tolist()[:23] == COMPUTED_IDS
     c04 = frame[(frame.community_id == "C04") & (frame.indicator_id == "F01")].iloc[0]
     assert c04["status"] == "no_data" and math.isnan(c04["value"])
     # full precision, not rounded
@@ -219,9 +219,10 @@ def test_status_matrix(conn):
     #      → rated 16, share (2 + 2) / 16 × 100 = 25
     # C04: 1 met (F02), 3 not_met (F04, M01, M02), 18 no_data → share 1 / 4 × 100 = 25
     counts = ["met_count", "partly_met_count", "not_met_count", "no_data_count", "rated_count"]
-    assert matrix.loc["C01", counts].tolist() == [15, 0, 2, 0, 17]
-    assert matrix.loc["C02", counts].tolist() == [2, 2, 12, 1, 16]
-    assert matrix.loc["C04", counts].tolist() == [1, 0, 3, 18, 4]
+    # F03 is no_data everywhere: the fixture's facilities have no coordinates.
+    assert matrix.loc["C01", counts].tolist() == [15, 0, 2, 1, 17]
+    assert matrix.loc["C02", counts].tolist() == [2, 2, 12, 2, 16]
+    assert matrix.loc["C04", counts].tolist() == [1, 0, 3, 19, 4]
     assert matrix.loc["C01", "met_share_pct"] == pytest.approx(1500 / 17)
     assert matrix.loc["C02", "met_share_pct"] == pytest.approx(25.0)
     assert matrix.loc["C04", "met_share_pct"] == pytest.approx(25.0)
@@ -263,7 +264,7 @@ def test_dimension_summary(conn):
     assert list(summary.index) == ["facilities", "funding", "safety", "organisation"]
     columns = ["rated", "met", "partly_met", "not_met", "no_data", "not_rated"]
     # facilities: F01 1/2/1/1, F02 4/0/1/0, F04 1/0/4/0, F05 1/1/1/2 (met/partly/not/no data)
-    assert summary.loc["facilities", columns].tolist() == [17, 7, 3, 7, 3, 0]
+    assert summary.loc["facilities", columns].tolist() == [17, 7, 3, 7, 8, 0]  # +5 F03 no_data
     # funding: met M01 ×2, M02 ×2, M05 ×1, M06 ×1; not_met M01 ×2, M02 ×2, M05, M06
     assert summary.loc["funding", columns].tolist() == [12, 6, 0, 6, 15, 8]
     # safety: C01 7 met + 1 not_met, C02 7 not_met, C03 5 met; S09 not_rated ×3
@@ -285,13 +286,14 @@ def test_street_status_counts(conn):
     values = ind.indicator_values(conn, PERIOD)
     counts = ind.street_status_counts(values, ind.communities_in_scope(conn))
     table = counts.pivot(index="street", columns="status", values="count")
-    # 东湖街道 = C01 (15 met, 2 not_met, 5 not_rated) + C02 (2, 2 partly, 12, 1 no_data, 5)
+    # 东湖街道 = C01 (15 met, 2 not_met, 1 no_data [F03], 5 not_rated)
+    #          + C02 (2, 2 partly, 12, 2 no_data [F03 + one more], 5)
     assert table.loc["东湖街道"].to_dict() == {
-        "met": 17, "partly_met": 2, "not_met": 14, "no_data": 1, "not_rated": 10,
+        "met": 17, "partly_met": 2, "not_met": 14, "no_data": 3, "not_rated": 10,
     }
-    # 西山镇 = C03 (7, 1, 2, 10, 2) + C04 (1, 0, 3, 18, 0) + C05 (2, 0, 4, 13, 3)
+    # 西山镇 = C03 (7, 1, 2, 11, 2) + C04 (1, 0, 3, 19, 0) + C05 (2, 0, 4, 14, 3): F03 adds one no_data each
     assert table.loc["西山镇"].to_dict() == {
-        "met": 10, "partly_met": 1, "not_met": 9, "no_data": 41, "not_rated": 5,
+        "met": 10, "partly_met": 1, "not_met": 9, "no_data": 44, "not_rated": 5,
     }
     assert counts["status"].tolist()[:5] == ["met", "partly_met", "not_met", "no_data",
                                              "not_rated"]

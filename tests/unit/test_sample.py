@@ -323,8 +323,9 @@ def test_ensure_sample_loaded_leaves_a_used_database_alone():
     conn = db.connect_memory()
     try:
         conn.execute(
-            "insert into import_history values (1, 'communities', 'x.csv', 'abc', 0, 0, "
-            "now(), 'tester', false, null)"
+            "insert into import_history (import_id, table_name, file_name, sha256, rows_in_file, "
+            "rows_replaced, applied_at, applied_by, is_sample) "
+            "values (1, 'communities', 'x.csv', 'abc', 0, 0, now(), 'tester', false)"
         )
         assert sample.ensure_sample_loaded(conn) is False
         assert conn.execute("select count(*) from communities").fetchone()[0] == 0

@@ -1,0 +1,324 @@
+-- Indicator F03 十分钟服务圈覆盖率 for every community the viewer can see, in the
+-- long format of the other indicator queries, with the status from
+-- indicator_status().
+-- One row per visible community (indicator F03), ordered by community_id.
+-- Columns: community_id, indicator_id, value, floor_value, target_value, status,
+--   numerator (households covered), denominator (households counted),
+--   community_name, street, community_type.
+-- Rules: value = households whose walking distance to the nearest in-use
+--   service_center is ≤ $service_circle_radius_m / households × 100; walking
+--   distance = haversine on the 6,371,008.8 m sphere × $walking_detour_factor.
+--   Facilities: status 'in_use' with coordinates, in any community (never
+--   scope-filtered). Households: residences when any are loaded (a community
+--   without residences then has none), else the community centroid weighted by
+--   communities.households. no_data when the community has no point (no
+--   residences, or no centroid coordinates), its points hold 0 households, or no
+--   facility in the table has coordinates (locations not uploaded). Same grid
+--   engine as coverage_points.sql (see governance/coverage.py).
+-- Parameters: $scope_streets, $community_types, $thresholds,
+--   $service_circle_radius_m, $walking_detour_factor
+
+with circle as (
+    select
+        $service_circle_radius_m::double as radius_m,
+        $walking_detour_factor::double as detour_factor,
+        $service_circle_radius_m::double as search_limit_m
+),
+
+facility_types as (
+    select 'service_center' as facility_type, 1 as type_no
+),
+
+candidate_facilities as (
+    select
+        facility_id,
+        facility_name,
+        facility_type,
+        lon,
+        lat,
+        true as is_stored,
+        true as is_open
+    from facilities
+    where status = 'in_use'
+),
+
+    -- ---- grid block: kept identical in coverage_points.sql,
+    -- community_facility_coverage.sql and community_coverage_indicators.sql
+    -- (tests/queries/test_coverage_queries.py checks). Inputs: circle,
+    -- facility_types, candidate_facilities. Output: near_pairs.
+scoped_communities as (
+    select
+        rowid as community_no,
+        community_id,
+        community_name,
+        street,
+        community_type,
+        households,
+        lon,
+        lat
+    from communities
+    where list_contains($scope_streets, street)
+      and list_contains($community_types, community_type)
+),
+
+residences_loaded as (
+    select count(*) > 0 as is_loaded
+    from residences
+),
+
+    -- Residences when any are loaded; otherwise one point per community at its
+    -- centroid, weighted by the community's households.
+points as (
+    select
+        r.rowid as point_no,
+        r.residence_id as point_id,
+        'residences' as basis,
+        r.community_id,
+        r.households,
+        r.lon,
+        r.lat
+    from residences as r
+    semi join scoped_communities using (community_id)
+
+    union all
+
+    select c.community_no, c.community_id, 'centroids', c.community_id, c.households, c.lon, c.lat
+    from scoped_communities as c
+    cross join residences_loaded as l
+    where not l.is_loaded
+      and c.lon is not null
+      and c.lat is not null
+),
+
+typed_facilities as (
+    select
+        f.*,
+        t.type_no,
+        row_number() over (order by f.facility_id, f.is_stored desc) as facility_no,
+        sin(radians(f.lat) / 2) as sin_half_lat,
+        cos(radians(f.lat) / 2) as cos_half_lat,
+        sin(radians(f.lon) / 2) as sin_half_lon,
+        cos(radians(f.lon) / 2) as cos_half_lon,
+        cos(radians(f.lat)) as cos_lat
+    from candidate_facilities as f
+    inner join facility_types as t using (facility_type)
+    where f.lon is not null
+      and f.lat is not null
+),
+
+typed_points as (
+    select
+        p.*,
+        t.facility_type,
+        t.type_no,
+        sin(radians(p.lat) / 2) as sin_half_lat,
+        cos(radians(p.lat) / 2) as cos_half_lat,
+        sin(radians(p.lon) / 2) as sin_half_lon,
+        cos(radians(p.lon) / 2) as cos_half_lon,
+        cos(radians(p.lat)) as cos_lat
+    from points as p
+    cross join facility_types as t
+),
+
+    -- The grid: pass 1 at the circle radius, pass 2 at the search limit.
+    -- Cell height (degrees latitude) ≥ straight radius / 111,195 m (one degree
+    -- of latitude is 111,195.08 m on the 6,371,008.8 m sphere). Width of row k
+    -- (degrees longitude) = asin(sin δ / cos φ) with φ the row's poleward edge
+    -- and δ = straight radius / earth radius: a point of row k has no
+    -- neighbour within δ farther away in longitude (the whole row, 360°, when
+    -- sin δ ≥ cos φ). Both are widened by 1e-6 so rounding never drops a pair;
+    -- the exact haversine decides. Rows span the points' latitudes ± 1.
+searches as (
+    select
+        pass,
+        straight_m,
+        straight_m / 111195.0 * 1.000001 as cell_lat_deg,
+        pow(sin(straight_m / 6371008.8 / 2), 2) as max_hav
+    from (
+        select 1 as pass, radius_m / detour_factor as straight_m
+        from circle
+        union all
+        select 2, greatest(radius_m, search_limit_m) / detour_factor
+        from circle
+    )
+),
+
+row_widths as (
+    select
+        pass,
+        cell_row,
+        case
+            when sin(straight_m / 6371008.8) >= cos(radians(poleward_deg)) then 360.0
+            else degrees(asin(sin(straight_m / 6371008.8) / cos(radians(poleward_deg))))
+                * 1.000001
+        end as cell_lon_deg
+    from (
+        select
+            s.pass,
+            s.straight_m,
+            r.cell_row,
+            least(90.0, greatest(abs(r.cell_row * s.cell_lat_deg),
+                                 abs((r.cell_row + 1) * s.cell_lat_deg))) as poleward_deg
+        from searches as s
+        cross join lateral (
+            select unnest(range(
+                floor(min(p.lat) / s.cell_lat_deg)::bigint - 1,
+                floor(max(p.lat) / s.cell_lat_deg)::bigint + 2
+            )) as cell_row
+            from points as p
+        ) as r
+    )
+),
+
+    -- Each facility is keyed into the 3 rows around its own row, in each with
+    -- that target row's width, and the 3 columns around its column there; a
+    -- point then meets every facility of its 3 × 3 neighbourhood by equality
+    -- on its own (row, column).
+facility_keys as (
+    select
+        f.pass,
+        f.type_no,
+        f.cell_row,
+        f.cell_col + unnest([-1, 0, 1]) as cell_col,
+        f.facility_no,
+        f.is_stored,
+        f.is_open,
+        f.sin_half_lat,
+        f.cos_half_lat,
+        f.sin_half_lon,
+        f.cos_half_lon,
+        f.cos_lat
+    from (
+        select f.*, w.cell_row, floor(f.lon / w.cell_lon_deg)::bigint as cell_col
+        from (
+            select
+                f.*,
+                s.pass,
+                floor(f.lat / s.cell_lat_deg)::bigint + unnest([-1, 0, 1]) as target_row
+            from typed_facilities as f
+            cross join searches as s
+        ) as f
+        inner join row_widths as w on w.pass = f.pass and w.cell_row = f.target_row
+    ) as f
+),
+
+point_keys as (
+    select
+        p.point_no,
+        p.type_no,
+        p.sin_half_lat,
+        p.cos_half_lat,
+        p.sin_half_lon,
+        p.cos_half_lon,
+        p.cos_lat,
+        p.cell_row,
+        floor(p.lon / w.cell_lon_deg)::bigint as cell_col,
+        p.max_hav
+    from (
+        select p.*, s.max_hav, floor(p.lat / s.cell_lat_deg)::bigint as cell_row
+        from typed_points as p
+        cross join searches as s
+        where s.pass = 1
+    ) as p
+    inner join row_widths as w on w.pass = 1 and w.cell_row = p.cell_row
+),
+
+    -- Pairs within the circle: same cell, then the exact haversine test
+    -- hav(Δφ) + cos φ₁ cos φ₂ hav(Δλ) ≤ sin²(δ / 2), i.e. great-circle distance
+    -- ≤ δ = straight radius (circle radius / detour factor). The half-angle
+    -- sines of the differences come from sin((b − a)/2) = sin(b/2) cos(a/2) −
+    -- cos(b/2) sin(a/2), so a pair costs multiplications only; the distance
+    -- itself, 2R asin(√hav), is taken for the pairs that matter.
+near_pairs as (
+    select point_no, type_no, facility_no, is_stored, is_open, hav
+    from (
+        select
+            p.point_no,
+            p.type_no,
+            f.facility_no,
+            f.is_stored,
+            f.is_open,
+            (f.sin_half_lat * p.cos_half_lat - f.cos_half_lat * p.sin_half_lat)
+                * (f.sin_half_lat * p.cos_half_lat - f.cos_half_lat * p.sin_half_lat)
+            + p.cos_lat * f.cos_lat
+                * (f.sin_half_lon * p.cos_half_lon - f.cos_half_lon * p.sin_half_lon)
+                * (f.sin_half_lon * p.cos_half_lon - f.cos_half_lon * p.sin_half_lon)
+                as hav,
+            p.max_hav
+        from point_keys as p
+        inner join (select * from facility_keys where pass = 1) as f
+            on f.type_no = p.type_no
+            and f.cell_row = p.cell_row
+            and f.cell_col = p.cell_col
+    )
+    where hav <= max_hav
+),
+    -- ---- end of grid block
+
+covered_points as (
+    select distinct point_no
+    from near_pairs
+),
+
+community_sums as (
+    select
+        p.community_id,
+        count(*) as points,
+        sum(p.households) as households_total,
+        coalesce(sum(p.households) filter (where v.point_no is not null), 0)
+            as households_covered
+    from typed_points as p
+    left join covered_points as v using (point_no)
+    group by p.community_id
+),
+
+facilities_located as (
+    select count(*) > 0 as is_located
+    from facilities
+    where lon is not null
+      and lat is not null
+),
+
+thresholds as (
+    select unnest($thresholds) as s
+),
+
+standards as (
+    select s.indicator_id, s.direction, s.floor_value, s.target_value
+    from thresholds
+),
+
+computed as (
+    select
+        c.community_id,
+        'F03' as indicator_id,
+        case
+            when g.is_located then s.households_covered * 100.0 / nullif(s.households_total, 0)
+        end as value,
+        case when g.is_located then s.households_covered end as numerator,
+        s.households_total as denominator
+    from scoped_communities as c
+    cross join facilities_located as g
+    left join community_sums as s using (community_id)
+),
+
+final as (
+    select
+        v.community_id,
+        v.indicator_id,
+        v.value::double as value,
+        t.floor_value,
+        t.target_value,
+        indicator_status(v.value, t.floor_value, t.target_value, t.direction) as status,
+        v.numerator::double as numerator,
+        v.denominator::double as denominator,
+        c.community_name,
+        c.street,
+        c.community_type
+    from computed as v
+    inner join scoped_communities as c using (community_id)
+    left join standards as t using (indicator_id)
+)
+
+select * from final
+order by community_id, indicator_id
