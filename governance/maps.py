@@ -1,9 +1,9 @@
 """pydeck maps with no basemap: community shapes, facilities and residences.
 
 Nothing is fetched from outside: `map_provider=None` draws no tiles, and the
-community shapes are the base layer. pydeck ships its data as JSON to the
-browser (about 10 MB per 100k points), so point layers are aggregated to grid
-cells above `MAX_POINTS`.
+community shapes are the base layer (tests/browser checks every request).
+pydeck ships its data as JSON to the browser (about 10 MB per 100k points), so
+point layers are aggregated to grid cells above `MAX_POINTS`.
 """
 
 from __future__ import annotations
@@ -105,16 +105,23 @@ def aggregate_points(points: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.D
     )
 
 
-def view_for(lons: np.ndarray, lats: np.ndarray) -> pdk.ViewState:
+def view_for(lons: np.ndarray, lats: np.ndarray, width_px: int = 900, height_px: int = 560):
+    """A view that fits the extent: deck.gl's world is 512 px × 2^zoom wide."""
     if len(lons) == 0:
         return pdk.ViewState(longitude=117.0, latitude=32.6, zoom=10)
     lon_span = float(np.nanmax(lons) - np.nanmin(lons)) or 0.01
     lat_span = float(np.nanmax(lats) - np.nanmin(lats)) or 0.01
-    zoom = math.log2(360 / max(lon_span, lat_span * 1.6)) - 0.3
+    centre_lat = float(np.nanmean([np.nanmin(lats), np.nanmax(lats)]))
+    # Web Mercator stretches latitude by 1 / cos φ.
+    lat_span_mercator = lat_span / math.cos(math.radians(centre_lat))
+    zoom = min(
+        math.log2(width_px * 360 / (512 * lon_span)),
+        math.log2(height_px * 360 / (512 * lat_span_mercator)),
+    ) - 0.15
     return pdk.ViewState(
         longitude=float(np.nanmean([np.nanmin(lons), np.nanmax(lons)])),
-        latitude=float(np.nanmean([np.nanmin(lats), np.nanmax(lats)])),
-        zoom=max(8.0, min(16.0, zoom)),
+        latitude=centre_lat,
+        zoom=max(8.0, min(17.0, zoom)),
     )
 
 
@@ -181,7 +188,7 @@ def points_layer_data(points: pd.DataFrame) -> pd.DataFrame:
             "lon": cells["lon"].round(6), "lat": cells["lat"].round(6),
             "fill": [UNCOVERED if not c else COVERED for c in cells["covered"]],
             "radius": (
-                np.where(cells["covered"], 10, 22) + np.sqrt(cells["households"].clip(lower=0))
+                np.where(cells["covered"], 15, 35) + np.sqrt(cells["households"].clip(lower=0))
             ).round(1),
             "tooltip": tooltips,
         }
@@ -207,12 +214,12 @@ def coverage_deck(
         pdk.Layer(
             "ScatterplotLayer", points_layer_data(points), id="residences",
             get_position=["lon", "lat"], get_fill_color="fill", get_radius="radius",
-            radius_units="meters", pickable=True,
+            radius_units="'meters'", radius_min_pixels=2, pickable=True,
         ),
         pdk.Layer(
             "ScatterplotLayer", facilities_layer_data(facilities), id="facilities",
-            get_position=["lon", "lat"], get_fill_color="fill", get_radius=6,
-            radius_units="pixels", stroked=True, get_line_color=[255, 255, 255],
+            get_position=["lon", "lat"], get_fill_color="fill", get_radius=4,
+            radius_units="'pixels'", stroked=True, get_line_color=[255, 255, 255],
             line_width_min_pixels=1, pickable=True,
         ),
     ]
@@ -222,7 +229,7 @@ def coverage_deck(
                 "ScatterplotLayer",
                 proposals.assign(tooltip=t("map.tooltip.proposed")),
                 id="proposed", get_position=["lon", "lat"], get_fill_color=PROPOSED,
-                get_radius=9, radius_units="pixels", stroked=True,
+                get_radius=9, radius_units="'pixels'", stroked=True,
                 get_line_color=[255, 235, 59], line_width_min_pixels=3, pickable=True,
             )
         )
@@ -234,7 +241,8 @@ def coverage_deck(
     return pdk.Deck(
         layers=layers,
         initial_view_state=view_for(lons, lats),
+        # No basemap. map_style stays pydeck's default sentinel on purpose:
+        # Streamlit replaces an explicit None with a Carto style from the internet.
         map_provider=None,
-        map_style=None,
         tooltip={"html": "{tooltip}", "style": {"fontSize": "13px"}},
     )

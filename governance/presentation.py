@@ -169,3 +169,46 @@ def matrix_for_export(matrix: pd.DataFrame) -> pd.DataFrame:
             lambda s: t(f"status.{s}") if isinstance(s, str) else ""
         )
     return frame
+
+
+def coverage_by_street_bar(streets: pd.DataFrame) -> go.Figure:
+    """Households coverage per street, lowest first, against the 100 % target."""
+    ordered = streets.sort_values("coverage_pct", ascending=False)
+    fig = go.Figure(
+        go.Bar(
+            x=ordered["coverage_pct"],
+            y=ordered["street"],
+            orientation="h",
+            marker_color=[
+                STATUS_COLOURS["met"] if v >= 100 else STATUS_COLOURS["not_met"]
+                for v in ordered["coverage_pct"]
+            ],
+            text=[f"{v:.1f}%" for v in ordered["coverage_pct"]],
+            textposition="outside",
+            customdata=ordered[["households_covered", "households_total"]],
+            hovertemplate=t("facilities.chart.streets.hover"),
+        )
+    )
+    fig.add_vline(x=100, line_dash="dash", line_color="#555")
+    fig.update_xaxes(range=[0, 110], ticksuffix="%")
+    return _layout(
+        fig, t("facilities.chart.streets"), height=max(260, 26 * len(ordered) + 90)
+    )
+
+
+def indicator_histogram(values: pd.DataFrame, indicator_id: str, title: str) -> go.Figure:
+    """Distribution of one indicator over communities, with its floor and target drawn."""
+    item = load_catalogue().indicator(indicator_id)
+    series = values.loc[values["indicator_id"] == indicator_id, "value"].dropna()
+    fig = go.Figure(
+        go.Histogram(x=series, nbinsx=30, marker_color="#5c6bc0", name=item.name)
+    )
+    for key, bound in (("threshold.floor", item.floor), ("threshold.target", item.target)):
+        if bound is not None:
+            fig.add_vline(
+                x=bound, line_dash="dash", line_color=STATUS_COLOURS["not_met"],
+                annotation_text=t(key, value=f"{bound:g}", unit=item.unit),
+            )
+    fig.update_xaxes(title=item.unit)
+    fig.update_yaxes(title=t("facilities.chart.communities"))
+    return _layout(fig, title, height=320)

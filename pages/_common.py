@@ -22,7 +22,16 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from governance import db, importer, indicators, presentation, reports, sample, templates
+from governance import (
+    db,
+    facility_view,
+    importer,
+    indicators,
+    presentation,
+    reports,
+    sample,
+    templates,
+)
 from governance.catalogue import load_catalogue
 from governance.contract import COMMUNITY_TYPE, TABLES
 from governance.indicators import Period, ViewFilter
@@ -89,7 +98,7 @@ def _month_label(month: date) -> str:
     return month.strftime("%Y-%m")
 
 
-def sidebar_filters() -> PageContext:
+def sidebar_filters() -> None:
     """Render the filters every page shares (called once per run by app.py).
 
     The widgets live in the entry script, so their values hold across pages.
@@ -118,11 +127,50 @@ def sidebar_filters() -> PageContext:
                 t("filter.months"), options=months, value=(default_from, default_to),
                 format_func=_month_label, key="filter_months", help=t("filter.months.help"),
             )
-    return page_context()
+
+
+# Whether app.py drew the shell in the current script run (set by render_shell,
+# consumed by page_context). Script runs of one session share a thread.
+_shell = threading.local()
+
+
+def navigation_pages() -> dict[str, list]:
+    # Funding, safety and what-if pages join the dashboards section.
+    return {
+        t("nav.section.dashboards"): [
+            st.Page("pages/overview.py", title=t("nav.overview"), default=True),
+            st.Page("pages/facilities.py", title=t("nav.facilities")),
+        ],
+        t("nav.section.data"): [
+            st.Page("pages/data.py", title=t("nav.data")),
+        ],
+    }
+
+
+def render_shell():
+    """Page config, navigation and the shared sidebar filters; returns the page to run.
+
+    app.py calls this on every run. Until st.navigation has run once in a
+    server process, Streamlit treats the `pages/` folder as a pages-directory
+    app, so the first request for /facilities after a restart runs that file
+    without app.py; page_context() then draws the shell itself.
+    """
+    st.set_page_config(page_title=t("app.title"), layout="wide")
+    page = st.navigation(navigation_pages())
+    try:
+        sidebar_filters()
+    except Exception as exc:  # noqa: BLE001 — the user sees a message, the log the details
+        show_failure(exc)
+        st.stop()
+    _shell.rendered = True
+    return page
 
 
 def page_context() -> PageContext:
     """The context a page computes with, read from the sidebar widget keys."""
+    if not getattr(_shell, "rendered", False):
+        render_shell()
+    _shell.rendered = False
     conn = connection()
     db_path = db_path_from_argv()
     version = db.data_version(conn)
@@ -325,3 +373,20 @@ def matrix_column_config(indicator_ids: list[str]) -> dict:
             format="%.1f",
         )
     return config
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def facilities_in_scope(db_path: str, version: int, view_filter: ViewFilter) -> pd.DataFrame:
+    return facility_view.facilities_in_scope(_connection(db_path), view_filter)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def coverage_view(
+    db_path: str, version: int, request: facility_view.CoverageRequest, view_filter: ViewFilter
+) -> facility_view.CoverageView:
+    return facility_view.coverage_view(_connection(db_path), request, view_filter)
+
+
+def show_table(frame: pd.DataFrame, label, key: str | None = None) -> None:
+    """A read-only table with Chinese headers."""
+    st.dataframe(frame.rename(columns=label), hide_index=True, width="stretch", key=key)

@@ -6,6 +6,7 @@ that installs it (`make test` does so where the machine allows).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -53,10 +54,10 @@ def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
     raise RuntimeError("streamlit did not become healthy:\n" + log_path.read_text(errors="replace"))
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory):
-    """`streamlit run app.py` on a fresh, empty database: the first start loads the sample."""
-    workdir = tmp_path_factory.mktemp("server")
+@contextlib.contextmanager
+def running_app(workdir: Path):
+    """`streamlit run app.py` on a fresh, empty database in workdir; yields its URL.
+    The first start loads the sample district."""
     db_path = workdir / "browser.duckdb"
     port = _free_port()
     log_path = workdir / "streamlit.log"
@@ -79,6 +80,12 @@ def app_server(tmp_path_factory):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("server")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -8,12 +8,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot, wait_for_app
+from tests.browser.conftest import running_app, screenshot, wait_for_app
 from tests.conftest import bad_communities_csv, messy_communities_csv
 
 pytestmark = pytest.mark.browser
 
-PAGES = {"overview": "", "data": "data"}
+PAGES = {"overview": "", "facilities": "facilities", "data": "data"}
 
 
 def _open(page, app_server, path: str) -> None:
@@ -69,6 +69,35 @@ def test_street_filter_holds_when_navigating(page, app_server):
     page.locator('[data-testid="stSidebarNavLink"]', has_text="总览").click()
     wait_for_app(page)
     expect(page.locator('[data-testid="stMetricValue"]').first).to_have_text(filtered)
+
+
+def test_deep_link_on_a_fresh_server_gets_the_full_app(browser, tmp_path):
+    """The first request after a restart may name a page: it must still get the
+    navigation and filters, not the bare page script."""
+    with running_app(tmp_path) as url:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        tab = context.new_page()
+        tab.set_default_timeout(120_000)
+        tab.goto(f"{url}/facilities")
+        wait_for_app(tab)
+        tab.get_by_text("设施覆盖与十分钟服务圈").wait_for()
+        nav = tab.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert "总览" in nav and "数据管理" in nav and "common" not in nav
+        assert "筛选" in tab.locator('[data-testid="stSidebarUserContent"]').inner_text()
+        context.close()
+
+
+def test_facilities_map_is_drawn_without_tiles(page, app_server):
+    _open(page, app_server, "facilities")
+    chart = page.locator('[data-testid="stDeckGlJsonChart"]')
+    chart.scroll_into_view_if_needed()
+    canvas = chart.locator("canvas").first
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    assert box["width"] > 400 and box["height"] > 300
+    page.wait_for_timeout(1500)  # let deck.gl draw its first frame
+    screenshot(page, "facilities_map")
+    assert page.outside_requests == [], page.outside_requests
 
 
 def _upload(page, name: str, data: bytes) -> None:

@@ -167,11 +167,39 @@ def test_coverage_deck_has_no_basemap_and_escapes_names():
                                "status": ["in_use"], "lon": [117.0], "lat": [32.0]})
     deck = maps.coverage_deck(shapes, coverage, facilities, _points(30_000))
     spec = json.loads(deck.to_json())
-    assert "mapStyle" not in spec or not spec["mapStyle"]
-    assert spec.get("mapProvider") in (None, "")
+    # Streamlit swaps a null mapStyle for an internet basemap; pydeck's sentinel it drops.
+    assert spec.get("mapStyle") == "__MAP_STYLE__"
+    assert spec.get("mapProvider") is None
     layers = {layer["id"]: layer for layer in spec["layers"]}
     assert set(layers) == {"communities", "residences", "facilities"}
     assert len(layers["residences"]["data"]) <= maps.MAX_POINTS
     tooltip = layers["communities"]["data"][0]["tooltip"]
     assert "&lt;b&gt;甲&lt;/b&gt;" in tooltip and "50.0%" in tooltip
     assert len(deck.to_json()) < 5_000_000
+
+
+def test_proposals_from_text_reads_picker_formats_and_reports_bad_lines():
+    from governance import facility_view
+
+    proposals, problems = facility_view.proposals_from_text(
+        "117.01,32.6\n\n117.02，32.61\n117.03 32.62\n200,32\nabc"
+    )
+    assert [(p.lon, p.lat) for p in proposals] == [(117.01, 32.6), (117.02, 32.61), (117.03, 32.62)]
+    assert len(problems) == 2 and "第 5 行" in problems[0] and "第 6 行" in problems[1]
+    converted, _ = facility_view.proposals_from_text("117.01,32.6", "gcj02")
+    lon, lat = coords.gcj02_to_wgs84(np.array([117.01]), np.array([32.6]))
+    assert converted[0].lon == pytest.approx(lon[0]) and converted[0].lat == pytest.approx(lat[0])
+
+
+def test_layer_constants_are_literals_not_accessors():
+    """pydeck turns bare strings into JS expressions: radiusUnits must stay a literal."""
+    shapes = pd.DataFrame({"community_id": ["A"], "rings": [[_square(117.0, 32.0)]], "derived": [True]})
+    coverage = pd.DataFrame({"community_id": ["A"], "community_name": ["甲"], "street": ["东"],
+                             "households": [10], "covered_households": [5], "coverage_pct": [50.0]})
+    facilities = pd.DataFrame({"facility_name": ["站"], "facility_type": ["service_center"],
+                               "status": ["in_use"], "lon": [117.0], "lat": [32.0]})
+    proposals = pd.DataFrame({"lon": [117.001], "lat": [32.001]})
+    spec = json.loads(maps.coverage_deck(shapes, coverage, facilities, _points(10), proposals).to_json())
+    units = {layer["id"]: layer.get("radiusUnits") for layer in spec["layers"]}
+    assert units == {"communities": None, "residences": "meters", "facilities": "pixels",
+                     "proposed": "pixels"}

@@ -1,0 +1,274 @@
+"""What the 设施覆盖 page shows, computed in one call per set of inputs.
+
+The page reads its widgets into a `CoverageRequest` and renders the
+`CoverageView` this module returns; every figure is computed here or in SQL.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from governance import boundaries, coords, coverage, db, indicators
+from governance.catalogue import Standards, load_catalogue
+from governance.contract import FACILITY_TYPE
+from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
+from governance.text import has_text, t
+
+SPACE_INDICATORS = ("F01", "F02", "F03", "F04", "F05")
+LEFT_OUT_POINTS_SHOWN = 500
+
+
+@dataclass(frozen=True)
+class Proposal:
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class CoverageRequest:
+    """Hashable, so results can be cached per request and data version."""
+
+    facility_type: str = coverage.F03_FACILITY_TYPE
+    radius_m: float = coverage.CIRCLE_PRESETS_M["10min"]
+    detour_factor: float = 1.25
+    added: tuple[Proposal, ...] = ()
+    closed: tuple[str, ...] = ()
+
+    @property
+    def standards(self) -> Standards:
+        return Standards.default().with_overrides(
+            settings={"walking_detour_factor": self.detour_factor}
+        )
+
+    @property
+    def proposals(self) -> list[dict]:
+        return [
+            {"lon": p.lon, "lat": p.lat, "facility_type": self.facility_type} for p in self.added
+        ]
+
+    @property
+    def is_what_if(self) -> bool:
+        return bool(self.added or self.closed)
+
+
+@dataclass
+class CoverageView:
+    basis: dict
+    district: dict
+    communities: pd.DataFrame
+    streets: pd.DataFrame
+    left_out: pd.DataFrame
+    uncovered_points: pd.DataFrame
+    points: pd.DataFrame
+    facilities: pd.DataFrame
+    shapes: pd.DataFrame
+    changes: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def facilities_in_scope(
+    conn: duckdb.DuckDBPyConnection, view_filter: ViewFilter, scope: Scope = ALL_STREETS
+) -> pd.DataFrame:
+    params = indicators.query_params(conn, Period(), view_filter, scope=scope)
+    return db.run_query(conn, "facilities_in_scope", params).to_pandas()
+
+
+def closable_facilities(facilities: pd.DataFrame, facility_type: str) -> dict[str, str]:
+    """In-use facilities of a type, id → '名称（社区）', for the closure picker."""
+    chosen = facilities[
+        (facilities["facility_type"] == facility_type) & (facilities["status"] == "in_use")
+    ]
+    return {
+        row.facility_id: t("facilities.closable", name=row.facility_name or row.facility_id,
+                           community=row.community_name)
+        for row in chosen.itertuples(index=False)
+    }
+
+
+def _district(frame: pd.DataFrame) -> dict:
+    rated = frame[frame["coverage_after_pct"].notna()]
+    total = int(rated["households_total"].sum())
+    after = int(rated["households_covered_after"].sum())
+    before = int(rated["households_covered_before"].sum())
+    return {
+        "communities": len(frame),
+        "communities_full": int((rated["coverage_after_pct"] >= 100).sum()),
+        "communities_no_data": int(frame["coverage_after_pct"].isna().sum()),
+        "households_total": total,
+        "households_covered": after,
+        "households_uncovered": total - after,
+        "coverage_pct": after * 100 / total if total else None,
+        "coverage_before_pct": before * 100 / total if total else None,
+        "households_newly_covered": int(frame["households_newly_covered"].sum()),
+        "households_lost": int(frame["households_lost"].sum()),
+    }
+
+
+def _streets(frame: pd.DataFrame) -> pd.DataFrame:
+    rated = frame[frame["coverage_after_pct"].notna()]
+    streets = rated.groupby("street", as_index=False).agg(
+        communities=("community_id", "count"),
+        households_total=("households_total", "sum"),
+        households_covered=("households_covered_after", "sum"),
+    )
+    streets["coverage_pct"] = streets["households_covered"] * 100 / streets["households_total"]
+    return streets.sort_values("coverage_pct").reset_index(drop=True)
+
+
+def _left_out(frame: pd.DataFrame) -> pd.DataFrame:
+    """Communities not fully covered, most uncovered households first."""
+    rated = frame[frame["coverage_after_pct"].notna()].copy()
+    rated["households_uncovered"] = rated["households_total"] - rated["households_covered_after"]
+    left = rated[rated["households_uncovered"] > 0]
+    columns = ["community_id", "community_name", "street", "households_total",
+               "households_uncovered", "coverage_after_pct"]
+    return left.sort_values("households_uncovered", ascending=False)[columns].reset_index(drop=True)
+
+
+def _uncovered_points(points: pd.DataFrame) -> pd.DataFrame:
+    uncovered = points[~points["is_covered"]].sort_values("households", ascending=False)
+    shown = uncovered.head(LEFT_OUT_POINTS_SHOWN).copy()
+    shown["nearest"] = [coverage.nearest_text(row) for row in shown.to_dict("records")]
+    return shown[["point_id", "community_name", "street", "households", "nearest"]].reset_index(
+        drop=True
+    )
+
+
+def _shapes(conn, view_filter: ViewFilter, scope: Scope) -> pd.DataFrame:
+    params = indicators.query_params(conn, Period(), view_filter, scope=scope)
+    return boundaries.shapes_frame(boundaries.community_shapes(conn, params))
+
+
+def coverage_view(
+    conn: duckdb.DuckDBPyConnection,
+    request: CoverageRequest,
+    view_filter: ViewFilter = coverage.NO_FILTER,
+    scope: Scope = ALL_STREETS,
+) -> CoverageView:
+    kwargs = {"view_filter": view_filter, "standards": request.standards, "scope": scope}
+    per_community = coverage.what_if(
+        conn, request.proposals, request.closed, request.facility_type, request.radius_m, **kwargs
+    )
+    points = coverage.coverage_points(
+        conn, request.facility_type, request.radius_m,
+        added=request.proposals, closed=request.closed, **kwargs,
+    ).to_pandas()
+    changes = per_community[
+        (per_community["households_newly_covered"] > 0) | (per_community["households_lost"] > 0)
+    ].reset_index(drop=True)
+    return CoverageView(
+        basis=coverage.coverage_basis(conn, view_filter, scope),
+        district=_district(per_community),
+        communities=per_community,
+        streets=_streets(per_community),
+        left_out=_left_out(per_community),
+        uncovered_points=_uncovered_points(points),
+        points=points.rename(columns={"is_covered": "covered"}),
+        facilities=facilities_in_scope(conn, view_filter, scope),
+        shapes=_shapes(conn, view_filter, scope),
+        changes=changes,
+    )
+
+
+def map_coverage(view: CoverageView) -> pd.DataFrame:
+    """Per community figures the map colours and labels shapes with."""
+    return view.communities.rename(
+        columns={"households_covered_after": "covered_households",
+                 "coverage_after_pct": "coverage_pct", "households_total": "households"}
+    )[["community_id", "community_name", "street", "households", "covered_households",
+       "coverage_pct"]]
+
+
+def space_standards(values: pd.DataFrame, communities: pd.DataFrame) -> pd.DataFrame:
+    """F01–F05 per community (value and status columns), for the standards table."""
+    facility_values = values[values["indicator_id"].isin(SPACE_INDICATORS)]
+    matrix = indicators.status_matrix(facility_values, communities)
+    return matrix
+
+
+def standards_caption() -> list[str]:
+    """One line per facility indicator: its standard and the verbatim source."""
+    catalogue = load_catalogue()
+    lines = []
+    for indicator_id in SPACE_INDICATORS:
+        item = catalogue.indicator(indicator_id)
+        bounds = " / ".join(
+            t(key, value=f"{value:g}", unit=item.unit)
+            for key, value in (("threshold.floor", item.floor), ("threshold.target", item.target))
+            if value is not None
+        )
+        lines.append(
+            t("facilities.standard_line", id=item.id, name=item.name,
+              bounds=bounds or t("direction.none"), source=catalogue.source_text(item))
+        )
+    return lines
+
+
+def export_sheets(view: CoverageView, standards_table: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The shown tables with Chinese headers, one sheet each."""
+    label = coverage_column_label
+    sheets = {
+        t("facilities.sheet.communities"): view.communities.rename(columns=label),
+        t("facilities.sheet.streets"): view.streets.rename(columns=label),
+        t("facilities.sheet.left_out"): view.left_out.rename(columns=label),
+        t("facilities.sheet.points"): view.uncovered_points.rename(columns=label),
+        t("facilities.sheet.standards"): standards_table.rename(columns=indicators.column_label),
+    }
+    if not view.changes.empty:
+        sheets[t("facilities.sheet.changes")] = view.changes.rename(columns=label)
+    return sheets
+
+
+def coverage_column_label(name: str) -> str:
+    """Chinese header for a coverage frame column (falls back to the indicator labels)."""
+    key = f"facilities.column.{name}"
+    return t(key) if has_text(key) else indicators.column_label(name)
+
+
+def facility_type_label(code: str) -> str:
+    return FACILITY_TYPE.label_of(code)
+
+
+_COORDINATE_PAIR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,，\s]\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def proposals_from_text(
+    text: str, coordinate_system: str = "wgs84"
+) -> tuple[tuple[Proposal, ...], list[str]]:
+    """`经度,纬度` per line (as map pickers copy them) → WGS-84 proposals.
+
+    Blank lines are skipped; a line that is not two numbers in range is
+    reported, never guessed at.
+    """
+    pairs: list[tuple[float, float]] = []
+    problems: list[str] = []
+    for number, line in enumerate(unicodedata.normalize("NFKC", text or "").splitlines(), 1):
+        if not line.strip():
+            continue
+        match = _COORDINATE_PAIR.match(line)
+        lon, lat = (float(match.group(1)), float(match.group(2))) if match else (None, None)
+        if lon is None or not (-180 <= lon <= 180 and -85 < lat < 85):
+            problems.append(t("facilities.whatif.bad_line", line=number, text=line.strip()))
+            continue
+        pairs.append((lon, lat))
+    if not pairs:
+        return (), problems
+    lons, lats = coords.to_wgs84(
+        np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]), coordinate_system
+    )
+    return tuple(Proposal(float(x), float(y)) for x, y in zip(lons, lats, strict=True)), problems
+
+
+def proposal_from_selection(selection: dict | None) -> Proposal | None:
+    """A map click on a residence cell proposes a facility at that spot."""
+    objects = ((selection or {}).get("objects") or {}).get("residences") or []
+    if not objects:
+        return None
+    picked = objects[0]
+    return Proposal(float(picked["lon"]), float(picked["lat"]))
+

@@ -1,0 +1,160 @@
+"""设施覆盖: the ten-minute service circle, space standards, and a facility what-if."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from governance import coords, coverage, exporting, facility_view, maps, presentation
+from governance.catalogue import load_catalogue
+from governance.contract import FACILITY_TYPE
+from governance.text import t
+from pages import _common
+
+CIRCLES = [*coverage.CIRCLE_PRESETS_M, "custom"]
+
+ctx = _common.page_context()
+st.title(t("facilities.title"))
+_common.sample_banner(ctx)
+
+type_column, circle_column, radius_column, detour_column = st.columns([2, 2, 1, 1])
+facility_type = type_column.selectbox(
+    t("facilities.type"), [c.code for c in FACILITY_TYPE.codes],
+    format_func=FACILITY_TYPE.label_of, key="coverage_type",
+)
+circle = circle_column.selectbox(
+    t("facilities.circle"), CIRCLES, index=CIRCLES.index("10min"),
+    format_func=lambda c: t(
+        "facilities.circle.custom" if c == "custom" else f"coverage.circle.{c}"
+    ),
+    key="coverage_circle", help=t("facilities.help.circle"),
+)
+custom_radius = radius_column.number_input(
+    t("facilities.radius"), min_value=50, max_value=5000, value=500, step=50,
+    key="coverage_radius", disabled=circle != "custom",
+)
+detour = detour_column.number_input(
+    t("facilities.detour"), min_value=1.0, max_value=3.0, step=0.05,
+    value=float(load_catalogue().setting("walking_detour_factor").value),
+    key="coverage_detour", help=load_catalogue().setting("walking_detour_factor").help,
+)
+radius_m = float(custom_radius if circle == "custom" else coverage.CIRCLE_PRESETS_M[circle])
+
+
+@st.fragment
+def coverage_section() -> None:
+    """Map, what-if and tables: reruns alone as the what-if inputs move."""
+    facilities = _common.facilities_in_scope(ctx.db_path, ctx.version, ctx.view_filter)
+    closable = facility_view.closable_facilities(facilities, facility_type)
+    with st.expander(t("facilities.whatif.title"), expanded=True):
+        st.caption(t("facilities.whatif.caption"))
+        text_column, system_column = st.columns([3, 1])
+        typed = text_column.text_area(
+            t("facilities.whatif.editor"), key="proposals_text", height=90,
+            placeholder="117.0123,32.6345",
+        )
+        system = system_column.selectbox(
+            t("facilities.whatif.system"), list(coords.SYSTEMS),
+            format_func=lambda s: t(f"coords.{s}"), key="proposals_system",
+        )
+        closed = st.multiselect(
+            t("facilities.whatif.close"), list(closable), format_func=closable.get,
+            key="closed_facilities", placeholder=t("filter.all"),
+        )
+    map_state = st.session_state.get("coverage_map")
+    clicked = facility_view.proposal_from_selection(map_state.selection if map_state else None)
+    added, problems = facility_view.proposals_from_text(typed, system)
+    for problem in problems:
+        st.warning(problem)
+    request = facility_view.CoverageRequest(
+        facility_type, radius_m, float(detour),
+        added=added + ((clicked,) if clicked else ()), closed=tuple(closed),
+    )
+    view = _common.coverage_view(ctx.db_path, ctx.version, request, ctx.view_filter)
+    district = view.district
+
+    kpis = st.columns(4)
+    pct = district["coverage_pct"]
+    kpis[0].metric(
+        t("facilities.kpi.coverage"), "—" if pct is None else f"{pct:.1f}%",
+        delta=None if not request.is_what_if or pct is None
+        else f"{pct - district['coverage_before_pct']:+.1f}",
+    )
+    kpis[1].metric(t("facilities.kpi.uncovered"), f"{district['households_uncovered']:,}")
+    kpis[2].metric(
+        t("facilities.kpi.full"), f"{district['communities_full']} / {district['communities']}"
+    )
+    kpis[3].metric(t("facilities.kpi.no_data"), str(district["communities_no_data"]))
+    st.caption(coverage.basis_text(view.basis["basis"]))
+
+    st.subheader(t("facilities.map.title"))
+    st.caption(t("facilities.map.caption"))
+    if view.shapes["derived"].any():
+        st.caption(t("facilities.map.derived"))
+    if len(view.points) > maps.MAX_POINTS:
+        st.caption(t("facilities.map.aggregated", points=f"{len(view.points):,}"))
+    proposals = pd.DataFrame([{"lon": p.lon, "lat": p.lat} for p in request.added])
+    deck = maps.coverage_deck(
+        view.shapes, facility_view.map_coverage(view), facilities, view.points, proposals
+    )
+    st.pydeck_chart(
+        deck, on_select="rerun", selection_mode="single-object", key="coverage_map", height=560
+    )
+    if clicked:
+        st.caption(t("facilities.whatif.clicked", lon=clicked.lon, lat=clicked.lat))
+    if request.is_what_if:
+        before = district["coverage_before_pct"]
+        st.info(t(
+            "facilities.whatif.summary",
+            newly=f"{district['households_newly_covered']:,}",
+            lost=f"{district['households_lost']:,}",
+            before="—" if before is None else f"{before:.1f}%",
+            after="—" if pct is None else f"{pct:.1f}%",
+        ))
+        st.markdown("**" + t("facilities.whatif.changes") + "**")
+        _common.show_table(view.changes, facility_view.coverage_column_label)
+    else:
+        st.caption(t("facilities.whatif.none"))
+
+    table_column, chart_column = st.columns([3, 2])
+    with table_column:
+        st.markdown("**" + t("facilities.table.left_out") + "**")
+        _common.show_table(view.left_out, facility_view.coverage_column_label, key="left_out")
+    with chart_column:
+        st.plotly_chart(presentation.coverage_by_street_bar(view.streets), key="street_coverage")
+    st.markdown("**" + t("facilities.table.points", n=facility_view.LEFT_OUT_POINTS_SHOWN) + "**")
+    _common.show_table(view.uncovered_points, facility_view.coverage_column_label)
+    with st.expander(t("facilities.table.communities")):
+        _common.show_table(view.communities, facility_view.coverage_column_label)
+
+    standards_section(view)
+
+
+def standards_section(view: facility_view.CoverageView) -> None:
+    st.subheader(t("facilities.standards.title"))
+    for line in facility_view.standards_caption():
+        st.caption(line)
+    values = _common.indicator_values(ctx.db_path, ctx.version, ctx.period, ctx.view_filter)
+    communities = _common.communities(ctx.db_path, ctx.version, ctx.view_filter)
+    standards = presentation.with_type_labels(facility_view.space_standards(values, communities))
+    ids = presentation.matrix_indicator_ids(standards)
+    styles = presentation.matrix_cell_styles(standards, ids)
+    st.dataframe(
+        standards.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
+        column_order=presentation.MATRIX_LEAD_COLUMNS + ids,
+        column_config=_common.matrix_column_config(ids), key="space_standards",
+    )
+    st.plotly_chart(
+        presentation.indicator_histogram(values, "F01", t("facilities.chart.f01")),
+        key="f01_histogram",
+    )
+    st.download_button(
+        t("facilities.export"),
+        data=exporting.to_excel_bytes(facility_view.export_sheets(view, standards)),
+        file_name="facility_coverage.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="facilities_export",
+    )
+
+
+coverage_section()

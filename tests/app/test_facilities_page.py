@@ -1,0 +1,114 @@
+"""设施覆盖 page through AppTest: coverage figures, what-if, standards table."""
+
+from __future__ import annotations
+
+import pytest
+
+from governance import coverage, facility_view
+from governance.text import t
+from pages import _common
+
+
+def _open(app):
+    app.switch_page("pages/facilities.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+BASELINE = facility_view.CoverageRequest()
+
+
+def _expected_view(app_db, request=BASELINE):
+    return facility_view.coverage_view(_common._connection(str(app_db)), request)
+
+
+def test_default_view_shows_ten_minute_service_centre_coverage(app, app_db):
+    page = _open(app)
+    view = _expected_view(app_db)
+    communities = view.communities
+    rated = communities[communities["coverage_after_pct"].notna()]
+    expected = rated["households_covered_after"].sum() * 100 / rated["households_total"].sum()
+    assert _metric(page, t("facilities.kpi.coverage")) == f"{expected:.1f}%"
+    assert 0 < expected < 100  # the sample district has gaps
+    uncovered = int(rated["households_total"].sum() - rated["households_covered_after"].sum())
+    assert _metric(page, t("facilities.kpi.uncovered")) == f"{uncovered:,}"
+    assert any(coverage.basis_text("residences") == c.value for c in page.caption)
+
+
+def test_wider_circle_covers_more_households(app, app_db):
+    page = _open(app)
+    before = float(_metric(page, t("facilities.kpi.coverage")).rstrip("%"))
+    page.selectbox(key="coverage_circle").set_value("15min").run()
+    assert not page.exception
+    after = float(_metric(page, t("facilities.kpi.coverage")).rstrip("%"))
+    assert after > before
+
+
+def test_closing_a_service_centre_loses_households(app, app_db):
+    page = _open(app)
+    picker = page.multiselect(key="closed_facilities")
+    first = picker.options[0]
+    facility_id = next(k for k, v in facility_view.closable_facilities(
+        facility_view.facilities_in_scope(_common._connection(str(app_db)), _common.ViewFilter()),
+        "service_center").items() if v == first)
+    picker.set_value([facility_id]).run()
+    assert not page.exception
+    expected = _expected_view(app_db, facility_view.CoverageRequest(closed=(facility_id,)))
+    lost = expected.district["households_lost"]
+    assert lost > 0
+    summary = next(i.value for i in page.info if "推演结果" in i.value)
+    assert f"失去覆盖 {lost:,} 户" in summary
+
+
+def test_proposed_site_by_coordinates_covers_an_uncovered_spot(app, app_db):
+    page = _open(app)
+    view = _expected_view(app_db)
+    spot = view.points[~view.points["covered"]].sort_values("households").iloc[-1]
+    page.text_area(key="proposals_text").input(f"{spot['lon']:.7f},{spot['lat']:.7f}").run()
+    assert not page.exception, page.exception
+    proposal = facility_view.Proposal(float(f"{spot['lon']:.7f}"), float(f"{spot['lat']:.7f}"))
+    expected = _expected_view(app_db, facility_view.CoverageRequest(added=(proposal,)))
+    newly = expected.district["households_newly_covered"]
+    assert newly >= spot["households"] > 0
+    summary = next(i.value for i in page.info if "推演结果" in i.value)
+    assert f"新增覆盖 {newly:,} 户" in summary
+    assert float(_metric(page, t("facilities.kpi.coverage")).rstrip("%")) == pytest.approx(
+        expected.district["coverage_pct"], abs=0.05
+    )
+
+
+def test_unreadable_proposal_lines_are_named_not_guessed(app):
+    page = _open(app)
+    page.text_area(key="proposals_text").input("117.01,32.6\nabc\n117.02，32.61").run()
+    warnings = [w.value for w in page.warning if "无法识别" in w.value]
+    assert len(warnings) == 1 and "第 2 行" in warnings[0]
+
+
+def test_standards_table_lists_f01_to_f05_for_every_community(app, app_db):
+    page = _open(app)
+    table = page.dataframe(key="space_standards").value if False else next(
+        d.value for d in page.dataframe if "F05" in d.value.columns
+    )
+    assert {"F01", "F02", "F03", "F04", "F05"} <= set(table.columns)
+    assert len(table) == 117
+
+
+def test_map_spec_has_shapes_points_and_facilities_and_no_basemap(app, app_db):
+    import json
+
+    page = _open(app)
+    charts = page.get("deck_gl_json_chart")
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.json)
+    assert spec.get("mapStyle") == "__MAP_STYLE__" and spec.get("mapProvider") is None
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    assert {"communities", "residences", "facilities"} <= set(layers)
+    view = _expected_view(app_db)
+    assert len(layers["residences"]["data"]) == len(view.points)  # small district: not aggregated
+    assert len(layers["communities"]["data"]) == len(view.shapes)
+    uncovered_red = [p for p in layers["residences"]["data"] if p["fill"][0] == 198]
+    assert len(uncovered_red) == int((~view.points["covered"]).sum())
