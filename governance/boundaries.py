@@ -175,7 +175,7 @@ def _rows_table(rows: list[tuple[str, str]]) -> pa.Table:
     )
 
 
-def _known_ids(cur: duckdb.DuckDBPyConnection) -> set[str]:
+def known_community_ids(cur: duckdb.DuckDBPyConnection) -> set[str]:
     return {row[0] for row in cur.execute(db.read_sql("import_community_ids")).fetchall()}
 
 
@@ -191,7 +191,7 @@ def import_boundaries(
     cur = conn.cursor()
     try:
         report, rows = read_boundaries(
-            path, _known_ids(cur), file_name=file_name, coordinate_system=coordinate_system
+            path, known_community_ids(cur), file_name=file_name, coordinate_system=coordinate_system
         )
         if not report.ok:
             return ImportResult(report, False, False, None, 0)

@@ -27,7 +27,7 @@ from typing import TextIO
 
 import duckdb
 
-from governance import db, importer, indicators, sample
+from governance import boundaries, coords, db, importer, indicators, sample
 from governance.contract import TABLES
 from governance.text import t
 
@@ -77,21 +77,26 @@ def _cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         result = importer.import_file(
             conn,
-            importer.SourceFile(path, args.table),
+            importer.SourceFile(path, args.table, coordinate_system=args.coords),
             applied_by=args.by or getpass.getuser(),
         )
     finally:
         conn.close()
+    return _finish(result, TABLES[args.table].label, out, err)
+
+
+def _finish(result: importer.ImportResult, label: str, out: TextIO, err: TextIO) -> int:
+    """Print what an import did; the exit code says whether it was refused."""
     report = result.report
     if result.unchanged:
         _print_report(report, out)
-        print(t("cli.unchanged", table=TABLES[args.table].label), file=out)
+        print(t("cli.unchanged", table=label), file=out)
         return EXIT_OK
     if result.applied:
         _print_report(report, out)
         print(
             t(
-                "cli.applied", table=TABLES[args.table].label, rows=report.rows,
+                "cli.applied", table=label, rows=report.rows,
                 replaced=result.rows_replaced, import_id=result.import_id,
             ),
             file=out,
@@ -106,7 +111,8 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = _existing_file(args.file)
     conn = _open_db(args.db, read_only=True) if args.db else None
     try:
-        report = importer.validate_file(importer.SourceFile(path, args.table), conn=conn)
+        source = importer.SourceFile(path, args.table, coordinate_system=args.coords)
+        report = importer.validate_file(source, conn=conn)
     finally:
         if conn is not None:
             conn.close()
@@ -117,6 +123,18 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OK
     _print_report(report, err)
     return EXIT_REFUSED
+
+
+def _cmd_boundaries(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    path = _existing_file(args.file)
+    conn = _open_db(args.db)
+    try:
+        result = boundaries.import_boundaries(
+            conn, path, applied_by=args.by or getpass.getuser(), coordinate_system=args.coords
+        )
+    finally:
+        conn.close()
+    return _finish(result, t("boundaries.label"), out, err)
 
 
 def _cmd_indicators(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -168,14 +186,23 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--db", required=True, help=t("cli.help.db"))
     cmd.add_argument("--table", required=True, choices=table_choices, help=t("cli.help.table"))
     cmd.add_argument("--by", help=t("cli.help.by"))
+    cmd.add_argument("--coords", choices=coords.SYSTEMS, default="wgs84", help=t("cli.help.coords"))
     cmd.add_argument("file", help=t("cli.help.file"))
     cmd.set_defaults(handler=_cmd_import)
 
     cmd = commands.add_parser("validate", help=t("cli.help.validate"))
     cmd.add_argument("--table", required=True, choices=table_choices)
     cmd.add_argument("--db", help=t("cli.help.validate_db"))
+    cmd.add_argument("--coords", choices=coords.SYSTEMS, default="wgs84", help=t("cli.help.coords"))
     cmd.add_argument("file")
     cmd.set_defaults(handler=_cmd_validate)
+
+    cmd = commands.add_parser("boundaries", help=t("cli.help.boundaries"))
+    cmd.add_argument("--db", required=True, help=t("cli.help.db"))
+    cmd.add_argument("--by", help=t("cli.help.by"))
+    cmd.add_argument("--coords", choices=coords.SYSTEMS, default="wgs84", help=t("cli.help.coords"))
+    cmd.add_argument("file", help=t("cli.help.geojson"))
+    cmd.set_defaults(handler=_cmd_boundaries)
 
     cmd = commands.add_parser("indicators", help=t("cli.help.indicators"))
     cmd.add_argument("--db", required=True)

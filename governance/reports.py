@@ -33,7 +33,8 @@ def result_lines(results: list[ImportResult]) -> list[ResultLine]:
     """What happened to each file of a batch, in Chinese."""
     lines = []
     for result in results:
-        label = TABLES[result.report.table].label if result.report.table in TABLES else ""
+        table = result.report.table
+        label = TABLES[table].label if table in TABLES else t(f"{table}.label")
         if result.unchanged:
             lines.append(ResultLine(True, t("data.apply.unchanged", table=label)))
         elif result.applied:

@@ -23,6 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from governance import (
+    boundaries,
     db,
     facility_view,
     importer,
@@ -289,7 +290,10 @@ REPORT_CACHE_ENTRIES = 16
 def validation_report(
     ctx: PageContext, source: importer.SourceFile, sha256: str
 ) -> importer.ImportReport:
-    key = (ctx.db_path, ctx.version, sha256, source.table, source.file_name)
+    key = (
+        ctx.db_path, ctx.version, sha256, source.table, source.file_name,
+        source.coordinate_system,
+    )
     with _REPORTS_LOCK:
         if key in _REPORTS:
             _REPORTS.move_to_end(key)
@@ -390,3 +394,18 @@ def coverage_view(
 def show_table(frame: pd.DataFrame, label, key: str | None = None) -> None:
     """A read-only table with Chinese headers."""
     st.dataframe(frame.rename(columns=label), hide_index=True, width="stretch", key=key)
+
+
+def boundary_report(
+    ctx: PageContext, stored: StoredUpload, file_name: str, coordinate_system: str
+) -> importer.ImportReport:
+    """Validation of an uploaded GeoJSON against the stored communities (writes nothing)."""
+    cur = ctx.conn.cursor()
+    try:
+        known = boundaries.known_community_ids(cur)
+    finally:
+        cur.close()
+    report, _ = boundaries.read_boundaries(
+        stored.path, known, file_name=file_name, coordinate_system=coordinate_system
+    )
+    return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import history, importer, reports
+from governance import boundaries, coords, history, importer, reports
 from governance.contract import TABLES
 from governance.text import t
 from pages import _common
@@ -54,7 +54,14 @@ for upload in uploads or []:
         format_func=lambda name: TABLES[name].label,
         key=f"upload_table_{stored.sha256[:16]}",
     )
-    source = importer.SourceFile(stored.path, table_name, upload.name)
+    system = "wgs84"
+    if "lon" in TABLES[table_name].column_by_name:
+        system = st.selectbox(
+            t("data.upload.coords", file=upload.name), list(coords.SYSTEMS),
+            format_func=lambda s: t(f"coords.{s}"), key=f"upload_coords_{stored.sha256[:16]}",
+            help=t("cli.help.coords"),
+        )
+    source = importer.SourceFile(stored.path, table_name, upload.name, coordinate_system=system)
     report = _common.validation_report(ctx, source, stored.sha256)
     _common.render_report(report)
     all_valid = all_valid and report.ok
@@ -78,6 +85,29 @@ if apply_clicked:
     else:
         progress_line.empty()
         for line in reports.result_lines(results):
+            (st.success if line.ok else st.error)(line.text)
+
+st.subheader(t("data.boundaries.title"))
+st.caption(t("data.boundaries.caption"))
+boundary_upload = st.file_uploader(
+    t("data.boundaries.label"), type=["geojson", "json"], key="upload_boundaries",
+)
+if boundary_upload is not None:
+    stored = _common.store_upload(boundary_upload)
+    boundary_system = st.selectbox(
+        t("data.upload.coords", file=boundary_upload.name), list(coords.SYSTEMS),
+        format_func=lambda s: t(f"coords.{s}"), key="boundaries_coords",
+    )
+    boundary_report = _common.boundary_report(ctx, stored, boundary_upload.name, boundary_system)
+    _common.render_report(boundary_report)
+    if st.button(
+        t("data.apply"), disabled=not boundary_report.ok, key="apply_boundaries", type="primary"
+    ):
+        result = boundaries.import_boundaries(
+            ctx.conn, stored.path, applied_by=t("data.applied_by.local"),
+            file_name=boundary_upload.name, coordinate_system=boundary_system,
+        )
+        for line in reports.result_lines([result]):
             (st.success if line.ok else st.error)(line.text)
 
 st.subheader(t("data.history.title"))

@@ -59,3 +59,35 @@ def _snapshot_through_app(page, path):
         )
     finally:
         cur.close()
+
+
+def test_geojson_boundaries_upload_validates_and_applies(app, app_db):
+    import json
+
+    from governance import boundaries
+    from governance.indicators import Period, ViewFilter, query_params
+    from pages import _common
+
+    page = _to_data_page(app)
+    ring = [[117.0, 32.6], [117.01, 32.6], [117.01, 32.61], [117.0, 32.61], [117.0, 32.6]]
+    bad = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"community_id": "NOPE"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    page.file_uploader(key="upload_boundaries").set_value(
+        ("b.geojson", json.dumps(bad).encode(), "application/geo+json")).run()
+    assert any("校验未通过" in e.value for e in page.error)
+    assert page.button(key="apply_boundaries").disabled
+
+    good = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"社区编码": "340403001001"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}
+    page.file_uploader(key="upload_boundaries").set_value(
+        ("b2.geojson", json.dumps(good).encode(), "application/geo+json")).run()
+    assert not page.exception
+    page.button(key="apply_boundaries").click().run()
+    assert any("社区边界" in s.value and "1 行" in s.value for s in page.success)
+    conn = _common._connection(str(app_db))
+    shapes = {s.community_id: s for s in boundaries.community_shapes(
+        conn, query_params(conn, Period(), ViewFilter()))}
+    assert shapes["340403001001"].derived is False
+    assert shapes["340403001001"].rings[0] == ring

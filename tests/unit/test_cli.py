@@ -147,3 +147,34 @@ def test_module_entry_point_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "校验通过" in result.stdout
+
+
+def test_import_with_gcj02_coordinates_and_boundaries(tmp_path, loaded_db):
+    import json
+
+    source = tmp_path / "f.csv"
+    source.write_text(
+        "设施编码,社区编码,设施类型,经度,纬度\nF1,340403001001,综合服务中心,117.0060,32.6300\n",
+        encoding="utf-8",
+    )
+    code, out, err = run_cli("import", "--db", str(loaded_db), "--table", "facilities",
+                             "--coords", "gcj02", str(source))
+    assert code == EXIT_OK, err
+    assert "gcj02" in out
+    conn = duckdb.connect(str(loaded_db), read_only=True)
+    lon = conn.execute("select lon from facilities where facility_id = 'F1'").fetchone()[0]
+    conn.close()
+    assert 0.003 < 117.0060 - lon < 0.007  # GCJ-02 sits ~500 m east of WGS-84 here
+
+    geojson = tmp_path / "b.geojson"
+    ring = [[117.0, 32.6], [117.01, 32.6], [117.01, 32.61], [117.0, 32.61], [117.0, 32.6]]
+    geojson.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"community_id": "340403001001"},
+         "geometry": {"type": "Polygon", "coordinates": [ring]}}]}), encoding="utf-8")
+    code, out, err = run_cli("boundaries", "--db", str(loaded_db), str(geojson))
+    assert code == EXIT_OK, err
+    assert "社区边界" in out
+    bad = tmp_path / "bad.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+    code, _, err = run_cli("boundaries", "--db", str(loaded_db), str(bad))
+    assert code == EXIT_REFUSED and "没有任何要素" in err
