@@ -20,7 +20,7 @@ $(BIN)/.dev: $(BIN)/.runtime requirements-dev.txt
 	touch $@
 
 run: $(BIN)/.runtime
-	$(BIN)/streamlit run app.py --server.port $(PORT) -- $(if $(DB),--db $(DB))
+	$(BIN)/python serve.py --server.port $(PORT) -- $(if $(DB),--db $(DB))
 
 lint: $(BIN)/.dev
 	$(BIN)/ruff check .

@@ -385,7 +385,8 @@ def what_if(
 def nearest_text(row: Mapping[str, Any], facility_label: str | None = None) -> str:
     """The page's sentence for one point row of `coverage_points`."""
     label = facility_label or FACILITY_TYPE.label_of(row["facility_type"])
-    if row.get("nearest_walking_m") is None:
+    distance = row.get("nearest_walking_m")
+    if distance is None or distance != distance:  # NULL arrives as None or, via pandas, NaN
         return t("coverage.nearest.beyond", type=label, limit=f"{row['search_limit_m']:,.0f}")
     return t(
         "coverage.nearest.distance", type=label,

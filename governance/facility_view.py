@@ -16,7 +16,6 @@ import pandas as pd
 
 from governance import boundaries, coords, coverage, db, indicators
 from governance.catalogue import Standards, load_catalogue
-from governance.contract import FACILITY_TYPE
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
 from governance.text import has_text, t
 
@@ -66,7 +65,6 @@ class CoverageView:
     left_out: pd.DataFrame
     uncovered_points: pd.DataFrame
     points: pd.DataFrame
-    facilities: pd.DataFrame
     shapes: pd.DataFrame
     changes: pd.DataFrame = field(default_factory=pd.DataFrame)
 
@@ -169,7 +167,6 @@ def coverage_view(
         left_out=_left_out(per_community),
         uncovered_points=_uncovered_points(points),
         points=points.rename(columns={"is_covered": "covered"}),
-        facilities=facilities_in_scope(conn, view_filter, scope),
         shapes=_shapes(conn, view_filter, scope),
         changes=changes,
     )
@@ -228,10 +225,6 @@ def coverage_column_label(name: str) -> str:
     """Chinese header for a coverage frame column (falls back to the indicator labels)."""
     key = f"facilities.column.{name}"
     return t(key) if has_text(key) else indicators.column_label(name)
-
-
-def facility_type_label(code: str) -> str:
-    return FACILITY_TYPE.label_of(code)
 
 
 _COORDINATE_PAIR = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[,，\s]\s*(-?\d+(?:\.\d+)?)\s*$")

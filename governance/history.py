@@ -7,7 +7,7 @@ import pandas as pd
 
 from governance.contract import TABLES
 from governance.db import run_query
-from governance.text import t
+from governance.text import has_text, t
 
 HISTORY_COLUMNS = (
     "import_id", "table_name", "file_name", "rows_in_file", "rows_replaced",
@@ -15,9 +15,16 @@ HISTORY_COLUMNS = (
 )
 
 
+def table_label(name: str) -> str:
+    """Chinese name of a data table, boundaries included."""
+    if name in TABLES:
+        return TABLES[name].label
+    return t(f"{name}.label") if has_text(f"{name}.label") else name
+
+
 def import_history(conn: duckdb.DuckDBPyConnection, limit_rows: int = 200) -> pd.DataFrame:
     """Newest first, table names in Chinese, columns labelled for display."""
     frame = run_query(conn, "import_history", {"limit_rows": limit_rows}).to_pandas()
-    frame["table_name"] = frame["table_name"].map(lambda n: TABLES[n].label if n in TABLES else n)
+    frame["table_name"] = frame["table_name"].map(table_label)
     frame = frame[list(HISTORY_COLUMNS)]
     return frame.rename(columns={c: t(f"history.{c}") for c in HISTORY_COLUMNS})

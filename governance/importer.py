@@ -873,6 +873,56 @@ def import_files(
             own.close()
 
 
+def _stage_batch(
+    conn: duckdb.DuckDBPyConnection,
+    sources: list[SourceFile],
+    order: list[int],
+    staged: dict[int, _Staged],
+    progress: Progress | None,
+) -> list[_Staged]:
+    """Stage every file of a batch (communities first) into `staged`, checking
+    references against the batch's own communities file when it has one, and
+    the conflicts between files; returns the staged files in `order`."""
+    batch_communities = [i for i in order if sources[i].table == "communities"]
+    stored_reference: pa.Table | None = None
+    for i in order:
+        source = sources[i]
+        table = TABLES.get(source.table)
+        reference = None
+        if table is not None and table.references_communities:
+            if batch_communities:
+                first = staged.get(batch_communities[0])
+                if first is not None and first.con is not None:
+                    reference = _staged_community_ids(first)
+            else:
+                if stored_reference is None:
+                    stored_reference = _stored_community_ids(conn)
+                reference = stored_reference
+        staged[i] = _stage(source, reference, progress)
+    items = [staged[i] for i in order]
+    _batch_conflicts(items)
+    return items
+
+
+def validate_batch(
+    conn: duckdb.DuckDBPyConnection,
+    sources: list[SourceFile],
+    progress: Progress | None = None,
+) -> list[ImportReport]:
+    """What import_files would say of this batch, writing nothing; reports in
+    the order of `sources`. The upload page shows these, so its verdict and
+    the import's agree (a facilities file may cite communities that arrive in
+    the same batch; two files may not replace the same rows)."""
+    order = sorted(range(len(sources)), key=lambda i: (_table_order(sources[i].table), i))
+    staged: dict[int, _Staged] = {}
+    try:
+        _stage_batch(conn, sources, order, staged, progress)
+        return [staged[i].report for i in range(len(sources))]
+    finally:
+        for item in staged.values():
+            item.close()
+
+
 def _import_files(
     conn: duckdb.DuckDBPyConnection,
     sources: list[SourceFile],
@@ -884,24 +934,7 @@ def _import_files(
     order = sorted(range(len(sources)), key=lambda i: (_table_order(sources[i].table), i))
     staged: dict[int, _Staged] = {}
     try:
-        batch_communities = [i for i in order if sources[i].table == "communities"]
-        stored_reference: pa.Table | None = None
-        for i in order:
-            source = sources[i]
-            table = TABLES.get(source.table)
-            reference = None
-            if table is not None and table.references_communities:
-                if batch_communities:
-                    first = staged.get(batch_communities[0])
-                    if first is not None and first.con is not None:
-                        reference = _staged_community_ids(first)
-                else:
-                    if stored_reference is None:
-                        stored_reference = _stored_community_ids(conn)
-                    reference = stored_reference
-            staged[i] = _stage(source, reference, progress)
-        items = [staged[i] for i in order]
-        _batch_conflicts(items)
+        items = _stage_batch(conn, sources, order, staged, progress)
         results: dict[int, ImportResult] = {}
         if all(item.report.ok for item in items):
             try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from governance.contract import TABLES
+from governance.history import table_label
 from governance.importer import ImportReport, ImportResult
 from governance.text import t
 
@@ -33,8 +33,7 @@ def result_lines(results: list[ImportResult]) -> list[ResultLine]:
     """What happened to each file of a batch, in Chinese."""
     lines = []
     for result in results:
-        table = result.report.table
-        label = TABLES[table].label if table in TABLES else t(f"{table}.label")
+        label = table_label(result.report.table)
         if result.unchanged:
             lines.append(ResultLine(True, t("data.apply.unchanged", table=label)))
         elif result.applied:
@@ -46,5 +45,7 @@ def result_lines(results: list[ImportResult]) -> list[ResultLine]:
                 )
             )
         else:
-            lines.append(ResultLine(False, t("cli.refused", file=result.report.file_name)))
+            reasons = "；".join(result.report.messages()[:5])
+            refused = t("cli.refused", file=result.report.file_name)
+            lines.append(ResultLine(False, refused + (" " + reasons if reasons else "")))
     return lines

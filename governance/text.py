@@ -8,6 +8,7 @@ keys fall back to Chinese rather than showing a key to a user.
 from __future__ import annotations
 
 import os
+import re
 
 DEFAULT_LANGUAGE = "zh"
 
@@ -388,6 +389,15 @@ STRINGS: dict[str, dict[str, str]] = {
 
 def language() -> str:
     return os.environ.get("GOVERNANCE_LANG", DEFAULT_LANGUAGE)
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def escape_markdown(value: object) -> str:
+    """User-supplied text (file names, headers, cell values) made inert for
+    Streamlit's Markdown: no links, images or HTML can be planted through it."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(value))
 
 
 def has_text(key: str) -> bool:

@@ -26,6 +26,7 @@ from governance import (
     boundaries,
     db,
     facility_view,
+    history,
     importer,
     indicators,
     presentation,
@@ -34,9 +35,9 @@ from governance import (
     templates,
 )
 from governance.catalogue import load_catalogue
-from governance.contract import COMMUNITY_TYPE, TABLES
+from governance.contract import COMMUNITY_TYPE
 from governance.indicators import Period, ViewFilter
-from governance.text import t
+from governance.text import escape_markdown, t
 
 log = logging.getLogger("governance.app")
 
@@ -131,7 +132,7 @@ def sidebar_filters() -> None:
 
 
 # Whether app.py drew the shell in the current script run (set by render_shell,
-# consumed by page_context). Script runs of one session share a thread.
+# consumed by page_context): app.py and the page it routes to run in one thread.
 _shell = threading.local()
 
 
@@ -196,12 +197,8 @@ def page_context() -> PageContext:
 def sample_banner(ctx: PageContext) -> None:
     tables = _sample_tables(ctx.db_path, ctx.version)
     if tables:
-        labels = "、".join(_table_label(name) for name in tables)
+        labels = "、".join(history.table_label(name) for name in tables)
         st.warning(t("sample.banner", tables=labels), icon="⚠️")
-
-
-def _table_label(name: str) -> str:
-    return TABLES[name].label if name in TABLES else name
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -286,31 +283,62 @@ _REPORTS: OrderedDict[tuple, importer.ImportReport] = OrderedDict()
 _REPORTS_LOCK = threading.Lock()
 REPORT_CACHE_ENTRIES = 16
 
+# One import at a time per server: two sessions replacing the same rows would
+# otherwise meet as a DuckDB write conflict.
+_IMPORT_LOCK = threading.Lock()
 
-def validation_report(
-    ctx: PageContext, source: importer.SourceFile, sha256: str
-) -> importer.ImportReport:
-    key = (
-        ctx.db_path, ctx.version, sha256, source.table, source.file_name,
-        source.coordinate_system,
-    )
+
+def run_import(apply):
+    """Run an import under the server's import lock; a failure becomes a message.
+
+    Returns the import's results, or None after showing the failure.
+    """
+    try:
+        with _IMPORT_LOCK:
+            return apply()
+    except Exception as exc:  # noqa: BLE001 — shown as a message, logged in full
+        show_failure(exc)
+        return None
+
+
+def _cached_report(key: tuple, compute):
     with _REPORTS_LOCK:
         if key in _REPORTS:
             _REPORTS.move_to_end(key)
             return _REPORTS[key]
-    progress_line = st.empty()
-    progress_line.caption(t("data.validating", file=source.display_name))
-
-    def show_progress(file_name: str, rows: int) -> None:
-        progress_line.caption(t("data.progress", file=file_name, rows=f"{rows:,}"))
-
-    report = importer.validate_file(source, conn=ctx.conn, progress=show_progress)
-    progress_line.empty()
+    report = compute()
     with _REPORTS_LOCK:
         _REPORTS[key] = report
         while len(_REPORTS) > REPORT_CACHE_ENTRIES:
             _REPORTS.popitem(last=False)
     return report
+
+
+def batch_reports(
+    ctx: PageContext, sources: list[importer.SourceFile]
+) -> list[importer.ImportReport]:
+    """Validation of every uploaded file as one batch, shown with progress."""
+    if not sources:
+        return []
+    # Stored uploads are named by their SHA-256 (store_upload), so the stem is the hash.
+    files = tuple(
+        (Path(s.path).stem, s.table, s.display_name, s.coordinate_system) for s in sources
+    )
+    key = ("batch", ctx.db_path, ctx.version, files)
+
+    def compute():
+        progress_line = st.empty()
+
+        def show_progress(file_name: str, rows: int) -> None:
+            progress_line.caption(
+                t("data.progress", file=escape_markdown(file_name), rows=f"{rows:,}")
+            )
+
+        reports = importer.validate_batch(ctx.conn, sources, progress=show_progress)
+        progress_line.empty()
+        return reports
+
+    return _cached_report(key, compute)
 
 
 def render_report(report: importer.ImportReport) -> None:
@@ -321,12 +349,12 @@ def render_report(report: importer.ImportReport) -> None:
     if report.notes:
         with st.expander(t("data.validate.notes"), expanded=not report.ok):
             for note in report.notes:
-                st.markdown("- " + note)
+                st.markdown("- " + escape_markdown(note))
     if report.problems:
         st.markdown("**" + t("data.validate.errors") + "**")
         st.dataframe(reports.problems_frame(report), hide_index=True, width="stretch")
         for message in report.messages()[len(report.problems):]:
-            st.caption(message)
+            st.caption(escape_markdown(message))
     if report.ok and report.preview is not None:
         with st.expander(t("data.preview", n=len(report.preview))):
             st.dataframe(report.preview, hide_index=True, width="stretch")
@@ -384,7 +412,8 @@ def facilities_in_scope(db_path: str, version: int, view_filter: ViewFilter) -> 
     return facility_view.facilities_in_scope(_connection(db_path), view_filter)
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+# Each what-if combination holds a full points frame: keep few.
+@st.cache_data(max_entries=8, show_spinner=False)
 def coverage_view(
     db_path: str, version: int, request: facility_view.CoverageRequest, view_filter: ViewFilter
 ) -> facility_view.CoverageView:
@@ -400,12 +429,17 @@ def boundary_report(
     ctx: PageContext, stored: StoredUpload, file_name: str, coordinate_system: str
 ) -> importer.ImportReport:
     """Validation of an uploaded GeoJSON against the stored communities (writes nothing)."""
-    cur = ctx.conn.cursor()
-    try:
-        known = boundaries.known_community_ids(cur)
-    finally:
-        cur.close()
-    report, _ = boundaries.read_boundaries(
-        stored.path, known, file_name=file_name, coordinate_system=coordinate_system
-    )
-    return report
+
+    def compute():
+        cur = ctx.conn.cursor()
+        try:
+            known = boundaries.known_community_ids(cur)
+        finally:
+            cur.close()
+        report, _ = boundaries.read_boundaries(
+            stored.path, known, file_name=file_name, coordinate_system=coordinate_system
+        )
+        return report
+
+    key = ("boundaries", ctx.db_path, ctx.version, stored.sha256, file_name, coordinate_system)
+    return _cached_report(key, compute)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from governance import boundaries, coords, history, importer, reports
 from governance.contract import TABLES
-from governance.text import t
+from governance.text import escape_markdown, t
 from pages import _common
 
 ctx = _common.page_context()
@@ -40,32 +40,40 @@ uploads = st.file_uploader(
 )
 
 sources: list[importer.SourceFile] = []
-all_valid = bool(uploads)
+boxes = []
 for upload in uploads or []:
-    stored = _common.store_upload(upload)
-    guessed = _common.guess_table(stored.path, stored.sha256)
-    if guessed:
-        st.caption(t("data.upload.detected", table=TABLES[guessed].label))
-    else:
-        st.warning(t("data.upload.undetected"))
-    table_name = st.selectbox(
-        t("data.upload.table", file=upload.name), list(TABLES),
-        index=list(TABLES).index(guessed) if guessed else 0,
-        format_func=lambda name: TABLES[name].label,
-        key=f"upload_table_{stored.sha256[:16]}",
-    )
-    system = "wgs84"
-    if "lon" in TABLES[table_name].column_by_name:
-        system = st.selectbox(
-            t("data.upload.coords", file=upload.name), list(coords.SYSTEMS),
-            format_func=lambda s: t(f"coords.{s}"), key=f"upload_coords_{stored.sha256[:16]}",
-            help=t("cli.help.coords"),
+    box = st.container(border=True)
+    with box:
+        stored = _common.store_upload(upload)
+        guessed = _common.guess_table(stored.path, stored.sha256)
+        if guessed:
+            st.caption(t("data.upload.detected", table=TABLES[guessed].label))
+        else:
+            st.warning(t("data.upload.undetected"))
+        table_name = st.selectbox(
+            t("data.upload.table", file=escape_markdown(upload.name)), list(TABLES),
+            index=list(TABLES).index(guessed) if guessed else 0,
+            format_func=lambda name: TABLES[name].label,
+            key=f"upload_table_{upload.file_id}",
         )
-    source = importer.SourceFile(stored.path, table_name, upload.name, coordinate_system=system)
-    report = _common.validation_report(ctx, source, stored.sha256)
-    _common.render_report(report)
-    all_valid = all_valid and report.ok
-    sources.append(source)
+        system = "wgs84"
+        if "lon" in TABLES[table_name].column_by_name:
+            system = st.selectbox(
+                t("data.upload.coords", file=escape_markdown(upload.name)), list(coords.SYSTEMS),
+                format_func=lambda s: t(f"coords.{s}"), key=f"upload_coords_{upload.file_id}",
+                help=t("cli.help.coords"),
+            )
+    sources.append(
+        importer.SourceFile(stored.path, table_name, upload.name, coordinate_system=system)
+    )
+    boxes.append(box)
+
+# The files are judged together, as the import will judge them.
+batch = _common.batch_reports(ctx, sources)
+for box, report in zip(boxes, batch, strict=True):
+    with box:
+        _common.render_report(report)
+all_valid = bool(batch) and all(report.ok for report in batch)
 
 apply_clicked = uploads and st.button(
     t("data.apply"), type="primary", disabled=not all_valid, key="apply_import",
@@ -74,18 +82,18 @@ if apply_clicked:
     progress_line = st.empty()
 
     def show_progress(file_name: str, rows: int) -> None:
-        progress_line.caption(t("data.progress", file=file_name, rows=f"{rows:,}"))
+        progress_line.caption(
+            t("data.progress", file=escape_markdown(file_name), rows=f"{rows:,}")
+        )
 
-    try:
-        results = importer.import_files(
+    results = _common.run_import(
+        lambda: importer.import_files(
             ctx.conn, sources, applied_by=t("data.applied_by.local"), progress=show_progress,
         )
-    except Exception as exc:  # noqa: BLE001 — shown as a message, logged in full
-        _common.show_failure(exc)
-    else:
-        progress_line.empty()
-        for line in reports.result_lines(results):
-            (st.success if line.ok else st.error)(line.text)
+    )
+    progress_line.empty()
+    for line in reports.result_lines(results or []):
+        (st.success if line.ok else st.error)(escape_markdown(line.text))
 
 st.subheader(t("data.boundaries.title"))
 st.caption(t("data.boundaries.caption"))
@@ -95,7 +103,7 @@ boundary_upload = st.file_uploader(
 if boundary_upload is not None:
     stored = _common.store_upload(boundary_upload)
     boundary_system = st.selectbox(
-        t("data.upload.coords", file=boundary_upload.name), list(coords.SYSTEMS),
+        t("data.upload.coords", file=escape_markdown(boundary_upload.name)), list(coords.SYSTEMS),
         format_func=lambda s: t(f"coords.{s}"), key="boundaries_coords",
     )
     boundary_report = _common.boundary_report(ctx, stored, boundary_upload.name, boundary_system)
@@ -103,12 +111,14 @@ if boundary_upload is not None:
     if st.button(
         t("data.apply"), disabled=not boundary_report.ok, key="apply_boundaries", type="primary"
     ):
-        result = boundaries.import_boundaries(
-            ctx.conn, stored.path, applied_by=t("data.applied_by.local"),
-            file_name=boundary_upload.name, coordinate_system=boundary_system,
+        result = _common.run_import(
+            lambda: boundaries.import_boundaries(
+                ctx.conn, stored.path, applied_by=t("data.applied_by.local"),
+                file_name=boundary_upload.name, coordinate_system=boundary_system,
+            )
         )
-        for line in reports.result_lines([result]):
-            (st.success if line.ok else st.error)(line.text)
+        for line in reports.result_lines([result] if result else []):
+            (st.success if line.ok else st.error)(escape_markdown(line.text))
 
 st.subheader(t("data.history.title"))
 history_frame = history.import_history(ctx.conn)

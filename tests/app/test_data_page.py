@@ -91,3 +91,42 @@ def test_geojson_boundaries_upload_validates_and_applies(app, app_db):
         conn, query_params(conn, Period(), ViewFilter()))}
     assert shapes["340403001001"].derived is False
     assert shapes["340403001001"].rings[0] == ring
+
+
+def test_same_bytes_twice_is_refused_as_a_batch_not_a_crash(app):
+    page = _to_data_page(app)
+    data = bad_communities_csv().replace(b"-5", b"5").replace("火星社区".encode(), "城市社区".encode())
+    data = data.replace(b"X001,\xe4\xb8\x81", b"X004,\xe4\xb8\x81").replace(b"abc", b"300")
+    page.file_uploader(key="upload_files").set_value(
+        [("a.csv", data, "text/csv"), ("copy of a.csv", data, "text/csv")]
+    ).run()
+    assert not page.exception, page.exception
+    errors = " ".join(e.value for e in page.error)
+    assert "校验未通过" in errors
+    assert page.button(key="apply_import").disabled
+
+
+def test_new_communities_and_their_facilities_validate_together(app, app_db):
+    page = _to_data_page(app)
+    communities = (
+        "社区编码,社区名称,街道,社区类型,户数,常住人口,办公和活动用房面积\n"
+        "N001,新社区,新街道,城市社区,1200,3000,320\n"
+    ).encode()
+    facilities = "设施编码,社区编码,设施类型\nNF1,N001,综合服务中心\n".encode()
+    page.file_uploader(key="upload_files").set_value(
+        [("c.csv", communities, "text/csv"), ("f.csv", facilities, "text/csv")]
+    ).run()
+    assert not page.exception, page.exception
+    assert len([s for s in page.success if "校验通过" in s.value]) == 2
+    page.button(key="apply_import").click().run()
+    assert len([s for s in page.success if "已导入" in s.value]) == 2
+
+
+def test_hostile_file_names_are_not_rendered_as_markdown(app):
+    page = _to_data_page(app)
+    name = "![x](http://203.0.113.9/a.png).csv"
+    page.file_uploader(key="upload_files").set_value(
+        (name, bad_communities_csv(), "text/csv")
+    ).run()
+    labels = [s.label for s in page.selectbox if "导入到" in s.label]
+    assert labels and "](http" not in labels[0] and "\\]\\(http" in labels[0]

@@ -90,9 +90,7 @@ def test_unreadable_proposal_lines_are_named_not_guessed(app):
 
 def test_standards_table_lists_f01_to_f05_for_every_community(app, app_db):
     page = _open(app)
-    table = page.dataframe(key="space_standards").value if False else next(
-        d.value for d in page.dataframe if "F05" in d.value.columns
-    )
+    table = next(d.value for d in page.dataframe if "F05" in d.value.columns)
     assert {"F01", "F02", "F03", "F04", "F05"} <= set(table.columns)
     assert len(table) == 117
 

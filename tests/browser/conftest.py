@@ -65,7 +65,7 @@ def running_app(workdir: Path):
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "streamlit", "run", str(PROJECT_DIR / "app.py"),
+                sys.executable, str(PROJECT_DIR / "serve.py"),
                 "--server.port", str(port), "--server.headless", "true",
             ],
             cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,

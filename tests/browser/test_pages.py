@@ -101,7 +101,7 @@ def test_facilities_map_is_drawn_without_tiles(page, app_server):
 
 
 def _upload(page, name: str, data: bytes) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": data}]
     )
     wait_for_app(page)

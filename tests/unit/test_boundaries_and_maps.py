@@ -203,3 +203,25 @@ def test_layer_constants_are_literals_not_accessors():
     units = {layer["id"]: layer.get("radiusUnits") for layer in spec["layers"]}
     assert units == {"communities": None, "residences": "meters", "facilities": "pixels",
                      "proposed": "pixels"}
+
+
+def test_escape_markdown_neutralises_links_and_images():
+    from governance.text import escape_markdown
+
+    escaped = escape_markdown("![x](http://203.0.113.9/a.png) <b>*bold*</b>")
+    assert "](" not in escaped and "<b>" not in escaped and "*bold*" not in escaped
+    assert escaped.replace("\\", "") == "![x](http://203.0.113.9/a.png) <b>*bold*</b>"
+
+
+def test_uncovered_points_never_say_nan():
+    from governance import facility_view, sample
+
+    conn = db.connect_memory()
+    sample.ensure_sample_loaded(conn)
+    for facility_type in ("fire", "elderly_home"):
+        view = facility_view.coverage_view(
+            conn, facility_view.CoverageRequest(facility_type=facility_type)
+        )
+        texts = view.uncovered_points["nearest"].tolist()
+        assert texts and not any("nan" in text for text in texts)
+    conn.close()
