@@ -14,8 +14,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from governance import boundaries, coords, coverage, db, indicators
+from governance import boundaries, coords, coverage, db, indicators, presentation
 from governance.catalogue import Standards, load_catalogue
+from governance.contract import COMMUNITY_TYPE, FACILITY_TYPE
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
 from governance.text import has_text, t
 
@@ -208,17 +209,31 @@ def standards_caption() -> list[str]:
 
 def export_sheets(view: CoverageView, standards_table: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The shown tables with Chinese headers, one sheet each."""
-    label = coverage_column_label
+    def shown(frame: pd.DataFrame) -> pd.DataFrame:
+        return for_display(frame).rename(columns=coverage_column_label)
+
     sheets = {
-        t("facilities.sheet.communities"): view.communities.rename(columns=label),
-        t("facilities.sheet.streets"): view.streets.rename(columns=label),
-        t("facilities.sheet.left_out"): view.left_out.rename(columns=label),
-        t("facilities.sheet.points"): view.uncovered_points.rename(columns=label),
-        t("facilities.sheet.standards"): standards_table.rename(columns=indicators.column_label),
+        t("facilities.sheet.communities"): shown(view.communities),
+        t("facilities.sheet.streets"): shown(view.streets),
+        t("facilities.sheet.left_out"): shown(view.left_out),
+        t("facilities.sheet.points"): shown(view.uncovered_points),
+        t("facilities.sheet.standards"): presentation.matrix_for_export(standards_table),
     }
     if not view.changes.empty:
-        sheets[t("facilities.sheet.changes")] = view.changes.rename(columns=label)
+        sheets[t("facilities.sheet.changes")] = shown(view.changes)
     return sheets
+
+
+def for_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """Codes shown as words: community and facility types, the coverage basis."""
+    shown = frame.copy()
+    if "community_type" in shown:
+        shown["community_type"] = shown["community_type"].map(COMMUNITY_TYPE.label_of)
+    if "facility_type" in shown:
+        shown["facility_type"] = shown["facility_type"].map(FACILITY_TYPE.label_of)
+    if "basis" in shown:
+        shown["basis"] = shown["basis"].map(lambda b: t(f"facilities.basis.{b}"))
+    return shown
 
 
 def coverage_column_label(name: str) -> str:

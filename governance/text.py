@@ -316,6 +316,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "facilities.column.facility_type": "设施类型",
         "facilities.column.basis": "计算依据",
         "facilities.chart.streets": "各街道户数覆盖率",
+        "facilities.basis.residences": "楼栋/网格",
+        "facilities.basis.centroids": "社区中心点",
         "facilities.chart.streets.hover": "%{y}<br>%{x:.1f}%（%{customdata[0]:,} / %{customdata[1]:,} 户）<extra></extra>",
         "facilities.chart.f01": "F01 每百户用房面积分布",
         "facilities.chart.communities": "社区数",

@@ -7,11 +7,14 @@ Only composition lives here; every computation is a call into `governance`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import logging
+import os
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -43,7 +46,9 @@ log = logging.getLogger("governance.app")
 
 # Cached reads hold at most this many (data version × filter) results.
 CACHE_ENTRIES = 64
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "governance-uploads"
+# Uploads hold residents' data: a private folder beside the database, emptied
+# of files older than UPLOAD_KEEP_S.
+UPLOAD_KEEP_S = 24 * 3600
 
 
 def db_path_from_argv(argv: list[str] | None = None) -> str:
@@ -262,13 +267,24 @@ def store_upload(upload) -> StoredUpload:
     data = upload.getvalue()
     digest = hashlib.sha256(data).hexdigest()
     suffix = Path(upload.name).suffix.lower()
-    UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-    path = UPLOAD_DIR / f"{digest}{suffix}"
+    folder = upload_dir()
+    path = folder / f"{digest}{suffix}"
     if not path.exists():
-        partial = path.with_suffix(suffix + ".part")
-        partial.write_bytes(data)
-        partial.replace(path)
+        with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as partial:
+            partial.write(data)
+        os.replace(partial.name, path)
     return StoredUpload(path, digest)
+
+
+def upload_dir() -> Path:
+    folder = Path(db_path_from_argv()).parent / "uploads"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cutoff = time.time() - UPLOAD_KEEP_S
+    for old in folder.iterdir():
+        with contextlib.suppress(OSError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+    return folder
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -421,8 +437,9 @@ def coverage_view(
 
 
 def show_table(frame: pd.DataFrame, label, key: str | None = None) -> None:
-    """A read-only table with Chinese headers."""
-    st.dataframe(frame.rename(columns=label), hide_index=True, width="stretch", key=key)
+    """A read-only table with Chinese headers and codes shown as words."""
+    shown = facility_view.for_display(frame).rename(columns=label)
+    st.dataframe(shown, hide_index=True, width="stretch", key=key)
 
 
 def boundary_report(

@@ -110,3 +110,14 @@ def test_map_spec_has_shapes_points_and_facilities_and_no_basemap(app, app_db):
     assert len(layers["communities"]["data"]) == len(view.shapes)
     uncovered_red = [p for p in layers["residences"]["data"] if p["fill"][0] == 198]
     assert len(uncovered_red) == int((~view.points["covered"]).sum())
+
+
+def test_tables_show_words_not_codes(app):
+    from governance.contract import COMMUNITY_TYPE
+
+    page = _open(app)
+    labels = {c.label for c in COMMUNITY_TYPE.codes}
+    typed = [d.value for d in page.dataframe if "社区类型" in d.value.columns]
+    assert typed, "a table with community types is shown"
+    for frame in typed:
+        assert set(frame["社区类型"].dropna()) <= labels
