@@ -189,11 +189,11 @@ def space_standards(values: pd.DataFrame, communities: pd.DataFrame) -> pd.DataF
     return matrix
 
 
-def standards_caption() -> list[str]:
-    """One line per facility indicator: its standard and the verbatim source."""
+def standards_caption(indicator_ids: tuple[str, ...] = SPACE_INDICATORS) -> list[str]:
+    """One line per indicator: its standard and the verbatim source."""
     catalogue = load_catalogue()
     lines = []
-    for indicator_id in SPACE_INDICATORS:
+    for indicator_id in indicator_ids:
         item = catalogue.indicator(indicator_id)
         bounds = " / ".join(
             t(key, value=f"{value:g}", unit=item.unit)

@@ -212,3 +212,29 @@ def indicator_histogram(values: pd.DataFrame, indicator_id: str, title: str) -> 
     fig.update_xaxes(title=item.unit)
     fig.update_yaxes(title=t("facilities.chart.communities"))
     return _layout(fig, title, height=320)
+
+
+def funding_by_street_bar(by_street_category: pd.DataFrame) -> go.Figure:
+    """Stacked bars: each street's funds by category (元)."""
+    from governance.contract import FUNDING_CATEGORY
+
+    fig = go.Figure()
+    for item in FUNDING_CATEGORY.codes:
+        part = by_street_category[by_street_category["category"] == item.code]
+        if part.empty:
+            continue
+        fig.add_trace(go.Bar(x=part["street"], y=part["amount_yuan"], name=item.label))
+    fig.update_layout(barmode="stack")
+    fig.update_yaxes(title=t("funding.chart.yuan"))
+    return _layout(fig, t("funding.chart.by_street"), height=380)
+
+
+def value_histogram(values: pd.Series, title: str, axis: str, marks=()) -> go.Figure:
+    """A distribution with optional vertical reference lines [(x, label), …]."""
+    fig = go.Figure(go.Histogram(x=values.dropna(), nbinsx=30, marker_color="#5c6bc0"))
+    for x, label in marks:
+        fig.add_vline(x=x, line_dash="dash", line_color=STATUS_COLOURS["not_met"],
+                      annotation_text=label)
+    fig.update_xaxes(title=axis)
+    fig.update_yaxes(title=t("facilities.chart.communities"))
+    return _layout(fig, title, height=320)

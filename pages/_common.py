@@ -29,6 +29,7 @@ from governance import (
     boundaries,
     db,
     facility_view,
+    funding_view,
     history,
     importer,
     indicators,
@@ -142,11 +143,12 @@ _shell = threading.local()
 
 
 def navigation_pages() -> dict[str, list]:
-    # Funding, safety and what-if pages join the dashboards section.
+    # Safety and what-if pages join the dashboards section.
     return {
         t("nav.section.dashboards"): [
             st.Page("pages/overview.py", title=t("nav.overview"), default=True),
             st.Page("pages/facilities.py", title=t("nav.facilities")),
+            st.Page("pages/funding.py", title=t("nav.funding")),
         ],
         t("nav.section.data"): [
             st.Page("pages/data.py", title=t("nav.data")),
@@ -460,3 +462,10 @@ def boundary_report(
 
     key = ("boundaries", ctx.db_path, ctx.version, stored.sha256, file_name, coordinate_system)
     return _cached_report(key, compute)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def funding_data(
+    db_path: str, version: int, request: funding_view.FundingRequest, view_filter: ViewFilter
+) -> funding_view.FundingView:
+    return funding_view.funding_view(_connection(db_path), request, view_filter)

@@ -13,7 +13,7 @@ from tests.conftest import bad_communities_csv, messy_communities_csv
 
 pytestmark = pytest.mark.browser
 
-PAGES = {"overview": "", "facilities": "facilities", "data": "data"}
+PAGES = {"overview": "", "facilities": "facilities", "funding": "funding", "data": "data"}
 
 
 def _open(page, app_server, path: str) -> None:

@@ -1,0 +1,161 @@
+"""What the 经费保障 page shows, computed in one call per set of inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import pandas as pd
+
+from governance import funding, indicators, presentation
+from governance.catalogue import Standards, load_catalogue
+from governance.contract import FUNDING_CATEGORY, FUNDING_SOURCE
+from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
+from governance.text import t
+
+FUNDING_INDICATORS = ("M01", "M02", "M03", "M04", "M05", "M06", "M07")
+
+
+@dataclass(frozen=True)
+class FundingRequest:
+    """Hashable: results are cached per request and data version."""
+
+    period: Period
+    on_time_days: int = int(load_catalogue().setting("on_time_days").value)
+    local_wage_yuan: float = float(load_catalogue().setting("local_avg_monthly_wage_yuan").value)
+    allowance_level_yuan: int = funding.DEFAULT_ALLOWANCE_LEVEL_YUAN
+    base_yuan: float = 25_000.0
+    per_household_yuan: float = 0.0
+    per_elderly_yuan: float = 0.0
+    per_low_income_yuan: float = 0.0
+    # The formula is compared with this year's funds of one category.
+    formula_category: str = "office"
+
+    @property
+    def standards(self) -> Standards:
+        return Standards.default().with_overrides(
+            settings={
+                "on_time_days": self.on_time_days,
+                "local_avg_monthly_wage_yuan": self.local_wage_yuan,
+            }
+        )
+
+
+@dataclass
+class FundingView:
+    standards_matrix: pd.DataFrame
+    by_street_category: pd.DataFrame
+    by_source: pd.DataFrame
+    per_household: pd.DataFrame
+    spread: dict
+    lines: pd.DataFrame
+    delays: pd.Series
+    problem_lines: pd.DataFrame
+    allowance: pd.DataFrame
+    allocation: pd.DataFrame
+    formula: pd.Series
+    public_welfare: pd.DataFrame
+
+
+def _spread(per_household: pd.Series) -> dict:
+    values = per_household.dropna()
+    if values.empty:
+        return {"min": None, "median": None, "max": None, "ratio": None}
+    low, high = float(values.min()), float(values.max())
+    return {
+        "min": low, "median": float(values.median()), "max": high,
+        "ratio": high / low if low > 0 else None,
+    }
+
+
+def funding_view(
+    conn: duckdb.DuckDBPyConnection,
+    request: FundingRequest,
+    view_filter: ViewFilter = ViewFilter(),  # noqa: B008 — frozen, hashable
+    scope: Scope = ALL_STREETS,
+    as_of: date | None = None,
+) -> FundingView:
+    standards = request.standards
+    period = request.period
+    values = indicators.indicator_values(conn, period, view_filter, standards, scope).to_pandas()
+    communities = indicators.communities_in_scope(conn, view_filter, scope).to_pandas()
+    matrix = indicators.status_matrix(
+        values[values["indicator_id"].isin(FUNDING_INDICATORS)], communities
+    )
+    categories = funding.category_source(conn, period, view_filter, standards, scope)
+    by_street_category = (
+        categories.groupby(["street", "category"], as_index=False)["amount_yuan"].sum()
+    )
+    by_source = categories.groupby("source", as_index=False)["amount_yuan"].sum()
+    years = funding.community_years(conn, view_filter, standards, scope)
+    this_year = years[years["year"] == period.year]
+    lines = funding.disbursement_lines(conn, period, view_filter, standards, scope, as_of=as_of)
+    problem_lines = lines[lines["status"].isin(["late", "not_disbursed"])]
+    inputs = funding.formula_inputs(conn, view_filter, standards, scope)
+    current = (
+        categories[categories["category"] == request.formula_category]
+        .groupby("community_id", as_index=False)["amount_yuan"].sum()
+        .rename(columns={"amount_yuan": "current_yuan"})
+    )
+    allocation = funding.formula_allocation(
+        inputs, request.base_yuan, request.per_household_yuan,
+        request.per_elderly_yuan, request.per_low_income_yuan, current=current,
+    )
+    current_budget = float(current["current_yuan"].sum())
+    return FundingView(
+        standards_matrix=matrix,
+        by_street_category=by_street_category,
+        by_source=by_source,
+        per_household=this_year,
+        spread=_spread(this_year["per_household_yuan"]),
+        lines=lines,
+        delays=funding.delay_summary(lines),
+        problem_lines=problem_lines.sort_values(
+            ["status", "days_outstanding", "delay_days"], ascending=[True, False, False]
+        ),
+        allowance=funding.allowance_bill(
+            inputs, default_level_yuan=request.allowance_level_yuan
+        ),
+        allocation=allocation,
+        formula=funding.formula_summary(allocation, current_budget),
+        public_welfare=funding.district_public_welfare(conn, view_filter, standards, scope),
+    )
+
+
+def for_display(frame: pd.DataFrame) -> pd.DataFrame:
+    """Codes shown as words: categories, sources, disbursement statuses."""
+    shown = frame.copy()
+    if "category" in shown:
+        shown["category"] = shown["category"].map(FUNDING_CATEGORY.label_of)
+    if "source" in shown:
+        shown["source"] = shown["source"].map(FUNDING_SOURCE.label_of)
+    if "status" in shown:
+        shown["status"] = shown["status"].map(lambda s: t(f"funding.status.{s}"))
+    return shown
+
+
+def column_label(name: str) -> str:
+    from governance.facility_view import coverage_column_label
+    from governance.text import has_text
+
+    key = f"funding.column.{name}"
+    return t(key) if has_text(key) else coverage_column_label(name)
+
+
+def export_sheets(view: FundingView) -> dict[str, pd.DataFrame]:
+    """The page's tables with Chinese headers, one sheet each."""
+
+    def shown(frame: pd.DataFrame) -> pd.DataFrame:
+        return for_display(frame).rename(columns=column_label)
+
+    return {
+        t("funding.sheet.standards"): presentation.matrix_for_export(
+            presentation.with_type_labels(view.standards_matrix)
+        ),
+        t("funding.sheet.formula"): shown(view.allocation),
+        t("funding.sheet.per_household"): shown(view.per_household),
+        t("funding.sheet.lines"): shown(view.lines),
+        t("funding.sheet.allowance"): shown(view.allowance),
+        t("funding.sheet.public_welfare"): shown(view.public_welfare),
+    }

@@ -1,0 +1,62 @@
+"""经费保障 page through AppTest: the formula what-if and the standards table."""
+
+from __future__ import annotations
+
+import csv
+
+from governance.text import t
+from tests.conftest import SAMPLE_DIR
+
+
+def _open(app):
+    app.switch_page("pages/funding.py").run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _communities():
+    with open(SAMPLE_DIR / "communities.csv", encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _office_funds_2025() -> float:
+    with open(SAMPLE_DIR / "funding.csv", encoding="utf-8", newline="") as handle:
+        return sum(
+            float(r["amount_yuan"]) for r in csv.DictReader(handle)
+            if r["year"] == "2025" and r["category"] == "office"
+        )
+
+
+def test_formula_total_follows_the_inputs(app):
+    page = _open(app)
+    communities = _communities()
+    # Default formula: 25,000 per community.
+    assert _metric(page, t("funding.summary.formula_total_yuan")) == f"{25_000 * len(communities):,}"
+    assert _metric(page, t("funding.summary.current_budget_yuan")) == f"{int(_office_funds_2025()):,}"
+    page.number_input(key="formula_base").set_value(10_000.0).run()
+    page.number_input(key="formula_per_household").set_value(10.0).run()
+    assert not page.exception
+    households = sum(int(c["households"]) for c in communities)
+    expected = 10_000 * len(communities) + 10 * households  # integers: no rounding
+    assert _metric(page, t("funding.summary.formula_total_yuan")) == f"{expected:,}"
+    table = next(d.value for d in page.dataframe
+                 if t("funding.column.formula_yuan") in d.value.columns)
+    assert int(table[t("funding.column.formula_yuan")].sum()) == expected  # reconciles to the yuan
+    gainers = int(_metric(page, t("funding.summary.gainers")))
+    losers = int(_metric(page, t("funding.summary.losers")))
+    assert gainers + losers <= len(communities) and gainers > 0
+
+
+def test_standards_table_and_on_time_setting(app):
+    page = _open(app)
+    matrix = next(d.value for d in page.dataframe if "M01" in d.value.columns)
+    assert {"M01", "M02", "M05", "M06"} <= set(matrix.columns)
+    assert len(matrix) == 117
+    before = _metric(page, t("funding.delay.on_time_pct"))
+    page.number_input(key="funding_on_time_days").set_value(365).run()
+    after = _metric(page, t("funding.delay.on_time_pct"))
+    assert float(after.rstrip("%")) > float(before.rstrip("%"))
