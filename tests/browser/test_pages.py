@@ -101,7 +101,8 @@ def test_facilities_map_is_drawn_without_tiles(page, app_server):
 
 
 def _upload(page, name: str, data: bytes) -> None:
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(
+    # By what it accepts: during a rerun `.first` can resolve to the GeoJSON uploader.
+    page.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(
         files=[{"name": name, "mimeType": "text/csv", "buffer": data}]
     )
     wait_for_app(page)
