@@ -10,8 +10,6 @@ from governance import db, sample
 from governance.contract import TABLES
 from governance.sample import SAMPLE_APPLIED_BY, SAMPLE_DIR
 
-pytest.importorskip("governance.importer")
-
 COUNTS = {
     "communities": "select count(*) from communities",
     "facilities": "select count(*) from facilities",
