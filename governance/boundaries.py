@@ -119,7 +119,7 @@ def read_boundaries(
 
     try:
         document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return refuse(t("boundaries.not_json"))
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         return refuse(t("boundaries.not_collection"))

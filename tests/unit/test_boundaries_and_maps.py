@@ -225,3 +225,11 @@ def test_uncovered_points_never_say_nan():
         texts = view.uncovered_points["nearest"].tolist()
         assert texts and not any("nan" in text for text in texts)
     conn.close()
+
+
+def test_absurdly_nested_geojson_is_refused_not_a_crash(tmp_path):
+    path = tmp_path / "deep.geojson"
+    path.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    report, rows = boundaries.read_boundaries(path, {"A"})
+    assert not report.ok and "GeoJSON" in report.messages()[0]
+    assert rows.num_rows == 0
