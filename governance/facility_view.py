@@ -195,14 +195,10 @@ def standards_caption(indicator_ids: tuple[str, ...] = SPACE_INDICATORS) -> list
     lines = []
     for indicator_id in indicator_ids:
         item = catalogue.indicator(indicator_id)
-        bounds = " / ".join(
-            t(key, value=f"{value:g}", unit=item.unit)
-            for key, value in (("threshold.floor", item.floor), ("threshold.target", item.target))
-            if value is not None
-        )
         lines.append(
             t("facilities.standard_line", id=item.id, name=item.name,
-              bounds=bounds or t("direction.none"), source=catalogue.source_text(item))
+              bounds=presentation.threshold_bounds(indicator_id),
+              source=catalogue.source_text(item))
         )
     return lines
 

@@ -11,8 +11,9 @@ import pandas as pd
 from governance import funding, indicators, presentation
 from governance.catalogue import Standards, load_catalogue
 from governance.contract import FUNDING_CATEGORY, FUNDING_SOURCE
+from governance.facility_view import coverage_column_label
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
-from governance.text import t
+from governance.text import has_text, t
 
 FUNDING_INDICATORS = ("M01", "M02", "M03", "M04", "M05", "M06", "M07")
 
@@ -136,9 +137,6 @@ def for_display(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def column_label(name: str) -> str:
-    from governance.facility_view import coverage_column_label
-    from governance.text import has_text
-
     key = f"funding.column.{name}"
     return t(key) if has_text(key) else coverage_column_label(name)
 

@@ -201,6 +201,12 @@ def available_months(conn: duckdb.DuckDBPyConnection, scope: Scope = ALL_STREETS
     return table.column("month").to_pylist()
 
 
+def default_month_range(months: list[date]) -> tuple[date, date] | None:
+    """The latest DEFAULT_MONTHS reported months (or fewer), as (first, last)."""
+    recent = months[-DEFAULT_MONTHS:]
+    return (recent[0], recent[-1]) if recent else None
+
+
 def default_period(conn: duckdb.DuckDBPyConnection, scope: Scope = ALL_STREETS) -> Period:
     """Latest funding year; the latest 12 months present in safety (or fewer).
 
@@ -209,11 +215,11 @@ def default_period(conn: duckdb.DuckDBPyConnection, scope: Scope = ALL_STREETS) 
     """
     years = available_years(conn, scope)
     months = available_months(conn, scope)
-    recent = months[-DEFAULT_MONTHS:]
+    month_from, month_to = default_month_range(months) or (None, None)
     return Period(
         year=years[0] if years else None,
-        month_from=recent[0] if recent else None,
-        month_to=recent[-1] if recent else None,
+        month_from=month_from,
+        month_to=month_to,
     )
 
 

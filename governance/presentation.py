@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from governance.catalogue import load_catalogue
-from governance.contract import COMMUNITY_TYPE
+from governance.contract import COMMUNITY_TYPE, FUNDING_CATEGORY
 from governance.text import t
 
 STATUS_COLOURS = {
@@ -131,6 +131,31 @@ def with_type_labels(frame: pd.DataFrame) -> pd.DataFrame:
     return labelled
 
 
+def threshold_bounds(indicator_id: str) -> str:
+    """`不低于 基本 20 平方米/百户 / 目标 30 平方米/百户`, or the no-standard wording."""
+    item = load_catalogue().indicator(indicator_id)
+    if item.direction == "none":
+        return t("direction.none")
+    bounds = [
+        t(key, value=f"{value:g}", unit=item.unit)
+        for key, value in (("threshold.floor", item.floor), ("threshold.target", item.target))
+        if value is not None
+    ]
+    return t(f"direction.{item.direction}") + " " + " / ".join(bounds)
+
+
+def threshold_help(indicator_id: str) -> str:
+    """Standard and verbatim policy source, for a column header tooltip."""
+    catalogue = load_catalogue()
+    item = catalogue.indicator(indicator_id)
+    return "\n\n".join([
+        f"{item.id} {item.name}（{item.unit}）",
+        item.formula,
+        threshold_bounds(indicator_id),
+        t("threshold.source", source=catalogue.source_text(item)),
+    ])
+
+
 def indicator_column_label(indicator_id: str) -> str:
     item = load_catalogue().indicator(indicator_id)
     return f"{item.id} {item.name}"
@@ -216,8 +241,6 @@ def indicator_histogram(values: pd.DataFrame, indicator_id: str, title: str) -> 
 
 def funding_by_street_bar(by_street_category: pd.DataFrame) -> go.Figure:
     """Stacked bars: each street's funds by category (元)."""
-    from governance.contract import FUNDING_CATEGORY
-
     fig = go.Figure()
     for item in FUNDING_CATEGORY.codes:
         part = by_street_category[by_street_category["category"] == item.code]

@@ -38,7 +38,6 @@ from governance import (
     sample,
     templates,
 )
-from governance.catalogue import load_catalogue
 from governance.contract import COMMUNITY_TYPE
 from governance.indicators import Period, ViewFilter
 from governance.text import escape_markdown, t
@@ -129,10 +128,8 @@ def sidebar_filters() -> None:
         if years:
             st.selectbox(t("filter.year"), years, key="filter_year", help=t("filter.year.help"))
         if months:
-            default_to = months[-1]
-            default_from = months[max(0, len(months) - 12)]
             st.select_slider(
-                t("filter.months"), options=months, value=(default_from, default_to),
+                t("filter.months"), options=months, value=indicators.default_month_range(months),
                 format_func=_month_label, key="filter_months", help=t("filter.months.help"),
             )
 
@@ -190,10 +187,8 @@ def page_context() -> PageContext:
     month_range = st.session_state.get("filter_months")
     if month_range and month_range[0] in months and month_range[1] in months:
         month_from, month_to = month_range
-    elif months:
-        month_from, month_to = months[max(0, len(months) - 12)], months[-1]
     else:
-        month_from = month_to = None
+        month_from, month_to = indicators.default_month_range(months) or (None, None)
     view_filter = ViewFilter(
         streets=tuple(st.session_state.get("filter_streets") or ()),
         community_types=tuple(st.session_state.get("filter_types") or ()),
@@ -226,24 +221,6 @@ def status_label(status: str) -> str:
 
 def dimension_label(dimension: str) -> str:
     return t(f"dimension.{dimension}")
-
-
-def threshold_help(indicator_id: str) -> str:
-    """Standard and verbatim policy source, for a column header tooltip."""
-    catalogue = load_catalogue()
-    item = catalogue.indicator(indicator_id)
-    parts = [f"{item.id} {item.name}（{item.unit}）", item.formula]
-    if item.direction == "none":
-        parts.append(t("direction.none"))
-    else:
-        bounds = [
-            t(key, value=f"{value:g}", unit=item.unit)
-            for key, value in (("threshold.floor", item.floor), ("threshold.target", item.target))
-            if value is not None
-        ]
-        parts.append(t(f"direction.{item.direction}") + " " + " / ".join(bounds))
-    parts.append(t("threshold.source", source=catalogue.source_text(item)))
-    return "\n\n".join(parts)
 
 
 
@@ -419,7 +396,7 @@ def matrix_column_config(indicator_ids: list[str]) -> dict:
     for indicator_id in indicator_ids:
         config[indicator_id] = st.column_config.NumberColumn(
             presentation.indicator_column_label(indicator_id),
-            help=threshold_help(indicator_id),
+            help=presentation.threshold_help(indicator_id),
             format="%.1f",
         )
     return config
