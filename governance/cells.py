@@ -39,6 +39,7 @@ VALUE_TYPES: dict[str, pa.DataType] = {
     "money": pa.float64(),
     "percent": pa.float64(),
     "date": pa.date32(),
+    "datetime": pa.timestamp("s"),
     "year_month": pa.date32(),
 }
 
@@ -57,6 +58,27 @@ _MONTHS = (
     r"^(?P<y>\d{4})(?P<m>\d{2})$",
 )
 _YEAR = r"^(?P<y>\d{4}) ?(?:年度?)?$"
+
+# Date and time of day. A date is written as in _FULL_DATES; the time either
+# with colons (14:30, 14:30:05, 14:30:05.5 — fractions of a second dropped) or
+# in words (14时30分, 14点30分05秒, 9时). Each (date form, time form) pair is one
+# pattern, since RE2 forbids repeated group names; the pairs never overlap.
+_NUMERIC_DAY = r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})"
+_CHINESE_DAY = r"^(?P<y>\d{4}) *年 *(?P<m>\d{1,2}) *月 *(?P<d>\d{1,2})"
+_CLOCK = r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:\.\d+)?)?$"
+_CHINESE_CLOCK = r"(?P<H>\d{1,2}) *[时点](?: *(?P<M>\d{1,2}) *分?(?: *(?P<S>\d{1,2}) *秒)?)?$"
+_DATETIMES = (
+    _NUMERIC_DAY + r"(?:T| +)" + _CLOCK,
+    _NUMERIC_DAY + r" *" + _CHINESE_CLOCK,
+    _CHINESE_DAY + r" *(?:[日号] *| +)" + _CLOCK,
+    _CHINESE_DAY + r" *(?:[日号] *| +)" + _CHINESE_CLOCK,
+)
+# A date alone is midnight.
+_DAYS = (
+    _NUMERIC_DAY + "$",
+    _CHINESE_DAY + r" *[日号]?$",
+    r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$",
+)
 
 
 @dataclass
@@ -363,6 +385,55 @@ def parse_date(raw, *, required: bool = False) -> Parsed:
     return Parsed(_keep(pc.is_null(errors), values), errors)
 
 
+def _clock_part(part: pa.Array) -> pa.Array:
+    """An hour / minute / second group as int64; a group not written is 0."""
+    written = _keep(pc.not_equal(part, ""), part)
+    return pc.fill_null(pc.cast(written, pa.int64()), 0)
+
+
+def parse_datetime(raw, *, required: bool = False) -> Parsed:
+    """A date and time of day to the second; a date alone is 00:00.
+
+    Impossible dates (2023-02-30) and times (25:00, 14:61) are bad_datetime; a
+    month without a day is refused as for dates.
+    """
+    text = normalize(raw)
+    n = len(text)
+    parts: dict[str, list[pa.Array]] = {k: [] for k in ("y", "m", "d", "H", "M", "S")}
+    for pattern in _DATETIMES + _DAYS:
+        found = pc.extract_regex(text, pattern=pattern)
+        names = {found.type.field(i).name for i in range(found.type.num_fields)}
+        year = pc.struct_field(found, "y")
+        for key, arrays in parts.items():
+            if key in names:
+                arrays.append(pc.struct_field(found, key))
+            else:  # a date alone: matched rows get "" (not written), others null
+                arrays.append(_keep(pc.is_valid(year), pa.repeat(pa.scalar(""), n)))
+    year, month, day, hour, minute, second = (pc.coalesce(*parts[k]) for k in parts)
+    matched = pc.is_valid(year)
+    days = _make_date(year, month, day)
+    hour_i, minute_i, second_i = _clock_part(hour), _clock_part(minute), _clock_part(second)
+    real_time = pc.and_(
+        pc.and_(pc.less_equal(hour_i, 23), pc.less_equal(minute_i, 59)),
+        pc.less_equal(second_i, 59),
+    )
+    seconds = pc.add(
+        pc.add(pc.multiply(hour_i, 3600), pc.multiply(minute_i, 60)), second_i
+    )
+    stamps = pc.add(
+        pc.cast(days, pa.timestamp("s")), pc.cast(seconds, pa.duration("s"))
+    )
+    values = _keep(real_time, stamps)
+    month_only, _, _, _ = _date_parts(text, _MONTHS, day=False)
+    errors = _nulls(n)
+    errors = _where(pc.and_(pc.is_valid(text), pc.is_null(values)), "bad_datetime", errors)
+    errors = _where(
+        pc.and_(pc.invert(_mask(matched)), _mask(month_only)), "date_without_day", errors
+    )
+    errors = _required(required, text, errors)
+    return Parsed(_keep(pc.is_null(errors), values), errors)
+
+
 def parse_year_month(raw, *, required: bool = False) -> Parsed:
     """A month, stored as its first day. A full date's day is dropped."""
     text = normalize(raw)
@@ -428,10 +499,32 @@ def check_not_above(values: pa.Array, other: pa.Array) -> Parsed:
     return Parsed(values, errors, _keep(hit, pc.cast(other, pa.string())))
 
 
+def _moment_text(values: pa.Array) -> pa.Array:
+    """Dates as 2023-05-01; timestamps as 2023-05-01 14:30 (seconds only when set)."""
+    if not pa.types.is_timestamp(values.type):
+        return pc.cast(values, pa.string())
+    whole_minute = _mask(pc.equal(pc.second(values), 0))
+    return pc.if_else(
+        whole_minute,
+        pc.strftime(values, format="%Y-%m-%d %H:%M"),
+        pc.strftime(values, format="%Y-%m-%d %H:%M:%S"),
+    )
+
+
 def check_not_before(values: pa.Array, other: pa.Array) -> Parsed:
-    """values ≥ other (dates), checked only where both are present."""
+    """values ≥ other (dates or timestamps), checked only where both are present."""
     hit = _mask(pc.less(values, other))
     errors = _where(hit, "not_before", _nulls(len(values)))
+    return Parsed(values, errors, _keep(hit, _moment_text(other)))
+
+
+def check_only_when(values: pa.Array, other: pa.Array, expected: str) -> Parsed:
+    """values present only where the other cell holds `expected` (an enum code).
+
+    Checked only where both are present. Detail: the other cell's value.
+    """
+    hit = _mask(pc.and_(pc.is_valid(values), pc.not_equal(other, expected)))
+    errors = _where(hit, "only_when", _nulls(len(values)))
     return Parsed(values, errors, _keep(hit, pc.cast(other, pa.string())))
 
 
@@ -473,6 +566,8 @@ def parse_column(column: Column, raw, *, scale: float = 1.0) -> Parsed:
         )
     if kind == "date":
         return parse_date(raw, required=req)
+    if kind == "datetime":
+        return parse_datetime(raw, required=req)
     if kind == "year_month":
         return parse_year_month(raw, required=req)
     if kind == "year":

@@ -168,9 +168,13 @@ def _cmd_indicators(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     size = sample.SampleSize(
         communities=args.communities, months=args.months,
-        residences_per_community=args.residences,
+        residences_per_community=args.residences, incidents=args.incidents,
     )
-    sample.write_sample(Path(args.out), size, seed=args.seed)
+    try:
+        sample.write_sample(Path(args.out), size, seed=args.seed)
+    except ValueError:
+        print(t("cli.sample_refused.incidents", incidents=args.incidents), file=err)
+        return EXIT_USAGE
     print(t("cli.sample_written", out=args.out, communities=args.communities), file=out)
     return EXIT_OK
 
@@ -221,6 +225,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--residences", type=int, default=sample.SampleSize().residences_per_community,
         help=t("cli.help.residences"),
     )
+    cmd.add_argument("--incidents", type=int, default=None, help=t("cli.help.incidents"))
     cmd.add_argument("--seed", type=int, default=sample.DEFAULT_SEED)
     cmd.set_defaults(handler=_cmd_sample)
     return parser

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ColumnKind = Literal[
-    "text", "int", "number", "money", "percent", "date", "year_month", "year", "enum"
+    "text", "int", "number", "money", "percent", "date", "datetime", "year_month", "year",
+    "enum",
 ]
 
 
@@ -59,6 +60,9 @@ class Column:
     # Same-row rules: this value must not exceed / precede another column's.
     not_above: str | None = None
     not_before: str | None = None
+    # Same-row rule: this cell may be filled only when another (enum) column of
+    # the row holds the given code, e.g. ("status", "resolved").
+    only_when: tuple[str, str] | None = None
     unit: str = ""
     help: str = ""
 
@@ -70,9 +74,11 @@ class Table:
     columns: tuple[Column, ...]
     # Columns whose combined value must be unique within a file.
     key: tuple[str, ...] = ()
-    # What an accepted file replaces: the whole table, or only the years /
-    # months the file contains.
-    replaces: Literal["table", "years", "months"] = "table"
+    # What an accepted file replaces: the whole table, only the years / months
+    # the file contains, or only the rows whose key the file contains (event
+    # records: a later export updates an incident's status without touching
+    # the incidents it does not list).
+    replaces: Literal["table", "years", "months", "keys"] = "table"
     references_communities: bool = True
     optional: bool = False
     help: str = ""
@@ -159,6 +165,53 @@ FUNDING_SOURCE = EnumType(
         ("other", "其他", ()),
     ),
 )
+
+# Grid-event categories. The first six are what the monthly safety report
+# counts, so incidents reconcile with it (INCIDENT_REPORT_COLUMNS).
+INCIDENT_CATEGORY = EnumType(
+    "incident_category",
+    _codes(
+        ("criminal", "刑事案件", ("刑事",)),
+        ("public_order", "治安案件", ("治安",)),
+        ("fire", "火灾", ("火情", "火警")),
+        ("dispute", "矛盾纠纷", ("纠纷", "民事纠纷")),
+        ("mass_incident", "群体性事件", ("群体事件",)),
+        ("petition", "信访", ("信访件", "来信来访")),
+        ("hazard", "安全隐患", ("隐患",)),
+        ("environment", "环境卫生", ("环境", "卫生")),
+        ("public_facility", "公共设施", ("设施损坏", "市政设施")),
+        ("other", "其他", ()),
+    ),
+)
+
+INCIDENT_SEVERITY = EnumType(
+    "incident_severity",
+    _codes(
+        ("general", "一般", ("轻微", "低")),
+        ("serious", "较大", ("较重", "中")),
+        ("major", "重大", ("特别重大", "高")),
+    ),
+)
+
+INCIDENT_STATUS = EnumType(
+    "incident_status",
+    _codes(
+        ("reported", "已上报", ("待处理", "未处理", "待办", "待受理")),
+        ("in_progress", "处置中", ("处理中", "办理中", "已受理")),
+        ("resolved", "已办结", ("办结", "已解决", "已处理", "已完成", "已结案")),
+    ),
+)
+
+# Monthly-report column each reconciled incident category is counted in;
+# major criminal incidents are also counted in major_criminal_cases.
+INCIDENT_REPORT_COLUMNS: dict[str, str] = {
+    "criminal": "criminal_cases",
+    "public_order": "public_order_cases",
+    "fire": "fire_incidents",
+    "dispute": "disputes_received",
+    "mass_incident": "mass_incidents",
+    "petition": "petitions",
+}
 
 COMMUNITY_ID_ALIASES = ("社区编码",)
 
@@ -291,14 +344,45 @@ RESIDENCES = Table(
     optional=True,
 )
 
+INCIDENTS = Table(
+    "incidents",
+    "网格事件",
+    (
+        Column("incident_id", "事件编号", "text", True, ("事件编码", "工单编号", "工单号")),
+        Column("community_id", "社区编码", "text", True, ("所属社区编码",)),
+        Column(
+            "occurred_at", "发生时间", "datetime", True, ("上报时间", "受理时间", "事发时间"),
+            help="2023-05-01 14:30，也可只写日期",
+        ),
+        Column("category", "事件类别", "enum", True, ("类别", "事件类型"), enum=INCIDENT_CATEGORY),
+        Column(
+            "severity", "严重程度", "enum", False, ("等级", "事件等级"),
+            enum=INCIDENT_SEVERITY, default="general",
+        ),
+        Column("status", "办理状态", "enum", True, ("状态", "处置状态"), enum=INCIDENT_STATUS),
+        Column(
+            "resolved_at", "办结时间", "datetime", False, ("处置完成时间", "结案时间"),
+            not_before="occurred_at", only_when=("status", "resolved"),
+        ),
+        Column("lon", "经度", "number", False, (), minimum=-180, maximum=180, unit="度"),
+        Column("lat", "纬度", "number", False, (), minimum=-90, maximum=90, unit="度"),
+    ),
+    key=("incident_id",),
+    replaces="keys",
+    optional=True,
+)
+
 # Import order matters: every other table refers to communities.
 TABLES: dict[str, Table] = {
-    t.name: t for t in (COMMUNITIES, FACILITIES, FUNDING, SAFETY, RESIDENCES)
+    t.name: t for t in (COMMUNITIES, FACILITIES, FUNDING, SAFETY, RESIDENCES, INCIDENTS)
 }
 
 ENUMS: dict[str, EnumType] = {
     e.name: e
-    for e in (COMMUNITY_TYPE, FACILITY_TYPE, FACILITY_STATUS, FUNDING_CATEGORY, FUNDING_SOURCE)
+    for e in (
+        COMMUNITY_TYPE, FACILITY_TYPE, FACILITY_STATUS, FUNDING_CATEGORY, FUNDING_SOURCE,
+        INCIDENT_CATEGORY, INCIDENT_SEVERITY, INCIDENT_STATUS,
+    )
 }
 
 TOTAL_ROW_MARKERS = ("合计", "总计", "小计", "总合计")

@@ -85,6 +85,14 @@ CIRCLE_PRESETS_M: Mapping[str, float] = {
     "15min": 1000.0,
 }
 
+
+def circle_for(radius_m: float) -> str:
+    """The preset circle with this radius, or "custom"."""
+    for name, preset in CIRCLE_PRESETS_M.items():
+        if abs(preset - radius_m) < 1e-6:
+            return name
+    return "custom"
+
 BASIS_QUERY = "coverage_basis"
 POINTS_QUERY = "coverage_points"
 COMMUNITY_QUERY = "community_facility_coverage"

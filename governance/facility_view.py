@@ -18,6 +18,7 @@ from governance import boundaries, coords, coverage, db, indicators, presentatio
 from governance.catalogue import Standards, load_catalogue
 from governance.contract import COMMUNITY_TYPE, FACILITY_TYPE
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
+from governance.scenarios import BASELINE, Scenario
 from governance.text import has_text, t
 
 SPACE_INDICATORS = ("F01", "F02", "F03", "F04", "F05")
@@ -39,10 +40,11 @@ class CoverageRequest:
     detour_factor: float = 1.25
     added: tuple[Proposal, ...] = ()
     closed: tuple[str, ...] = ()
+    scenario: Scenario = BASELINE
 
     @property
     def standards(self) -> Standards:
-        return Standards.default().with_overrides(
+        return self.scenario.standards().with_overrides(
             settings={"walking_detour_factor": self.detour_factor}
         )
 
@@ -138,7 +140,8 @@ def _uncovered_points(points: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _shapes(conn, view_filter: ViewFilter, scope: Scope) -> pd.DataFrame:
+def community_shapes(conn, view_filter: ViewFilter, scope: Scope = ALL_STREETS) -> pd.DataFrame:
+    """Every visible community's shape (uploaded boundary or derived), for maps."""
     params = indicators.query_params(conn, Period(), view_filter, scope=scope)
     return boundaries.shapes_frame(boundaries.community_shapes(conn, params))
 
@@ -168,7 +171,7 @@ def coverage_view(
         left_out=_left_out(per_community),
         uncovered_points=_uncovered_points(points),
         points=points.rename(columns={"is_covered": "covered"}),
-        shapes=_shapes(conn, view_filter, scope),
+        shapes=community_shapes(conn, view_filter, scope),
         changes=changes,
     )
 
@@ -189,15 +192,17 @@ def space_standards(values: pd.DataFrame, communities: pd.DataFrame) -> pd.DataF
     return matrix
 
 
-def standards_caption(indicator_ids: tuple[str, ...] = SPACE_INDICATORS) -> list[str]:
-    """One line per indicator: its standard and the verbatim source."""
+def standards_caption(
+    indicator_ids: tuple[str, ...] = SPACE_INDICATORS, standards: Standards | None = None
+) -> list[str]:
+    """One line per indicator: the standard in force and the verbatim source."""
     catalogue = load_catalogue()
     lines = []
     for indicator_id in indicator_ids:
         item = catalogue.indicator(indicator_id)
         lines.append(
             t("facilities.standard_line", id=item.id, name=item.name,
-              bounds=presentation.threshold_bounds(indicator_id),
+              bounds=presentation.threshold_bounds(indicator_id, standards),
               source=catalogue.source_text(item))
         )
     return lines

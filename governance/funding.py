@@ -32,11 +32,8 @@ import numpy as np
 import pandas as pd
 
 from governance import db
-from governance.catalogue import Standards
+from governance.catalogue import Standards, load_catalogue
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter, query_params
-
-# Seed 000: 我市每年安排100万元专项资金 … 开展公益创投活动 (a city-wide figure).
-PUBLIC_WELFARE_BUDGET_YUAN = 1_000_000.0
 
 # Seed 000: 分别给予100元/月、200元/月、300元/月的专业技术津贴 (paid by 市财政).
 # The seed lists three amounts by 社会工作师职称 level without naming the levels;
@@ -47,8 +44,10 @@ SOCIAL_WORKER_ALLOWANCE_BY_LEVEL: Mapping[str, int] = {
     "level_3": 300,
 }
 
-# Assumed allowance per certified worker per month: the data has no level.
-DEFAULT_ALLOWANCE_LEVEL_YUAN = 200
+# Assumed allowance per certified worker per month (the data has no level):
+# the catalogue setting, which scenarios may change.
+DEFAULT_ALLOWANCE_LEVEL_YUAN = int(
+    load_catalogue().setting("social_worker_allowance_level_yuan").value)
 
 NO_FILTER = ViewFilter()
 """The default view: everything in scope."""
@@ -115,11 +114,13 @@ def district_public_welfare(
     view_filter: ViewFilter = NO_FILTER,
     standards: Standards | None = None,
     scope: Scope = ALL_STREETS,
-    budget_yuan: float = PUBLIC_WELFARE_BUDGET_YUAN,
+    budget_yuan: float | None = None,
 ) -> pd.DataFrame:
-    """queries/district_public_welfare.sql: one row per year vs the 公益创投 budget."""
+    """queries/district_public_welfare.sql: one row per year vs the 公益创投 budget
+    (seed 000's 100万元/年 unless the standards' setting or `budget_yuan` says otherwise)."""
     params = query_params(conn, Period(), view_filter, standards, scope)
-    params["public_welfare_budget_yuan"] = float(budget_yuan)
+    if budget_yuan is not None:
+        params["public_welfare_budget_yuan"] = float(budget_yuan)
     return _frame(conn, "district_public_welfare", params)
 
 

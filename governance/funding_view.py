@@ -13,6 +13,7 @@ from governance.catalogue import Standards, load_catalogue
 from governance.contract import FUNDING_CATEGORY, FUNDING_SOURCE
 from governance.facility_view import coverage_column_label
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
+from governance.scenarios import BASELINE, Scenario
 from governance.text import has_text, t
 
 FUNDING_INDICATORS = ("M01", "M02", "M03", "M04", "M05", "M06", "M07")
@@ -32,10 +33,12 @@ class FundingRequest:
     per_low_income_yuan: float = 0.0
     # The formula is compared with this year's funds of one category.
     formula_category: str = "office"
+    # The thresholds and settings the page's own inputs start from.
+    scenario: Scenario = BASELINE
 
     @property
     def standards(self) -> Standards:
-        return Standards.default().with_overrides(
+        return self.scenario.standards().with_overrides(
             settings={
                 "on_time_days": self.on_time_days,
                 "local_avg_monthly_wage_yuan": self.local_wage_yuan,

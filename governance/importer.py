@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -122,7 +122,9 @@ class _Staged:
     report: ImportReport
     table: Table | None
     con: duckdb.DuckDBPyConnection | None = None
-    periods: list = field(default_factory=list)  # years / months the file covers
+    # Years / months the file covers (replaces "years" / "months" only; a
+    # "keys" file is matched on its keys, read from `con` when needed).
+    periods: list = field(default_factory=list)
     tmpdir: tempfile.TemporaryDirectory | None = None
 
     def close(self) -> None:
@@ -185,6 +187,14 @@ def _reason_text(
         other = column.not_above if reason == "not_above" else column.not_before
         label = table.column_by_name[other].label if other in table.column_by_name else other
         return t(key, other=label, other_value=detail)
+    if reason == "only_when" and column is not None and column.only_when is not None:
+        other_name, code = column.only_when
+        other = table.column_by_name[other_name]
+        label_of = other.enum.label_of if other.enum is not None else str
+        return t(
+            key, other=other.label, expected=label_of(code),
+            other_value=label_of(detail or ""),
+        )
     if reason == "bad_enum" and column is not None and column.enum is not None:
         choices = "、".join(f"{c.code} {c.label}" for c in column.enum.codes)
         return t(key, choices=choices)
@@ -204,6 +214,20 @@ def _reason_text(
         )
         return t(key, rows=detail, key=same)
     return t(key)
+
+
+def _same_row_rules(column: Column, parsed: dict[str, cells.Parsed]) -> Iterator[cells.Parsed]:
+    """The column's same-row rules, each checked against the values as they
+    stand when it runs (a generator: a cell refused by one rule is not
+    refused again by the next)."""
+    name = column.name
+    if column.not_above is not None:
+        yield cells.check_not_above(parsed[name].values, parsed[column.not_above].values)
+    if column.not_before is not None:
+        yield cells.check_not_before(parsed[name].values, parsed[column.not_before].values)
+    if column.only_when is not None:
+        other, code = column.only_when
+        yield cells.check_only_when(parsed[name].values, parsed[other].values, code)
 
 
 def _chunk_tables(
@@ -236,14 +260,13 @@ def _chunk_tables(
         counters[column.name][1] += result.plain_outside
         counters[column.name][2] += result.defaults
 
-    # Same-row rules, only where both cells parsed.
+    # Same-row rules, only where both cells parsed; a cell's first error wins.
     for column in table.columns:
-        other = column.not_above or column.not_before
-        if other is None or column.name not in raws:
+        if column.name not in raws:
             continue
-        check = cells.check_not_above if column.not_above else cells.check_not_before
-        rule = check(parsed[column.name].values, parsed[other].values)
-        if rule.error_count:
+        for rule in _same_row_rules(column, parsed):
+            if not rule.error_count:
+                continue
             mine = parsed[column.name]
             details = mine.details if mine.details is not None else pa.nulls(n, pa.string())
             parsed[column.name] = cells.Parsed(
@@ -294,9 +317,12 @@ def _chunk_tables(
     return staged, problems
 
 
-def _display_expr(column: Column) -> str:
-    """SQL text showing a staged key column as the user wrote it, roughly."""
-    quoted = db.quote_identifier(column.name)
+def _display_expr(column: Column, alias: str = "") -> str:
+    """SQL text showing a staged key column as the user wrote it, roughly.
+
+    alias: a table alias of the query ("s"), a constant, never user input.
+    """
+    quoted = (alias + "." if alias else "") + db.quote_identifier(column.name)
     if column.kind == "year_month":
         return "strftime(" + quoted + ", '%Y-%m')"
     return "cast(" + quoted + " as varchar)"
@@ -665,6 +691,9 @@ def _batch_conflicts(staged: list[_Staged]) -> None:
             continue
         for i, first in enumerate(items):
             for second in items[i + 1 :]:
+                if table.replaces == "keys":
+                    _shared_keys_conflict(table, first, second)
+                    continue
                 shared = sorted(set(first.periods) & set(second.periods))
                 if not shared:
                     continue
@@ -679,6 +708,32 @@ def _batch_conflicts(staged: list[_Staged]) -> None:
                 )
                 _add_file_problem(first.report, reason)
                 _add_file_problem(second.report, reason)
+
+
+def _shared_keys_conflict(table: Table, first: _Staged, second: _Staged) -> None:
+    """Two files replacing rows by key that share a key: refuse both."""
+    if first.con is None or second.con is None:
+        return  # a file refused before staging has no keys to compare
+    keys = first.con.sql(_staged_keys_sql(table)).to_arrow_table()
+    cur = second.con.cursor()  # its own connection: nothing half-read blocks register
+    try:
+        cur.register("other_keys", keys)
+        count, examples = cur.execute(_shared_keys_sql(table)).fetchall()[0]
+    finally:
+        cur.close()
+    if not count:
+        return
+    shown = "、".join(examples or []) + ("…" if count > 6 else "")
+    reason = t(
+        "import.batch_shared_keys",
+        table=table.label,
+        columns="、".join(table.column_by_name[k].label for k in table.key),
+        keys=shown,
+        count=count,
+        files=first.report.file_name + "、" + second.report.file_name,
+    )
+    _add_file_problem(first.report, reason)
+    _add_file_problem(second.report, reason)
 
 
 def _add_file_problem(report: ImportReport, reason: str) -> None:
@@ -726,7 +781,61 @@ def _replace_sql(table: Table) -> str:
             + db.quote_identifier("month")
             + ")"
         )
+    if table.replaces == "keys":
+        # The file's keys are registered on the cursor as incoming_keys.
+        matches = " and ".join(
+            "k." + db.quote_identifier(k) + " = " + quoted + "." + db.quote_identifier(k)
+            for k in table.key
+        )
+        return (
+            "delete from " + quoted + " where exists (select 1 from incoming_keys k where "
+            + matches + ")"
+        )
     return "delete from " + quoted
+
+
+def _staged_keys_sql(table: Table) -> str:
+    """The distinct keys of a staged file (replaces == "keys")."""
+    keys = [db.quote_identifier(k) for k in table.key]
+    return (
+        "select distinct " + ", ".join(keys) + " from staged where "
+        + " and ".join(k + " is not null" for k in keys)
+    )
+
+
+def _shared_keys_sql(table: Table) -> str:
+    """How many of a staged file's keys another file (other_keys) also holds,
+    and the first 6 of them as written."""
+    matches = " and ".join(
+        "o." + db.quote_identifier(k) + " = s." + db.quote_identifier(k) for k in table.key
+    )
+    shown = " || ' / ' || ".join(
+        _display_expr(table.column_by_name[k], "s") for k in table.key
+    )
+    return (
+        "select count(*), (list(shown order by shown))[1:6] from (select distinct "
+        + shown
+        + " as shown from staged s where exists (select 1 from other_keys o where "
+        + matches
+        + "))"
+    )
+
+
+def _replace(cur: duckdb.DuckDBPyConnection, item: _Staged) -> int:
+    """Delete what an accepted file replaces (inside the caller's transaction);
+    the number of stored rows deleted."""
+    table = item.table
+    assert table is not None and item.con is not None
+    if table.replaces in ("years", "months"):
+        return _count(cur, _replace_sql(table), {"periods": item.periods})
+    if table.replaces == "keys":
+        keys = item.con.sql(_staged_keys_sql(table)).to_arrow_table()
+        cur.register("incoming_keys", keys)
+        try:
+            return _count(cur, _replace_sql(table))
+        finally:
+            cur.unregister("incoming_keys")
+    return _count(cur, _replace_sql(table))
 
 
 def _orphans_sql(table: Table) -> str:
@@ -774,9 +883,9 @@ def _apply(
             ):
                 results[id(item)] = ImportResult(report, False, True, int(latest[0]), 0)
                 continue
-            import_id = int(cur.execute(db.read_sql("import_next_id")).fetchone()[0])
-            params = {"periods": item.periods} if table.replaces != "table" else None
-            rows_replaced = _count(cur, _replace_sql(table), params)
+            # fetchall: a half-read result would block registering Arrow data.
+            import_id = int(cur.execute(db.read_sql("import_next_id")).fetchall()[0][0])
+            rows_replaced = _replace(cur, item)
             reader = item.con.sql(
                 "select * exclude (_row, _plain) from staged order by _row"
             ).to_arrow_reader(INSERT_BATCH_ROWS)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 
-from governance.contract import FACILITY_STATUS, FACILITY_TYPE
+from governance.contract import FACILITY_STATUS, FACILITY_TYPE, INCIDENT_CATEGORY
 from governance.text import t
 
 # About 300 bytes of JSON per point: 8,000 cells keep a map under ~3 MB.
@@ -233,16 +233,69 @@ def coverage_deck(
                 get_line_color=[255, 235, 59], line_width_min_pixels=3, pickable=True,
             )
         )
+    return _deck(layers, shapes, points["lon"], points["lat"])
+
+
+def _deck(layers: list, shapes: pd.DataFrame, lons: pd.Series, lats: pd.Series) -> pdk.Deck:
+    """A deck framed on the community shapes (on the given points without shapes)."""
     if len(shapes):
         outline = np.concatenate([np.asarray(rings[0]) for rings in shapes["rings"]])
         lons, lats = outline[:, 0], outline[:, 1]
-    else:
-        lons, lats = points["lon"].to_numpy(), points["lat"].to_numpy()
     return pdk.Deck(
         layers=layers,
-        initial_view_state=view_for(lons, lats),
+        initial_view_state=view_for(np.asarray(lons), np.asarray(lats)),
         # No basemap. map_style stays pydeck's default sentinel on purpose:
         # Streamlit replaces an explicit None with a Carto style from the internet.
         map_provider=None,
         tooltip={"html": "{tooltip}", "style": {"fontSize": "13px"}},
     )
+
+
+OPEN_HEAVY = [198, 40, 40, 210]
+MOSTLY_RESOLVED = [21, 101, 192, 170]
+
+
+def incident_cells_layer_data(cells: pd.DataFrame, cell_m: float) -> pd.DataFrame:
+    """One square per map cell: size by incidents, red where many are still open."""
+    if cells.empty:
+        return pd.DataFrame(columns=["lon", "lat", "fill", "radius", "tooltip"])
+    open_share = cells["open_incidents"] / cells["incidents"].where(cells["incidents"] > 0)
+    largest = float(cells["incidents"].max())
+    radius = cell_m / 2 * np.sqrt(cells["incidents"] / largest).clip(lower=0.25)
+    fills = [
+        [int(a + (b - a) * share) for a, b in zip(MOSTLY_RESOLVED, OPEN_HEAVY, strict=True)]
+        for share in open_share.fillna(0).clip(0, 1)
+    ]
+    tooltips = [
+        t("map.tooltip.incidents", incidents=int(n), open=int(o), major=int(m),
+          category=INCIDENT_CATEGORY.label_of(c))
+        for n, o, m, c in zip(cells["incidents"], cells["open_incidents"],
+                              cells["major_incidents"], cells["top_category"], strict=True)
+    ]
+    return pd.DataFrame({
+        "lon": cells["cell_lon"].round(6), "lat": cells["cell_lat"].round(6),
+        "fill": fills, "radius": radius.round(1), "tooltip": tooltips,
+    })
+
+
+def incident_deck(shapes: pd.DataFrame, cells: pd.DataFrame, cell_m: float) -> pdk.Deck:
+    """Grid events per cell over the community shapes (no basemap). `shapes`
+    may carry community_name for the shape tooltips."""
+    names = shapes["community_name"] if "community_name" in shapes else shapes["community_id"]
+    polygon_data = pd.DataFrame({
+        "polygon": [rings[0] for rings in shapes["rings"]],
+        "tooltip": [_escape(name) for name in names],
+    })
+    layers = [
+        pdk.Layer(
+            "PolygonLayer", polygon_data, id="communities", get_polygon="polygon",
+            get_fill_color=[236, 239, 241, 160], get_line_color=[90, 90, 90, 200],
+            line_width_min_pixels=1, stroked=True, filled=True, pickable=True,
+        ),
+        pdk.Layer(
+            "ScatterplotLayer", incident_cells_layer_data(cells, cell_m), id="incident_cells",
+            get_position=["lon", "lat"], get_fill_color="fill", get_radius="radius",
+            radius_units="'meters'", radius_min_pixels=2, pickable=True,
+        ),
+    ]
+    return _deck(layers, shapes, cells["cell_lon"], cells["cell_lat"])

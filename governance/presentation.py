@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from governance.catalogue import load_catalogue
-from governance.contract import COMMUNITY_TYPE, FUNDING_CATEGORY
+from governance.catalogue import Standards, load_catalogue
+from governance.contract import COMMUNITY_TYPE, FUNDING_CATEGORY, INCIDENT_CATEGORY
 from governance.text import t
 
 STATUS_COLOURS = {
@@ -131,9 +131,13 @@ def with_type_labels(frame: pd.DataFrame) -> pd.DataFrame:
     return labelled
 
 
-def threshold_bounds(indicator_id: str) -> str:
+def _indicator(indicator_id: str, standards: Standards | None):
+    return (standards or Standards.default()).indicator(indicator_id)
+
+
+def threshold_bounds(indicator_id: str, standards: Standards | None = None) -> str:
     """`不低于 基本 20 平方米/百户 / 目标 30 平方米/百户`, or the no-standard wording."""
-    item = load_catalogue().indicator(indicator_id)
+    item = _indicator(indicator_id, standards)
     if item.direction == "none":
         return t("direction.none")
     bounds = [
@@ -144,14 +148,14 @@ def threshold_bounds(indicator_id: str) -> str:
     return t(f"direction.{item.direction}") + " " + " / ".join(bounds)
 
 
-def threshold_help(indicator_id: str) -> str:
-    """Standard and verbatim policy source, for a column header tooltip."""
+def threshold_help(indicator_id: str, standards: Standards | None = None) -> str:
+    """Standard in force and verbatim policy source, for a column header tooltip."""
     catalogue = load_catalogue()
-    item = catalogue.indicator(indicator_id)
+    item = _indicator(indicator_id, standards)
     return "\n\n".join([
         f"{item.id} {item.name}（{item.unit}）",
         item.formula,
-        threshold_bounds(indicator_id),
+        threshold_bounds(indicator_id, standards),
         t("threshold.source", source=catalogue.source_text(item)),
     ])
 
@@ -221,9 +225,11 @@ def coverage_by_street_bar(streets: pd.DataFrame) -> go.Figure:
     )
 
 
-def indicator_histogram(values: pd.DataFrame, indicator_id: str, title: str) -> go.Figure:
+def indicator_histogram(
+    values: pd.DataFrame, indicator_id: str, title: str, standards: Standards | None = None
+) -> go.Figure:
     """Distribution of one indicator over communities, with its floor and target drawn."""
-    item = load_catalogue().indicator(indicator_id)
+    item = _indicator(indicator_id, standards)
     series = values.loc[values["indicator_id"] == indicator_id, "value"].dropna()
     fig = go.Figure(
         go.Histogram(x=series, nbinsx=30, marker_color="#5c6bc0", name=item.name)
@@ -261,3 +267,144 @@ def value_histogram(values: pd.Series, title: str, axis: str, marks=()) -> go.Fi
     fig.update_xaxes(title=axis)
     fig.update_yaxes(title=t("facilities.chart.communities"))
     return _layout(fig, title, height=320)
+
+
+def _threshold_lines(fig: go.Figure, indicator_id: str, standards: Standards | None) -> None:
+    """The floor and target in force as dashed horizontal lines, labelled."""
+    item = _indicator(indicator_id, standards)
+    for key, bound in (("threshold.floor", item.floor), ("threshold.target", item.target)):
+        if bound is not None:
+            fig.add_hline(
+                y=bound, line_dash="dash", line_color=STATUS_COLOURS["not_met"],
+                annotation_text=t(key, value=f"{bound:g}", unit=item.unit),
+                annotation_position="top left",
+            )
+
+
+def safety_trend_chart(
+    series: pd.DataFrame, indicator_id: str, standards: Standards | None = None
+) -> go.Figure:
+    """One indicator month by month: the district line, then each chosen street,
+    with its threshold drawn. `series` comes from `safety.trend`."""
+    item = load_catalogue().indicator(indicator_id)
+    fig = go.Figure()
+    for name, part in series.groupby(series["series"].fillna(""), sort=False):
+        label = name or t("safety.district")
+        fig.add_trace(go.Scatter(
+            x=part["month"], y=part["value"], mode="lines+markers", name=label,
+            line={"width": 3 if not name else 1.5},
+            customdata=part[["communities_reporting"]],
+            hovertemplate=t("safety.chart.trend.hover", unit=item.unit),
+        ))
+    _threshold_lines(fig, indicator_id, standards)
+    fig.update_xaxes(tickformat="%Y-%m", dtick="M1")
+    fig.update_yaxes(title=item.unit)
+    return _layout(fig, f"{indicator_column_label(indicator_id)}：{t('safety.chart.trend')}",
+                   height=360)
+
+
+def _lower_is_better(indicator_id: str) -> bool:
+    item = load_catalogue().indicator(indicator_id)
+    return item.direction in ("below", "at_most") or indicator_id == "S09"
+
+
+HEAT_BAD, HEAT_TURN, HEAT_GOOD = "#c62828", "#fff59d", "#2e7d32"
+
+
+def _turning_scale(values, turn: float | None, lower_is_better: bool) -> dict:
+    """zmin, zmax and a red → yellow → green scale that turns yellow exactly at
+    the standard (or at the middle when there is none), never beyond the data."""
+    finite = values[values == values]
+    low = float(finite.min()) if finite.size else 0.0
+    high = float(finite.max()) if finite.size else 1.0
+    if turn is None:
+        turn = (low + high) / 2
+    low, high = min(low, turn), max(high, turn)
+    position = 0.5 if high == low else (turn - low) / (high - low)
+    position = min(max(position, 0.001), 0.999)
+    bad, good = (HEAT_GOOD, HEAT_BAD) if lower_is_better else (HEAT_BAD, HEAT_GOOD)
+    return {
+        "zmin": low, "zmax": high,
+        "colorscale": [[0.0, bad], [position, HEAT_TURN], [1.0, good]],
+    }
+
+
+def street_month_heatmap(
+    matrix: pd.DataFrame, indicator_id: str, standards: Standards | None = None
+) -> go.Figure:
+    """Streets × months of one indicator; green is good whichever way the
+    standard points, and the colour scale turns at the floor or limit."""
+    item = _indicator(indicator_id, standards)
+    months = [pd.Timestamp(m).strftime("%Y-%m") for m in matrix.columns]
+    values = matrix.to_numpy(dtype="float64")
+    text = [["—" if v != v else f"{v:.1f}" for v in row] for row in values]
+    fig = go.Figure(go.Heatmap(
+        z=values, x=months, y=list(matrix.index),
+        **_turning_scale(values, item.floor if item.floor is not None else item.target,
+                         _lower_is_better(indicator_id)),
+        text=text, texttemplate="%{text}", hoverongaps=False,
+        colorbar={"title": {"text": item.unit}},
+        hovertemplate=t("safety.chart.heatmap.hover", unit=item.unit),
+    ))
+    fig.update_yaxes(autorange="reversed")
+    return _layout(
+        fig, f"{indicator_column_label(indicator_id)}：{t('safety.chart.heatmap')}",
+        height=max(300, 28 * len(matrix) + 110),
+    )
+
+
+INCIDENT_CATEGORY_COLOURS = {
+    "criminal": "#b71c1c", "public_order": "#e65100", "fire": "#ff6f00",
+    "dispute": "#6a1b9a", "mass_incident": "#000000", "petition": "#1565c0",
+    "hazard": "#f9a825", "environment": "#2e7d32", "public_facility": "#546e7a",
+    "other": "#9e9e9e",
+}
+
+
+def incident_month_bar(counts: pd.DataFrame) -> go.Figure:
+    """Stacked monthly bars of grid events by category."""
+    fig = go.Figure()
+    for item in INCIDENT_CATEGORY.codes:
+        part = counts[counts["category"] == item.code]
+        if part.empty:
+            continue
+        fig.add_trace(go.Bar(
+            x=part["month"], y=part["incidents"], name=item.label,
+            marker_color=INCIDENT_CATEGORY_COLOURS.get(item.code),
+        ))
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(tickformat="%Y-%m", dtick="M1")
+    fig.update_yaxes(title=t("safety.chart.incidents.axis"))
+    return _layout(fig, t("safety.chart.incidents"), height=360)
+
+
+def resolution_bar(resolution: pd.DataFrame) -> go.Figure:
+    """Median and 90th-percentile hours to resolve, per category."""
+    rows = resolution[~resolution["is_total"]].sort_values("median_resolution_hours")
+    labels = [INCIDENT_CATEGORY.label_of(c) for c in rows["category"]]
+    fig = go.Figure([
+        go.Bar(y=labels, x=rows["median_resolution_hours"], orientation="h",
+               name=t("safety.column.median_resolution_hours"), marker_color="#5c6bc0"),
+        go.Bar(y=labels, x=rows["p90_resolution_hours"], orientation="h",
+               name=t("safety.column.p90_resolution_hours"), marker_color="#c5cae9"),
+    ])
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title=t("safety.chart.hours"))
+    return _layout(fig, t("safety.chart.resolution"), height=max(280, 40 * len(rows) + 100))
+
+
+def scenario_met_bar(totals: pd.DataFrame) -> go.Figure:
+    """Communities meeting each indicator (met + partly met), baseline beside
+    scenario; `totals` has indicator_id, met_baseline, met_scenario
+    (scenarios.Comparison.totals, usually only the rows that moved)."""
+    rows = totals.iloc[::-1]
+    labels = [indicator_column_label(i) for i in rows["indicator_id"]]
+    fig = go.Figure([
+        go.Bar(y=labels, x=rows["met_baseline"], orientation="h", name=t("brief.column.baseline"),
+               marker_color="#9fa8da", text=rows["met_baseline"], textposition="outside"),
+        go.Bar(y=labels, x=rows["met_scenario"], orientation="h", name=t("brief.column.scenario"),
+               marker_color="#3949ab", text=rows["met_scenario"], textposition="outside"),
+    ])
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title=t("brief.chart.scenario.axis"), rangemode="tozero")
+    return _layout(fig, t("brief.chart.scenario"), height=max(260, 56 * len(rows) + 110))

@@ -1,14 +1,20 @@
 """The reproducible sample district (示例区) and the shipped sample CSVs.
 
-`generate_district` builds all five contract tables from one seeded numpy
-Generator, vectorised so that 117,000 communities still take seconds. The
-default shape follows the policy seeds (../shared/seeds/): 9 streets and 4
-towns with 117 communities (001), 3 communities above 1,000 m² and 16 above
-600 m² of office space while most have about 300 m² (001), 25,000 yuan office
-and 100,000 yuan party-building lines per community (001), lagging
-disbursement (001), worker pay about 2,000 yuan a month (001), about 2,480
-volunteers (001) and 1,000,000 yuan of 公益创投 a year (000). Safety figures
-scatter around 002's thresholds so that every status occurs.
+`generate_district` builds every contract table from one seeded numpy
+Generator (the grid events from a child stream of the same seed, so adding
+them left the other tables unchanged), vectorised so that 117,000 communities
+still take seconds. The default shape follows the policy seeds
+(../shared/seeds/): 9 streets and 4 towns with 117 communities (001), 3
+communities above 1,000 m² and 16 above 600 m² of office space while most
+have about 300 m² (001), 25,000 yuan office and 100,000 yuan party-building
+lines per community (001), lagging disbursement (001), worker pay about 2,000
+yuan a month (001), about 2,480 volunteers (001) and 1,000,000 yuan of 公益创投
+a year (000). Safety figures scatter around 002's thresholds so that every
+status occurs.
+
+Grid events (网格事件) cover the last 12 report months only (the grid system
+went live then) and add up to the monthly safety reports category by category,
+except a handful of deliberate discrepancies (see `_incidents`).
 
 Everything is fictional: names are invented, coordinates are synthetic points
 around lon 117.00, lat 32.63.
@@ -28,7 +34,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from governance.contract import COMMUNITY_TYPE, TABLES
+from governance.contract import (
+    COMMUNITY_TYPE,
+    INCIDENT_CATEGORY,
+    INCIDENT_REPORT_COLUMNS,
+    INCIDENT_SEVERITY,
+    INCIDENT_STATUS,
+    TABLES,
+)
 from governance.db import PROJECT_DIR, read_sql
 
 DEFAULT_SEED = 20180308
@@ -65,10 +78,25 @@ URBAN, RURAL, RESETTLEMENT, OLD_TOWN, URBAN_VILLAGE = (
 
 @dataclass(frozen=True)
 class SampleSize:
+    """How big a district to generate.
+
+    incidents: None (default) gives as many grid events as the safety reports
+    imply plus the non-reported categories at their usual rate (35,738 for the
+    default size and seed). A number gives exactly that many rows: the
+    reconciled categories stay as the reports say and the non-reported ones
+    (hazard, environment, public facility, other) make up the rest, spread
+    over communities and months in the usual proportions, so the
+    reconciliation still holds — e.g. SampleSize(incidents=10_000_000) for a
+    load test (about 10 s and 2.3 GB peak). 0 gives no incidents at all (a
+    district without a grid system). A positive number below what the reports
+    alone require (about 15,000 at the default size) is refused.
+    """
+
     communities: int = 117
     months: int = 24
     residences_per_community: int = 12
     years: int = 3
+    incidents: int | None = None
 
 
 @dataclass(frozen=True)
@@ -710,18 +738,264 @@ def _residences(rng: np.random.Generator, communities: pd.DataFrame,
 
 
 # ----------------------------------------------------------------------------
+# incidents (网格事件)
+
+# The grid system went live this many months before (and including) the latest
+# report month; earlier months have reports but no events.
+GRID_LIVE_MONTHS = 12
+# The export the events come from was taken at the end of the latest month:
+# anything whose resolution would fall later is still open.
+INCIDENTS_AS_OF = date(LATEST_MONTH.year + LATEST_MONTH.month // 12, LATEST_MONTH.month % 12 + 1, 1)
+# Deliberate disagreements with the reports (an extra or a missing event in one
+# category of one community-month) per 117 communities, so the reconciliation
+# view has something to show.
+INCIDENT_DISCREPANCIES = 5
+
+_INCIDENT_STREAM = 1  # child-seed key: the grid events' own random stream
+_CATEGORIES = tuple(c.code for c in INCIDENT_CATEGORY.codes)
+_SEVERITIES = tuple(c.code for c in INCIDENT_SEVERITY.codes)
+_STATUSES = tuple(c.code for c in INCIDENT_STATUS.codes)
+_REPORTED = tuple(INCIDENT_REPORT_COLUMNS)  # categories the monthly report counts
+_UNREPORTED = tuple(c for c in _CATEGORIES if c not in INCIDENT_REPORT_COLUMNS)
+_GENERAL, _SERIOUS, _MAJOR = (_SEVERITIES.index(s) for s in ("general", "serious", "major"))
+_REPORTED_ST, _IN_PROGRESS, _RESOLVED = (
+    _STATUSES.index(s) for s in ("reported", "in_progress", "resolved")
+)
+_CRIMINAL = _CATEGORIES.index("criminal")
+
+# category → (median hours to 办结, lognormal sigma, share serious, share major,
+#             share left open for months — the old backlog)
+_INCIDENT_PLAN: dict[str, tuple[float, float, float, float, float]] = {
+    "criminal": (120, 0.9, 0.35, 0.0, 0.002),  # major: exactly as reported
+    "public_order": (36, 1.0, 0.10, 0.0, 0.001),
+    "fire": (6, 0.8, 0.20, 0.0, 0.0),
+    "dispute": (72, 1.0, 0.05, 0.0, 0.006),
+    "mass_incident": (48, 0.7, 0.90, 0.10, 0.0),
+    "petition": (240, 0.6, 0.05, 0.0, 0.01),
+    "hazard": (10, 1.0, 0.10, 0.0, 0.004),
+    "environment": (5, 0.9, 0.02, 0.0, 0.001),
+    "public_facility": (60, 1.0, 0.05, 0.0, 0.006),
+    "other": (12, 1.1, 0.02, 0.0, 0.002),
+}
+# Non-reported events per community-month at 2,000 households, and their mix;
+# the majority of what a grid logs (巡查上报的隐患、环境、设施问题).
+_UNREPORTED_RATE = 13.0
+_UNREPORTED_SHARE = {"hazard": 0.30, "environment": 0.40, "public_facility": 0.20, "other": 0.10}
+# Seasonal factor by calendar month (Jan … Dec): hazards (heating, fireworks) in
+# winter, environment complaints in summer.
+_SEASON = {
+    "hazard": (1.3, 1.3, 1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9, 1.0, 1.1, 1.3),
+    "environment": (0.8, 0.8, 0.9, 1.0, 1.1, 1.3, 1.4, 1.4, 1.1, 1.0, 0.9, 0.8),
+    "public_facility": (1.0,) * 12,
+    "other": (1.0,) * 12,
+}
+
+
+def _empty_incidents() -> pd.DataFrame:
+    return pd.DataFrame({
+        name: pd.Series([], dtype=np.float64 if name in ("lon", "lat") else _STR)
+        for name in TABLES["incidents"].column_names
+    })
+
+
+def _report_grid(safety: pd.DataFrame, ids: pa.Array, labels: list[str]) -> dict[str, np.ndarray]:
+    """Each reconciled report column as an (n communities, len(labels)) float array,
+    NaN where the value is missing or the month has no report."""
+    n, w = len(ids), len(labels)
+    c = pd.Index(ids.to_numpy(zero_copy_only=False)).get_indexer(safety["community_id"])
+    m = pd.Index(labels).get_indexer(safety["month"])
+    rows = (c >= 0) & (m >= 0)
+    grid = {}
+    for column in (*INCIDENT_REPORT_COLUMNS.values(), "major_criminal_cases"):
+        values = np.full((n, w), np.nan)
+        values[c[rows], m[rows]] = safety[column].to_numpy(dtype=np.float64, na_value=np.nan)[rows]
+        grid[column] = values
+    return grid
+
+
+def _plausible(rng: np.random.Generator, reported: np.ndarray) -> np.ndarray:
+    """The reported counts, with each gap filled by a Poisson draw around the
+    community's own mean (the district mean when it reported nothing)."""
+    known = ~np.isnan(reported)
+    sums = np.where(known, reported, 0.0).sum(axis=1)
+    seen = known.sum(axis=1)
+    overall = sums.sum() / max(seen.sum(), 1)
+    mean = np.where(seen > 0, sums / np.maximum(seen, 1), overall)
+    fill = rng.poisson(np.broadcast_to(mean[:, None], reported.shape))
+    return np.where(known, np.nan_to_num(reported), fill).astype(np.int64)
+
+
+def _incidents(rng: np.random.Generator, ctx: dict[str, np.ndarray], safety: pd.DataFrame,
+               residences: pd.DataFrame, months: int, wanted: int | None) -> pd.DataFrame:
+    """Grid events that reconcile with the safety reports of the live months.
+
+    For every community-month of the last GRID_LIVE_MONTHS months, each reported
+    category (INCIDENT_REPORT_COLUMNS) has as many events as the report column
+    says, and exactly major_criminal_cases of the criminal ones are 'major' —
+    except INCIDENT_DISCREPANCIES (scaled) cells, each one event more or fewer,
+    in distinct community-months. Where the report is missing any plausible
+    count is used. Non-reported categories come on top (most of the events).
+    """
+    n = len(ctx["households"])
+    w = min(GRID_LIVE_MONTHS, months)
+    if n == 0 or wanted == 0:
+        return _empty_incidents()
+    last = LATEST_MONTH.year * 12 + LATEST_MONTH.month - 1
+    month_numbers = np.arange(last - w + 1, last + 1)  # months since year 0
+    labels = [f"{m // 12:04d}-{m % 12 + 1:02d}" for m in month_numbers]
+    starts = np.array(labels, dtype="datetime64[M]")
+    month_start = starts.astype("datetime64[s]").astype(np.int64)
+    month_seconds = (starts + 1).astype("datetime64[s]").astype(np.int64) - month_start
+    calendar = month_numbers % 12
+
+    # Reconciled categories: as reported, gaps filled plausibly.
+    grid = _report_grid(safety, ctx["ids"], labels)
+    k_cat = len(_CATEGORIES)
+    counts = np.zeros((n, w, k_cat), np.int64)
+    present = np.zeros((n, w, len(_REPORTED)), bool)
+    for j, category in enumerate(_REPORTED):
+        reported = grid[INCIDENT_REPORT_COLUMNS[category]]
+        present[:, :, j] = ~np.isnan(reported)
+        counts[:, :, _CATEGORIES.index(category)] = _plausible(rng, reported)
+    major_reported = grid["major_criminal_cases"]
+    major = np.where(np.isnan(major_reported), 0, np.nan_to_num(major_reported)).astype(np.int64)
+    major = np.minimum(major, counts[:, :, _CRIMINAL])
+
+    # Seeded discrepancies: one cell each in distinct community-months, half of
+    # them an extra event, half a missing one (never a major criminal one).
+    k_bad = _scaled(INCIDENT_DISCREPANCIES, n, 1 if n >= 20 else 0)
+    cells = _pick(rng, np.flatnonzero(present.any(axis=2).ravel()), k_bad)
+    signs = rng.permutation(np.where(np.arange(len(cells)) % 2 == 0, 1, -1))
+    cm_c, cm_w = np.divmod(cells, w)
+    reported_idx = np.array([_CATEGORIES.index(c) for c in _REPORTED])
+    removable = counts[cm_c, cm_w][:, reported_idx] > 0
+    removable[:, _REPORTED.index("criminal")] = (
+        counts[cm_c, cm_w, _CRIMINAL] - major[cm_c, cm_w] > 0
+    )
+    allowed = present[cm_c, cm_w] & np.where(signs[:, None] < 0, removable, True)
+    signs = np.where(allowed.any(axis=1), signs, 1)
+    allowed = np.where(allowed.any(axis=1)[:, None], allowed, present[cm_c, cm_w])
+    column = np.argmax(np.where(allowed, rng.random(allowed.shape) + 1, 0), axis=1)
+    counts[cm_c, cm_w, reported_idx[column]] += signs
+
+    # Non-reported categories: ∝ households, a per-community logging habit, season.
+    activity = np.clip(ctx["households"] / 2000.0, 0.3, 2.5) * rng.lognormal(0, 0.3, n)
+    unreported_idx = np.array([_CATEGORIES.index(c) for c in _UNREPORTED])
+    rate = np.stack([
+        _UNREPORTED_RATE * _UNREPORTED_SHARE[c] * np.array(_SEASON[c])[calendar]
+        for c in _UNREPORTED
+    ], axis=1)  # (w, 4)
+    mean = activity[:, None, None] * rate[None, :, :]
+    if wanted is None:
+        counts[:, :, unreported_idx] = rng.poisson(mean)
+    else:
+        rest = wanted - int(counts.sum())
+        if rest < 0:
+            raise ValueError(f"SampleSize.incidents={wanted:,} is below the {wanted - rest:,} "
+                             "events the safety reports require")
+        p = mean.ravel() / mean.sum()
+        counts[:, :, unreported_idx] = rng.multinomial(rest, p).reshape(mean.shape)
+    del mean, grid
+
+    # One row per event, grouped by (community, month, category).
+    flat = counts.ravel()
+    total = int(flat.sum())
+    group = np.repeat(np.arange(flat.size, dtype=np.int64), flat)
+    cm, cat = np.divmod(group, k_cat)
+    owner, month = np.divmod(cm, w)
+    cat = cat.astype(np.int8)
+    rank = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(flat) - flat, flat)
+    del group, flat
+
+    plan = np.array([_INCIDENT_PLAN[c] for c in _CATEGORIES])  # (10, 5)
+    severity = np.full(total, _GENERAL, np.int8)
+    draw = rng.random(total)
+    severity[draw < plan[cat, 2] + plan[cat, 3]] = _SERIOUS
+    severity[draw < plan[cat, 3]] = _MAJOR
+    severity[(cat == _CRIMINAL) & (rank < major.ravel()[cm])] = _MAJOR
+    del draw, rank
+
+    offset = (rng.random(total) * month_seconds[month]).astype(np.int64)
+    occurred = month_start[month] + offset
+    hours = rng.lognormal(np.log(plan[cat, 0]), plan[cat, 1])
+    resolved = occurred + np.maximum(60, np.round(hours * 3600)).astype(np.int64)
+    del hours
+    as_of = np.datetime64(INCIDENTS_AS_OF, "s").astype(np.int64)
+    backlog = (month < w - 1) & (rng.random(total) < plan[cat, 4])
+    still_open = (resolved >= as_of) | backlog
+    status = np.where(still_open, np.where(rng.random(total) < 0.25, _REPORTED_ST, _IN_PROGRESS),
+                      _RESOLVED).astype(np.int8)
+    del backlog
+
+    # Coordinates: near one of the community's buildings, or anywhere within
+    # 700 m of its centre (roads, squares); ~2 % not located.
+    lon0, lat0 = ctx["lon"][owner], ctx["lat"][owner]
+    near_building = rng.random(total) < 0.8
+    dist = np.where(near_building, np.abs(rng.normal(0, 25, total)),
+                    700 * np.sqrt(rng.random(total)))
+    near_building &= ~np.isnan(lon0)
+    r = len(residences) // max(1, int((~np.isnan(ctx["lon"])).sum()))
+    if r:
+        slot = np.cumsum(~np.isnan(ctx["lon"])) - 1  # community → its block of residences
+        pick = np.where(near_building, slot[owner] * r + rng.integers(0, r, total), 0)
+        lon0 = np.where(near_building, residences["lon"].to_numpy()[pick], lon0)
+        lat0 = np.where(near_building, residences["lat"].to_numpy()[pick], lat0)
+        del pick
+    lon, lat = _offset(lon0, lat0, dist, rng.uniform(0, 2 * np.pi, total))
+    unlocated = rng.random(total) < 0.02
+    lon[unlocated] = np.nan
+    lat[unlocated] = np.nan
+    del lon0, lat0, dist, near_building, unlocated
+
+    # Community order, then time; numbered per community.
+    order = np.argsort((owner << 32) | (occurred - month_start[0]), kind="stable")
+    owner, occurred, resolved = owner[order], occurred[order], resolved[order]
+    cat, severity, status = cat[order], severity[order], status[order]
+    lon, lat = np.round(lon[order], 6), np.round(lat[order], 6)
+    del order, month, offset, cm
+    per_owner = np.bincount(owner, minlength=n)
+    number = np.arange(1, total + 1, dtype=np.int64) - np.repeat(np.cumsum(per_owner) - per_owner,
+                                                                 per_owner)
+    community_id = ctx["ids"].take(pa.array(owner, type=pa.int64()))
+    width = max(6, len(str(int(per_owner.max()))))
+    incident_id = _join("SJ", community_id, "-", _padded(number, width))
+    del number, owner
+
+    def stamps(seconds: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
+        array = pa.array(seconds, type=pa.timestamp("s"), mask=missing)
+        return pc.cast(array, pa.string())
+
+    return pd.DataFrame({
+        "incident_id": _text(incident_id),
+        "community_id": _text(community_id),
+        "occurred_at": _text(stamps(occurred)),
+        "category": _text(np.array(_CATEGORIES, dtype=object), cat),
+        "severity": _text(np.array(_SEVERITIES, dtype=object), severity),
+        "status": _text(np.array(_STATUSES, dtype=object), status),
+        "resolved_at": _text(stamps(resolved, status != _RESOLVED)),
+        "lon": lon,
+        "lat": lat,
+    })
+
+
+# ----------------------------------------------------------------------------
 # public API
 
 
 def generate_district(size: SampleSize = SampleSize(),
                       seed: int = DEFAULT_SEED) -> dict[str, pd.DataFrame]:
-    """All five tables of the sample district, canonical columns and values.
+    """Every table of the sample district, canonical columns and values.
 
-    Same size and seed → identical frames. Dates are ISO text, months
-    'YYYY-MM', enums are codes, missing values are NA (written as empty cells).
+    Same size and seed → identical frames. Dates are ISO text, timestamps
+    'YYYY-MM-DD HH:MM:SS', months 'YYYY-MM', enums are codes, missing values
+    are NA (written as empty cells). The grid events come from their own
+    child stream of the seed, after the other tables, so their size does not
+    change any other table.
     """
     if size.communities < 1 or size.months < 1 or size.years < 1:
         raise ValueError("SampleSize needs at least one community, month and year")
+    if size.incidents is not None and size.incidents < 0:
+        raise ValueError("SampleSize.incidents must be None or a count ≥ 0")
     rng = np.random.default_rng(seed)
     communities, ctx = _communities(rng, size.communities)
     frames = {
@@ -731,6 +1005,10 @@ def generate_district(size: SampleSize = SampleSize(),
         "safety": _safety(rng, communities, ctx, size.months),
         "residences": _residences(rng, communities, ctx, size.residences_per_community),
     }
+    frames["incidents"] = _incidents(
+        np.random.default_rng([seed, _INCIDENT_STREAM]), ctx, frames["safety"],
+        frames["residences"], size.months, size.incidents,
+    )
     for name, frame in frames.items():
         assert tuple(frame.columns) == TABLES[name].column_names, name
     return frames

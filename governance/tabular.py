@@ -10,7 +10,8 @@ CSV / row of the sheet, counting title lines and the header). Blank rows and
 CSV goes through the csv module (quoted commas and line breaks work) over a
 strictly decoded text stream; .xlsx through openpyxl in read-only mode, with
 typed cells turned into the text a person would have typed (1001.0 → "1001",
-a date → "2023-05-01", a cell formatted as percent 0.95 → "95%").
+a date → "2023-05-01", a date and time in a datetime column → "2023-05-01
+14:30:00", a cell formatted as percent 0.95 → "95%").
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import csv
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from governance import decoding
@@ -89,6 +90,12 @@ def _number_text(value: int | float) -> str:
     return repr(value)
 
 
+def _round_to_second(value: datetime) -> datetime:
+    if value.microsecond >= 500_000:
+        value += timedelta(seconds=1)
+    return value.replace(microsecond=0)
+
+
 def excel_text(
     value: object, number_format: str | None = None, kind: str | None = None
 ) -> str | None:
@@ -100,6 +107,10 @@ def excel_text(
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, datetime):
+        if kind == "datetime":
+            # Excel keeps times as fractions of a day: 14:30 may read back as
+            # 14:29:59.999999. Round to the second the person typed.
+            return _round_to_second(value).strftime("%Y-%m-%d %H:%M:%S")
         if kind in ("date", "year_month") or value.time() == time(0):
             return value.date().isoformat()
         return value.isoformat(sep=" ")

@@ -16,7 +16,7 @@ import xlsxwriter
 
 from governance.contract import TABLES, Column, Table
 from governance.exporting import WORKBOOK_OPTIONS, display_width, safe_sheet_name
-from governance.text import t
+from governance.text import has_text, t
 
 BOM = "\ufeff"
 _TEMPLATE_ROWS = 1000  # rows that get text format / drop-downs in sheet 1
@@ -59,6 +59,11 @@ def column_rules(table: Table, column: Column) -> str:
     if column.not_before:
         rules.append(t("template.rule.not_before",
                        other=table.column_by_name[column.not_before].label))
+    if column.only_when:
+        other_name, code = column.only_when
+        other = table.column_by_name[other_name]
+        value = other.enum.label_of(code) if other.enum else code
+        rules.append(t("template.rule.only_when", other=other.label, value=value))
     if table.key == (column.name,):
         rules.append(t("template.rule.unique"))
     elif column.name in table.key:
@@ -118,7 +123,8 @@ def instruction_notes(table: str) -> list[str]:
         t("template.note.replaces", replaces=t(f"replaces.{spec.replaces}")),
     ]
     if spec.optional:
-        notes.append(t("template.note.optional_table"))
+        specific = f"template.note.optional_table.{spec.name}"
+        notes.append(t(specific if has_text(specific) else "template.note.optional_table"))
     if spec.help:
         notes.append(spec.help)
     return notes
@@ -133,6 +139,8 @@ def template_xlsx_bytes(table: str) -> bytes:
         {"bold": True, "bg_color": "#FFF2CC", "border": 1}
     )
     text_cells = workbook.add_format({"num_format": "@"})
+    # A date and time typed into a datetime column stays visible as both.
+    datetime_cells = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
     plain = workbook.add_format({"text_wrap": False})
     used: set[str] = set()
@@ -143,7 +151,10 @@ def template_xlsx_bytes(table: str) -> bytes:
         width = max(10, display_width(column.label) + 4)
         # Text columns (codes above all) stay text, so Excel never turns
         # 340403001001 into 3.40403E+11.
-        data.set_column(col, col, width, text_cells if column.kind == "text" else None)
+        cell_format = {"text": text_cells, "datetime": datetime_cells}.get(column.kind)
+        if column.kind == "datetime":
+            width = max(width, 18)
+        data.set_column(col, col, width, cell_format)
         if column.enum is not None:
             data.data_validation(1, col, _TEMPLATE_ROWS, col, {
                 "validate": "list",

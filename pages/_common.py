@@ -18,7 +18,7 @@ import time
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -28,6 +28,7 @@ import streamlit as st
 from governance import (
     boundaries,
     db,
+    exporting,
     facility_view,
     funding_view,
     history,
@@ -35,11 +36,15 @@ from governance import (
     indicators,
     presentation,
     reports,
+    safety,
+    safety_view,
     sample,
+    scenarios,
     templates,
 )
 from governance.contract import COMMUNITY_TYPE
 from governance.indicators import Period, ViewFilter
+from governance.scenarios import BASELINE, Scenario
 from governance.text import escape_markdown, t
 
 log = logging.getLogger("governance.app")
@@ -83,6 +88,17 @@ class PageContext:
     version: int
     period: Period
     view_filter: ViewFilter
+    # The what-if scenario applied to every page (BASELINE: policy defaults).
+    scenario: Scenario = BASELINE
+
+    @property
+    def standards(self):
+        return self.scenario.standards()
+
+    def key(self, widget_key: str) -> str:
+        """A widget key that starts afresh (at the scenario's value) when the
+        applied scenario changes; the baseline keeps the plain key."""
+        return widget_key if self.scenario.is_baseline else f"{widget_key}@{self.scenario.name}"
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -99,6 +115,16 @@ def _streets(db_path: str, version: int) -> list[str]:
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def _sample_tables(db_path: str, version: int) -> list[str]:
     return sample.sample_tables_present(_connection(db_path))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def scenario_list(db_path: str, scenario_version: int) -> pd.DataFrame:
+    return scenarios.list_scenarios(_connection(db_path))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _saved_scenario(db_path: str, scenario_version: int, name: str) -> Scenario | None:
+    return scenarios.load_scenario(_connection(db_path), name)
 
 
 def _month_label(month: date) -> str:
@@ -132,6 +158,11 @@ def sidebar_filters() -> None:
                 t("filter.months"), options=months, value=indicators.default_month_range(months),
                 format_func=_month_label, key="filter_months", help=t("filter.months.help"),
             )
+        names = scenario_list(db_path, scenarios.scenario_version(conn))["name"].tolist()
+        st.selectbox(
+            t("filter.scenario"), ["", *names], format_func=lambda n: n or t("scenario.baseline"),
+            key="filter_scenario", help=t("filter.scenario.help"),
+        )
 
 
 # Whether app.py drew the shell in the current script run (set by render_shell,
@@ -140,12 +171,13 @@ _shell = threading.local()
 
 
 def navigation_pages() -> dict[str, list]:
-    # Safety and what-if pages join the dashboards section.
     return {
         t("nav.section.dashboards"): [
             st.Page("pages/overview.py", title=t("nav.overview"), default=True),
             st.Page("pages/facilities.py", title=t("nav.facilities")),
             st.Page("pages/funding.py", title=t("nav.funding")),
+            st.Page("pages/safety.py", title=t("nav.safety")),
+            st.Page("pages/scenarios.py", title=t("nav.scenarios")),
         ],
         t("nav.section.data"): [
             st.Page("pages/data.py", title=t("nav.data")),
@@ -193,21 +225,33 @@ def page_context() -> PageContext:
         streets=tuple(st.session_state.get("filter_streets") or ()),
         community_types=tuple(st.session_state.get("filter_types") or ()),
     )
-    return PageContext(conn, db_path, version, Period(year, month_from, month_to), view_filter)
+    name = st.session_state.get("filter_scenario")
+    scenario = (
+        _saved_scenario(db_path, scenarios.scenario_version(conn), name) if name else None
+    ) or BASELINE
+    return PageContext(
+        conn, db_path, version, Period(year, month_from, month_to), view_filter, scenario
+    )
 
 
 def sample_banner(ctx: PageContext) -> None:
+    """What the page is showing: sample data, and the scenario applied, if any."""
     tables = _sample_tables(ctx.db_path, ctx.version)
     if tables:
         labels = "、".join(history.table_label(name) for name in tables)
         st.warning(t("sample.banner", tables=labels), icon="⚠️")
+    if not ctx.scenario.is_baseline:
+        st.info(t("scenario.applied", name=escape_markdown(ctx.scenario.name),
+                  changes="；".join(scenarios.describe(ctx.scenario))), icon=":material/tune:")
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def indicator_values(
-    db_path: str, version: int, period: Period, view_filter: ViewFilter
+    db_path: str, version: int, period: Period, view_filter: ViewFilter,
+    scenario: Scenario = BASELINE,
 ) -> pd.DataFrame:
-    return indicators.indicator_values(_connection(db_path), period, view_filter).to_pandas()
+    return indicators.indicator_values(
+        _connection(db_path), period, view_filter, scenario.standards()).to_pandas()
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -372,9 +416,10 @@ def communities(db_path: str, version: int, view_filter: ViewFilter) -> pd.DataF
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def status_matrix(
-    db_path: str, version: int, period: Period, view_filter: ViewFilter
+    db_path: str, version: int, period: Period, view_filter: ViewFilter,
+    scenario: Scenario = BASELINE,
 ) -> pd.DataFrame:
-    values = indicator_values(db_path, version, period, view_filter)
+    values = indicator_values(db_path, version, period, view_filter, scenario)
     matrix = indicators.status_matrix(values, communities(db_path, version, view_filter))
     return presentation.with_type_labels(matrix)
 
@@ -384,7 +429,7 @@ matrix_indicator_ids = presentation.matrix_indicator_ids
 matrix_export = presentation.matrix_for_export
 
 
-def matrix_column_config(indicator_ids: list[str]) -> dict:
+def matrix_column_config(indicator_ids: list[str], standards=None) -> dict:
     labels = presentation.lead_column_labels()
     config = {
         "community_name": st.column_config.TextColumn(labels["community_name"], pinned=True),
@@ -396,7 +441,7 @@ def matrix_column_config(indicator_ids: list[str]) -> dict:
     for indicator_id in indicator_ids:
         config[indicator_id] = st.column_config.NumberColumn(
             presentation.indicator_column_label(indicator_id),
-            help=presentation.threshold_help(indicator_id),
+            help=presentation.threshold_help(indicator_id, standards),
             format="%.1f",
         )
     return config
@@ -415,9 +460,11 @@ def coverage_view(
     return facility_view.coverage_view(_connection(db_path), request, view_filter)
 
 
-def show_table(frame: pd.DataFrame, label, key: str | None = None) -> None:
-    """A read-only table with Chinese headers and codes shown as words."""
-    shown = facility_view.for_display(frame).rename(columns=label)
+def show_table(
+    frame: pd.DataFrame, label, key: str | None = None, display=facility_view.for_display
+) -> None:
+    """A read-only table with Chinese headers and codes shown as words (by `display`)."""
+    shown = display(frame).rename(columns=label)
     st.dataframe(shown, hide_index=True, width="stretch", key=key)
 
 
@@ -446,3 +493,65 @@ def funding_data(
     db_path: str, version: int, request: funding_view.FundingRequest, view_filter: ViewFilter
 ) -> funding_view.FundingView:
     return funding_view.funding_view(_connection(db_path), request, view_filter)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def safety_data(
+    db_path: str, version: int, period: Period, view_filter: ViewFilter,
+    scenario: Scenario = BASELINE,
+) -> safety_view.SafetyView:
+    return safety_view.safety_view(
+        _connection(db_path), period, view_filter, standards=scenario.standards())
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def safety_community_months(
+    db_path: str, version: int, period: Period, view_filter: ViewFilter, community_id: str
+) -> pd.DataFrame:
+    return safety.community_months(_connection(db_path), period, community_id, view_filter)
+
+
+# Each entry holds a map's cells and shapes: keep few.
+@st.cache_data(max_entries=8, show_spinner=False)
+def incident_map_data(
+    db_path: str, version: int, period: Period, view_filter: ViewFilter, cell_m: int,
+    categories: tuple[str, ...], mean_lat: float | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    return safety_view.incident_map(
+        _connection(db_path), period, cell_m, mean_lat, categories, view_filter)
+
+
+def saved_scenario(ctx: PageContext, name: str) -> Scenario:
+    """A saved scenario by name (the baseline if it has just been deleted)."""
+    found = _saved_scenario(ctx.db_path, scenarios.scenario_version(ctx.conn), name)
+    return found or BASELINE
+
+
+# Each comparison computes every indicator twice: keep few.
+@st.cache_data(max_entries=8, show_spinner=False)
+def scenario_comparison(
+    db_path: str, version: int, period: Period, view_filter: ViewFilter, scenario: Scenario
+) -> scenarios.Comparison:
+    return scenarios.compare(_connection(db_path), period, scenario, view_filter)
+
+
+def _brief(ctx: PageContext, scenario: Scenario):
+    from governance import brief  # TEMP until governance/brief.py lands
+
+    return brief.build_brief(
+        ctx.conn, ctx.period, ctx.view_filter, scenario, data_version=ctx.version,
+        generated_at=datetime.now(),
+    )
+
+
+def brief_html(ctx: PageContext, scenario: Scenario) -> bytes:
+    """The meeting brief as one offline HTML file (built when the button is clicked)."""
+    from governance import brief  # TEMP
+
+    return brief.render_html(_brief(ctx, scenario)).encode("utf-8")
+
+
+def brief_workbook(ctx: PageContext, scenario: Scenario) -> bytes:
+    from governance import brief  # TEMP
+
+    return exporting.to_excel_bytes(brief.brief_sheets(_brief(ctx, scenario)))

@@ -22,21 +22,23 @@ facility_type = type_column.selectbox(
     t("facilities.type"), [c.code for c in FACILITY_TYPE.codes],
     format_func=FACILITY_TYPE.label_of, key="coverage_type",
 )
+settings = ctx.standards.settings
+scenario_radius = float(settings["service_circle_radius_m"])
 circle = circle_column.selectbox(
-    t("facilities.circle"), CIRCLES, index=CIRCLES.index("10min"),
+    t("facilities.circle"), CIRCLES, index=CIRCLES.index(coverage.circle_for(scenario_radius)),
     format_func=lambda c: t(
         "facilities.circle.custom" if c == "custom" else f"coverage.circle.{c}"
     ),
-    key="coverage_circle", help=t("facilities.help.circle"),
+    key=ctx.key("coverage_circle"), help=t("facilities.help.circle"),
 )
 custom_radius = radius_column.number_input(
-    t("facilities.radius"), min_value=50, max_value=5000, value=500, step=50,
-    key="coverage_radius", disabled=circle != "custom",
+    t("facilities.radius"), min_value=50, max_value=5000, value=int(scenario_radius), step=50,
+    key=ctx.key("coverage_radius"), disabled=circle != "custom",
 )
 detour = detour_column.number_input(
     t("facilities.detour"), min_value=1.0, max_value=3.0, step=0.05,
-    value=float(load_catalogue().setting("walking_detour_factor").value),
-    key="coverage_detour", help=load_catalogue().setting("walking_detour_factor").help,
+    value=float(settings["walking_detour_factor"]),
+    key=ctx.key("coverage_detour"), help=load_catalogue().setting("walking_detour_factor").help,
 )
 radius_m = float(custom_radius if circle == "custom" else coverage.CIRCLE_PRESETS_M[circle])
 
@@ -69,6 +71,7 @@ def coverage_section() -> None:
     request = facility_view.CoverageRequest(
         facility_type, radius_m, float(detour),
         added=added + ((clicked,) if clicked else ()), closed=tuple(closed),
+        scenario=ctx.scenario,
     )
     view = _common.coverage_view(ctx.db_path, ctx.version, request, ctx.view_filter)
     district = view.district
@@ -132,9 +135,10 @@ def coverage_section() -> None:
 
 def standards_section(view: facility_view.CoverageView) -> None:
     st.subheader(t("facilities.standards.title"))
-    for line in facility_view.standards_caption():
+    for line in facility_view.standards_caption(standards=ctx.standards):
         st.caption(line)
-    values = _common.indicator_values(ctx.db_path, ctx.version, ctx.period, ctx.view_filter)
+    values = _common.indicator_values(
+        ctx.db_path, ctx.version, ctx.period, ctx.view_filter, ctx.scenario)
     communities = _common.communities(ctx.db_path, ctx.version, ctx.view_filter)
     standards = presentation.with_type_labels(facility_view.space_standards(values, communities))
     ids = presentation.matrix_indicator_ids(standards)
@@ -142,10 +146,10 @@ def standards_section(view: facility_view.CoverageView) -> None:
     st.dataframe(
         standards.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
         column_order=presentation.MATRIX_LEAD_COLUMNS + ids,
-        column_config=_common.matrix_column_config(ids), key="space_standards",
+        column_config=_common.matrix_column_config(ids, ctx.standards), key="space_standards",
     )
     st.plotly_chart(
-        presentation.indicator_histogram(values, "F01", t("facilities.chart.f01")),
+        presentation.indicator_histogram(values, "F01", t("facilities.chart.f01"), ctx.standards),
         key="f01_histogram",
     )
     st.download_button(

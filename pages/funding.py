@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import exporting, facility_view, funding_view, presentation
+from governance import exporting, facility_view, funding, funding_view, presentation
 from governance.contract import FUNDING_CATEGORY
 from governance.text import t
 from pages import _common
@@ -18,17 +18,22 @@ if ctx.period.year is None:
     st.stop()
 st.caption(_common.period_caption(ctx.period))
 
+settings = ctx.standards.settings
 settings_columns = st.columns(3)
 on_time_days = settings_columns[0].number_input(
     t("funding.delay.on_time_days"), min_value=1, max_value=365, step=1,
-    value=funding_view.FundingRequest(ctx.period).on_time_days, key="funding_on_time_days",
+    value=int(settings["on_time_days"]), key=ctx.key("funding_on_time_days"),
 )
 wage = settings_columns[1].number_input(
     t("funding.staff.wage"), min_value=500.0, max_value=50_000.0, step=100.0,
-    value=funding_view.FundingRequest(ctx.period).local_wage_yuan, key="funding_wage",
+    value=float(settings["local_avg_monthly_wage_yuan"]), key=ctx.key("funding_wage"),
 )
+levels = list(funding.SOCIAL_WORKER_ALLOWANCE_BY_LEVEL.values())
 level = settings_columns[2].selectbox(
-    t("funding.staff.level"), [100, 200, 300], index=1, key="funding_allowance_level",
+    t("funding.staff.level"), levels,
+    index=levels.index(int(settings["social_worker_allowance_level_yuan"]))
+    if int(settings["social_worker_allowance_level_yuan"]) in levels else 1,
+    key=ctx.key("funding_allowance_level"),
 )
 
 
@@ -38,21 +43,27 @@ def funding_section() -> None:
         st.caption(t("funding.formula.source") + " " + t("funding.formula.rounding"))
         inputs = st.columns(5)
         base = inputs[0].number_input(
-            t("funding.formula.base"), 0.0, 1_000_000.0, 25_000.0, 1_000.0, key="formula_base")
+            t("funding.formula.base"), 0.0, 1_000_000.0,
+            float(settings["funding_formula_base_yuan"]), 1_000.0, key=ctx.key("formula_base"))
         per_household = inputs[1].number_input(
-            t("funding.formula.per_household"), 0.0, 1_000.0, 0.0, 1.0,
-            key="formula_per_household")
+            t("funding.formula.per_household"), 0.0, 1_000.0,
+            float(settings["funding_formula_per_household_yuan"]), 1.0,
+            key=ctx.key("formula_per_household"))
         per_elderly = inputs[2].number_input(
-            t("funding.formula.per_elderly"), 0.0, 1_000.0, 0.0, 1.0, key="formula_per_elderly")
+            t("funding.formula.per_elderly"), 0.0, 1_000.0,
+            float(settings["funding_formula_per_elderly_yuan"]), 1.0,
+            key=ctx.key("formula_per_elderly"))
         per_low_income = inputs[3].number_input(
-            t("funding.formula.per_low_income"), 0.0, 10_000.0, 0.0, 10.0,
-            key="formula_per_low_income")
+            t("funding.formula.per_low_income"), 0.0, 10_000.0,
+            float(settings["funding_formula_per_low_income_yuan"]), 10.0,
+            key=ctx.key("formula_per_low_income"))
         category = inputs[4].selectbox(
             t("funding.column.category"), [c.code for c in FUNDING_CATEGORY.codes],
             format_func=FUNDING_CATEGORY.label_of, key="formula_category")
     request = funding_view.FundingRequest(
         ctx.period, int(on_time_days), float(wage), int(level),
         float(base), float(per_household), float(per_elderly), float(per_low_income), category,
+        ctx.scenario,
     )
     view = _common.funding_data(ctx.db_path, ctx.version, request, ctx.view_filter)
 
@@ -67,7 +78,7 @@ def funding_section() -> None:
     _common.show_table(view.allocation, funding_view.column_label, key="formula_table")
 
     st.subheader(t("funding.standards.title"))
-    for line in facility_view.standards_caption(funding_view.FUNDING_INDICATORS):
+    for line in facility_view.standards_caption(funding_view.FUNDING_INDICATORS, ctx.standards):
         st.caption(line)
     ids = presentation.matrix_indicator_ids(view.standards_matrix)
     matrix = presentation.with_type_labels(view.standards_matrix)
@@ -75,7 +86,7 @@ def funding_section() -> None:
     st.dataframe(
         matrix.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
         column_order=presentation.MATRIX_LEAD_COLUMNS + ids,
-        column_config=_common.matrix_column_config(ids), key="funding_standards",
+        column_config=_common.matrix_column_config(ids, ctx.standards), key="funding_standards",
     )
     left, right = st.columns([3, 2])
     left.plotly_chart(

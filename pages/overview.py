@@ -24,7 +24,8 @@ kpi_columns[0].metric(t("overview.kpi.communities"), f"{totals['communities']:,}
 kpi_columns[1].metric(t("overview.kpi.households"), f"{totals['households']:,}")
 kpi_columns[2].metric(t("overview.kpi.population"), f"{totals['population']:,}")
 
-values = _common.indicator_values(ctx.db_path, ctx.version, ctx.period, ctx.view_filter)
+values = _common.indicator_values(
+    ctx.db_path, ctx.version, ctx.period, ctx.view_filter, ctx.scenario)
 summary = indicators.dimension_summary(values).set_index("dimension")
 dimension_columns = st.columns(len(DIMENSIONS))
 for column, dimension in zip(dimension_columns, DIMENSIONS, strict=True):
@@ -38,7 +39,8 @@ for column, dimension in zip(dimension_columns, DIMENSIONS, strict=True):
 
 st.subheader(t("overview.matrix.title"))
 st.caption(t("overview.matrix.caption"))
-matrix = _common.status_matrix(ctx.db_path, ctx.version, ctx.period, ctx.view_filter)
+matrix = _common.status_matrix(
+    ctx.db_path, ctx.version, ctx.period, ctx.view_filter, ctx.scenario)
 indicator_ids = _common.matrix_indicator_ids(matrix)
 styles = presentation.matrix_cell_styles(matrix, indicator_ids)
 st.dataframe(
@@ -47,7 +49,7 @@ st.dataframe(
     width="stretch",
     height=min(38 + 35 * len(matrix), 600),
     column_order=_common.MATRIX_LEAD_COLUMNS + indicator_ids,
-    column_config=_common.matrix_column_config(indicator_ids),
+    column_config=_common.matrix_column_config(indicator_ids, ctx.standards),
     key="overview_matrix",
 )
 st.download_button(

@@ -41,5 +41,13 @@ from (
         join import_history as h on h.import_id = d.import_id
         where h.is_sample
     )
+    union all
+    select 6 as position, 'incidents' as table_name
+    where exists (
+        select 1
+        from incidents as d
+        join import_history as h on h.import_id = d.import_id
+        where h.is_sample
+    )
 )
 order by position

@@ -104,6 +104,21 @@ create table if not exists residences (
     import_id integer not null
 );
 
+-- Optional grid events (网格事件), one row per incident; an import replaces the
+-- incidents whose incident_id it lists.
+create table if not exists incidents (
+    incident_id varchar not null,
+    community_id varchar not null,
+    occurred_at timestamp not null,
+    category varchar not null,
+    severity varchar not null,
+    status varchar not null,
+    resolved_at timestamp,
+    lon double,
+    lat double,
+    import_id integer not null
+);
+
 -- The catalogue's status rule, written once for every indicator query.
 -- direction: at_least (≥ floor, ≥ target), below (< limit), at_most (≤ limit),
 -- none (no standard: ranked only). A floor with a target between them gives
@@ -131,4 +146,14 @@ create table if not exists community_boundaries (
     community_id varchar not null,
     geometry_json varchar not null,
     import_id integer not null
+);
+
+-- Named what-if scenarios: only what differs from the policy defaults, as JSON
+-- (governance/scenarios.py). The baseline is never stored here.
+create table if not exists scenarios (
+    name varchar not null,
+    payload_json varchar not null,
+    changes integer not null,
+    saved_at timestamp not null,
+    saved_by varchar not null
 );

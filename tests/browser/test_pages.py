@@ -3,8 +3,11 @@ an upload goes through the real file input."""
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
+import openpyxl
 import pytest
 from playwright.sync_api import expect
 
@@ -13,7 +16,10 @@ from tests.conftest import bad_communities_csv, messy_communities_csv
 
 pytestmark = pytest.mark.browser
 
-PAGES = {"overview": "", "facilities": "facilities", "funding": "funding", "data": "data"}
+PAGES = {
+    "overview": "", "facilities": "facilities", "funding": "funding", "safety": "safety",
+    "data": "data",
+}
 
 
 def _open(page, app_server, path: str) -> None:
@@ -97,6 +103,33 @@ def test_facilities_map_is_drawn_without_tiles(page, app_server):
     assert box["width"] > 400 and box["height"] > 300
     page.wait_for_timeout(1500)  # let deck.gl draw its first frame
     screenshot(page, "facilities_map")
+    assert page.outside_requests == [], page.outside_requests
+
+
+def test_safety_page_draws_red_flags_charts_map_and_exports(page, app_server):
+    _open(page, app_server, "safety")
+    page.get_by_text(re.compile("红线：")).wait_for()
+    page.wait_for_selector(".js-plotly-plot .main-svg")
+    # Trend, heat map, incidents by month and resolution times.
+    expect(page.locator(".js-plotly-plot")).to_have_count(4)
+    heatmap = page.locator(".js-plotly-plot .heatmaplayer")
+    expect(heatmap).to_have_count(1)
+    trend = page.locator(".js-plotly-plot").first
+    assert "民事纠纷调解率" in trend.inner_text()
+    # The threshold line of S01 (98 %) is drawn and labelled.
+    assert "98" in trend.locator(".annotation-text").first.text_content()
+    page.locator(".js-plotly-plot").nth(1).scroll_into_view_if_needed()
+    screenshot(page, "safety_trends")
+    chart = page.locator('[data-testid="stDeckGlJsonChart"]')
+    chart.scroll_into_view_if_needed()
+    chart.locator("canvas").first.wait_for()
+    page.wait_for_timeout(1500)  # let deck.gl draw its first frame
+    screenshot(page, "safety_map")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="导出本页表格（Excel）").click()
+    book = openpyxl.load_workbook(io.BytesIO(Path(download_info.value.path()).read_bytes()))
+    assert book.sheetnames[:3] == ["平安指标", "红线事项", "月度指标"]
+    assert "月报核对差异" in book.sheetnames
     assert page.outside_requests == [], page.outside_requests
 
 

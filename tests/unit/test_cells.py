@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pyarrow as pa
 import pytest
@@ -157,6 +157,53 @@ def test_parse_date(raw, value, error):
 @pytest.mark.parametrize(
     ("raw", "value", "error"),
     [
+        ("2023-05-01 14:30", datetime(2023, 5, 1, 14, 30), None),
+        ("2023-05-01 14:30:05", datetime(2023, 5, 1, 14, 30, 5), None),
+        ("2023-05-01T14:30", datetime(2023, 5, 1, 14, 30), None),
+        ("2023/5/1 9:05", datetime(2023, 5, 1, 9, 5), None),
+        ("2023.5.1 09:05", datetime(2023, 5, 1, 9, 5), None),
+        ("2023年5月1日 14:30", datetime(2023, 5, 1, 14, 30), None),
+        ("2023年5月1日14时30分", datetime(2023, 5, 1, 14, 30), None),
+        ("2023年5月1日 14时30分05秒", datetime(2023, 5, 1, 14, 30, 5), None),
+        ("2023年5月1日 9点", datetime(2023, 5, 1, 9, 0), None),
+        ("2023-05-01 14:30:05.7", datetime(2023, 5, 1, 14, 30, 5), None),  # fraction dropped
+        ("２０２３－０５－０１　１４：３０", datetime(2023, 5, 1, 14, 30), None),
+        ("2023-05-01", datetime(2023, 5, 1, 0, 0), None),
+        ("2023年5月1日", datetime(2023, 5, 1, 0, 0), None),
+        ("20230501", datetime(2023, 5, 1, 0, 0), None),
+        ("2024-02-29 23:59:59", datetime(2024, 2, 29, 23, 59, 59), None),
+        ("2023-02-30", None, "bad_datetime"),
+        ("2023-02-30 10:00", None, "bad_datetime"),
+        ("2023-05-01 25:00", None, "bad_datetime"),
+        ("2023-05-01 24:00", None, "bad_datetime"),
+        ("2023-05-01 14:61", None, "bad_datetime"),
+        ("2023-05-01 14:30:60", None, "bad_datetime"),
+        ("2023年5月1日 25时", None, "bad_datetime"),
+        ("2023-05-01 14", None, "bad_datetime"),
+        ("14:30", None, "bad_datetime"),
+        ("五月一日", None, "bad_datetime"),
+        ("2023年5月", None, "date_without_day"),
+        ("2023-05", None, "date_without_day"),
+        ("", None, None),
+    ],
+)
+def test_parse_datetime(raw, value, error):
+    parsed = cells.parse_datetime([raw])
+    assert parsed.values.type == pa.timestamp("s")
+    assert _pairs(parsed) == [(value, error)]
+
+
+def test_parse_datetime_required_and_vectorised():
+    parsed = cells.parse_datetime(["2023-05-01 08:00", None, " ", "x", "2023/5/2"], required=True)
+    assert _pairs(parsed) == [
+        (datetime(2023, 5, 1, 8, 0), None), (None, "required"), (None, "required"),
+        (None, "bad_datetime"), (datetime(2023, 5, 2), None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "error"),
+    [
         ("2023-05", date(2023, 5, 1), None),
         ("2023/5", date(2023, 5, 1), None),
         ("2023年5月", date(2023, 5, 1), None),
@@ -236,6 +283,31 @@ def test_same_row_rules_only_where_both_present():
     )
     assert before.errors.to_pylist() == ["not_before", None, None]
     assert before.details.to_pylist() == ["2023-02-01", None, None]
+    stamps = cells.check_not_before(
+        pa.array([datetime(2023, 5, 1, 9, 0), datetime(2023, 5, 1, 9, 0), None],
+                 pa.timestamp("s")),
+        pa.array([datetime(2023, 5, 1, 10, 30), datetime(2023, 5, 1, 8, 59, 59),
+                  datetime(2023, 5, 1)], pa.timestamp("s")),
+    )
+    assert stamps.errors.to_pylist() == ["not_before", None, None]
+    assert stamps.details.to_pylist() == ["2023-05-01 10:30", None, None]
+    seconds = cells.check_not_before(
+        pa.array([datetime(2023, 5, 1)], pa.timestamp("s")),
+        pa.array([datetime(2023, 5, 1, 0, 0, 5)], pa.timestamp("s")),
+    )
+    assert seconds.details.to_pylist() == ["2023-05-01 00:00:05"]
+
+
+def test_only_when_rule_checks_filled_cells_against_the_other_code():
+    rule = cells.check_only_when(
+        pa.array([datetime(2023, 5, 2), datetime(2023, 5, 2), None, datetime(2023, 5, 2)],
+                 pa.timestamp("s")),
+        pa.array(["resolved", "in_progress", "reported", None]),
+        "resolved",
+    )
+    # filled + resolved: fine; filled + open: refused; empty: fine; status unknown: not judged
+    assert rule.errors.to_pylist() == [None, "only_when", None, None]
+    assert rule.details.to_pylist() == [None, "in_progress", None, None]
 
 
 def test_parse_column_dispatches_every_contract_column():

@@ -178,3 +178,14 @@ def test_import_with_gcj02_coordinates_and_boundaries(tmp_path, loaded_db):
     bad.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
     code, _, err = run_cli("boundaries", "--db", str(loaded_db), str(bad))
     assert code == EXIT_REFUSED and "没有任何要素" in err
+
+
+def test_sample_command_writes_the_requested_incidents(tmp_path):
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["sample", "--out", str(tmp_path), "--incidents", "50000"], out, err)
+    assert code == EXIT_OK, err.getvalue()
+    lines = (tmp_path / "incidents.csv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 50_001
+    code = main(["sample", "--out", str(tmp_path / "few"), "--incidents", "10"], out, err)
+    assert code == EXIT_USAGE
+    assert "--incidents 10 太小" in err.getvalue()

@@ -15,6 +15,7 @@ from governance.sample import SAMPLE_DIR, SampleSize, generate_district, write_s
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2} ([01]\d|2[0-3]):[0-5]\d:[0-5]\d$")
 VOLUNTEER_TOLERANCE = 0.01  # 001: 2480 volunteers; we allow ±1 %
 
 
@@ -53,6 +54,8 @@ def _contract_violations(name: str, frame: pd.DataFrame, community_ids: set[str]
                 problems.append(f"{name}.{column.name}: unknown codes {sorted(bad)[:5]}")
         if column.kind == "date" and not data.map(lambda v: bool(DATE.match(v))).all():
             problems.append(f"{name}.{column.name}: not ISO dates")
+        if column.kind == "datetime" and not data.map(lambda v: bool(DATETIME.match(v))).all():
+            problems.append(f"{name}.{column.name}: not YYYY-MM-DD HH:MM:SS")
         if column.kind == "year_month" and not data.map(lambda v: bool(MONTH.match(v))).all():
             problems.append(f"{name}.{column.name}: not YYYY-MM")
         if column.kind == "text" and not data.map(lambda v: isinstance(v, str) and v != "").all():

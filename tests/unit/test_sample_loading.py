@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
+from datetime import date, datetime
 
 import pytest
 
 from governance import db, sample
-from governance.contract import TABLES
+from governance.contract import COMMUNITY_TYPE, TABLES
 from governance.sample import SAMPLE_APPLIED_BY, SAMPLE_DIR
 
 COUNTS = {
@@ -16,6 +17,7 @@ COUNTS = {
     "funding": "select count(*) from funding",
     "safety": "select count(*) from safety",
     "residences": "select count(*) from residences",
+    "incidents": "select count(*) from incidents",
 }
 
 
@@ -87,3 +89,28 @@ def test_values_arrive_in_canonical_form(loaded):
         "select sum(amount_yuan) from funding where category = 'public_welfare' and year = 2025"
     ).fetchone()[0]
     assert float(total) == pytest.approx(1_000_000, rel=0.01)
+
+
+def test_grid_events_arrive_as_timestamps_and_disagree_only_where_seeded(loaded):
+    conn, _ = loaded
+    first, last, open_with_end, resolved_without_end = conn.execute(
+        "select min(occurred_at), max(occurred_at),"
+        " count(*) filter (where status <> 'resolved' and resolved_at is not null),"
+        " count(*) filter (where status = 'resolved' and resolved_at is null)"
+        " from incidents"
+    ).fetchone()
+    assert datetime(2025, 1, 1) <= first < datetime(2025, 1, 2)
+    assert datetime(2025, 12, 31) <= last < datetime(2026, 1, 1)
+    assert open_with_end == 0 and resolved_without_end == 0
+    streets = [r[0] for r in conn.execute("select distinct street from communities").fetchall()]
+    params = {
+        "scope_streets": streets,
+        "community_types": [c.code for c in COMMUNITY_TYPE.codes],
+        "month_from": date(2025, 1, 1),
+        "month_to": date(2025, 12, 1),
+    }
+    differences = db.run_query(conn, "incident_report_reconciliation", params).to_pandas()
+    reported = differences[differences["reported_count"].notna()]
+    # what the dashboard's reconciliation view shows besides unreported values
+    assert len(reported) == 5
+    assert set(reported["difference_count"]) == {1, -1}

@@ -24,6 +24,7 @@ KIND_TO_TYPES = {
     "percent": {"DOUBLE"},
     "money": {"DECIMAL(12,2)", "DECIMAL(18,2)"},
     "date": {"DATE"},
+    "datetime": {"TIMESTAMP"},
     "year_month": {"DATE"},
 }
 
@@ -67,6 +68,33 @@ def test_detect_table_prefers_the_table_that_fits():
     assert detect_table(["楼栋编码", "社区编码", "户数", "经度", "纬度"]) == TABLES["residences"]
     assert detect_table(["社区编码", "月份", "调解数"]) == TABLES["safety"]
     assert detect_table(["姓名", "电话"]) is None
+    assert detect_table(["工单号", "所属社区编码", "上报时间", "事件类型", "处置状态"]) == (
+        TABLES["incidents"]
+    )
+
+
+def test_same_row_rules_name_real_columns_and_codes():
+    for table in TABLES.values():
+        for column in table.columns:
+            for other in (column.not_above, column.not_before):
+                if other is not None:
+                    assert other in table.column_by_name, (table.name, column.name)
+            if column.only_when is not None:
+                other, code = column.only_when
+                enum = table.column_by_name[other].enum
+                assert enum is not None and code in {c.code for c in enum.codes}, column.name
+    resolved_at = TABLES["incidents"].column_by_name["resolved_at"]
+    assert resolved_at.only_when == ("status", "resolved")
+    assert resolved_at.not_before == "occurred_at"
+
+
+def test_every_replace_mode_has_its_wording_and_keys_tables_have_keys():
+    from governance.text import has_text
+
+    for table in TABLES.values():
+        assert has_text("replaces." + table.replaces), table.name
+        if table.replaces == "keys":
+            assert table.key and all(table.column_by_name[k].required for k in table.key)
 
 
 def test_enum_lookup_accepts_code_label_and_alias():

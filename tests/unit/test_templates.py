@@ -11,6 +11,7 @@ from governance.contract import TABLES, detect_table, match_header
 from governance.templates import (
     BOM,
     header_labels,
+    instruction_notes,
     instruction_rows,
     template_csv_bytes,
     template_xlsx_bytes,
@@ -93,3 +94,37 @@ def test_unknown_table_is_refused():
         template_csv_bytes("nope")
     with pytest.raises(ValueError):
         template_xlsx_bytes("nope")
+
+
+def test_incident_instructions_state_datetime_forms_the_status_rule_and_the_keys_replace():
+    rows = {r[1]: r for r in instruction_rows("incidents")[1:]}
+    assert rows["occurred_at"][2] == t("template.kind.datetime")
+    assert "2023-05-01 14:30" in rows["occurred_at"][2]
+    assert "仅当同行的「办理状态」为“已办结”时填写" in rows["resolved_at"][4]
+    assert "不早于同行的「发生时间」" in rows["resolved_at"][4]
+    assert "在文件中不能重复" in rows["incident_id"][4]
+    assert "resolved 已办结" in rows["status"][6]
+    notes = instruction_notes("incidents")
+    assert t("template.note.replaces", replaces=t("replaces.keys")) in notes
+    assert "编号" in t("replaces.keys")
+
+
+def test_optional_table_note_is_specific_to_the_table():
+    residences = instruction_notes("residences")
+    incidents = instruction_notes("incidents")
+    assert t("template.note.optional_table.residences") in residences
+    assert t("template.note.optional_table.incidents") in incidents
+    assert t("template.note.optional_table.residences") not in incidents
+    assert "十分钟服务圈" not in "".join(incidents)
+    assert not any("选填" in note for note in instruction_notes("communities"))
+
+
+def test_xlsx_template_notes_and_datetime_column_format():
+    book = openpyxl.load_workbook(io.BytesIO(template_xlsx_bytes("incidents")))
+    data, notes = book.worksheets
+    texts = [r[0] for r in notes.iter_rows(values_only=True) if r[0]]
+    assert t("template.note.replaces", replaces=t("replaces.keys")) in texts
+    assert t("template.note.optional_table.incidents") in texts
+    occurred = [c.label for c in TABLES["incidents"].columns].index("发生时间")
+    letter = openpyxl.utils.get_column_letter(occurred + 1)
+    assert data.column_dimensions[letter].width >= 18

@@ -1,0 +1,270 @@
+"""The safety page's data engine (平安建设): query wrappers and pure reshaping.
+
+Query wrappers run `queries/safety_*.sql` and `queries/incident_*.sql` with the
+one shared parameter dict from `indicators.query_params` and return pandas
+frames via Arrow. The reshaping functions are pure (pandas in, pandas out):
+a trend series per indicator, a street × month matrix for the heat map, and a
+summary of how far the grid events agree with the monthly reports.
+
+Seed 002 is where every threshold comes from: 社区民事调解率达98%以上, 调解成功率在90%
+以上, 重新违法犯罪(低于2%), 社区无重大刑事案件, 无群体性闹事事件, 居民满意率在95%以上,
+民警深入社区每月不少于30小时, 普法教育率达到100%.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from governance import db
+from governance.contract import INCIDENT_CATEGORY
+from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter, query_params
+
+SAFETY_INDICATORS = ("S01", "S02", "S03", "S04", "S05", "S06", "S07", "S08", "S09")
+# The two flags of 002's 平安社区 that outweigh every rate.
+RED_FLAG_INDICATORS = ("S04", "S05")
+OPEN_ROWS_SHOWN = 500
+OPEN_AGE_ALERT_DAYS = 30
+DEFAULT_CELL_M = 250
+M_PER_DEG_LAT = 111_195.0
+
+NO_FILTER = ViewFilter()
+
+
+def _frame(conn: duckdb.DuckDBPyConnection, name: str, params: Mapping[str, Any]) -> pd.DataFrame:
+    return db.run_query(conn, name, params).to_pandas()
+
+
+def _params(
+    conn: duckdb.DuckDBPyConnection, period: Period, view_filter: ViewFilter, scope: Scope
+) -> dict[str, Any]:
+    return query_params(conn, period, view_filter, scope=scope)
+
+
+def monthly_indicators(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """queries/safety_monthly_indicators.sql: street and district rows per month."""
+    return _frame(conn, "safety_monthly_indicators", _params(conn, period, view_filter, scope))
+
+
+def red_flags(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """queries/safety_red_flags.sql: community-months with a major case or mass incident."""
+    return _frame(conn, "safety_red_flags", _params(conn, period, view_filter, scope))
+
+
+def community_months(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    community_id: str,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """queries/safety_community_months.sql: one community's months in the range."""
+    params = _params(conn, period, view_filter, scope)
+    params["community_id"] = community_id
+    return _frame(conn, "safety_community_months", params)
+
+
+def data_as_of(summary: Mapping[str, Any]) -> datetime | None:
+    value = summary.get("data_as_of")
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
+def incident_summary(
+    conn: duckdb.DuckDBPyConnection,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+) -> dict[str, Any]:
+    """queries/incident_summary.sql as a dict: incidents, first_occurred_at,
+    mean_lat, data_as_of."""
+    params = _params(conn, Period(), view_filter, scope)
+    return db.run_query(conn, "incident_summary", params).to_pylist()[0]
+
+
+def incident_counts(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """queries/incident_counts_by_month.sql: month × category counts."""
+    return _frame(conn, "incident_counts_by_month", _params(conn, period, view_filter, scope))
+
+
+def resolution_by_category(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    as_of: datetime,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """queries/incident_resolution_by_category.sql: per category plus a total row."""
+    params = _params(conn, period, view_filter, scope)
+    params["as_of"] = as_of
+    return _frame(conn, "incident_resolution_by_category", params)
+
+
+def open_incidents(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    as_of: datetime,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+    row_limit: int = OPEN_ROWS_SHOWN,
+) -> pd.DataFrame:
+    """queries/open_incidents.sql: the oldest open incidents up to the range's end."""
+    params = _params(conn, period, view_filter, scope)
+    params.update(as_of=as_of, row_limit=int(row_limit))
+    return _frame(conn, "open_incidents", params)
+
+
+def cell_degrees(cell_m: float, mean_lat: float | None) -> tuple[float, float]:
+    """(lon, lat) degrees of a square cell of `cell_m` metres at a latitude."""
+    lat_deg = cell_m / M_PER_DEG_LAT
+    cos_lat = math.cos(math.radians(mean_lat if mean_lat is not None else 0.0))
+    return cell_m / (M_PER_DEG_LAT * max(cos_lat, 0.01)), lat_deg
+
+
+def incident_cells(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    cell_m: float,
+    mean_lat: float | None,
+    categories: tuple[str, ...] = (),
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """queries/incident_map_cells.sql: events per map cell (all categories when
+    `categories` is empty)."""
+    params = _params(conn, period, view_filter, scope)
+    cell_lon, cell_lat = cell_degrees(cell_m, mean_lat)
+    params.update(
+        cell_deg_lon=cell_lon,
+        cell_deg_lat=cell_lat,
+        incident_categories=list(categories) or [c.code for c in INCIDENT_CATEGORY.codes],
+    )
+    return _frame(conn, "incident_map_cells", params)
+
+
+def reconciliation(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """queries/incident_report_reconciliation.sql: the disagreeing counts."""
+    return _frame(
+        conn, "incident_report_reconciliation", _params(conn, period, view_filter, scope)
+    )
+
+
+# ---------------------------------------------------------------------------
+# Pure reshaping
+
+
+def month_after(month: date) -> date:
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
+
+
+def as_of_for(period: Period, summary: Mapping[str, Any]) -> datetime:
+    """The moment open cases are aged at: the time the event data runs to, or
+    the end of the month range when there is none."""
+    recorded = data_as_of(summary)
+    if recorded is not None:
+        return recorded
+    end = month_after(period.month_to) if period.month_to else date.today()
+    return datetime.combine(end, datetime.min.time()) - timedelta(seconds=1)
+
+
+def trend(monthly: pd.DataFrame, indicator_id: str, streets: tuple[str, ...] = ()) -> pd.DataFrame:
+    """One indicator's monthly series: the district, then the chosen streets.
+
+    Columns: series (the street name, or None for the district), month, value,
+    communities_reporting.
+    """
+    rows = monthly[monthly["indicator_id"] == indicator_id]
+    keep = rows["is_district"] | rows["street"].isin(list(streets))
+    chosen = rows[keep].copy()
+    order = {street: i for i, street in enumerate(streets)}
+    chosen["_order"] = [
+        -1 if district else order[street]
+        for district, street in zip(chosen["is_district"], chosen["street"], strict=True)
+    ]
+    chosen["series"] = chosen["street"].astype(object).where(~chosen["is_district"], None)
+    chosen = chosen.sort_values(["_order", "month"], kind="stable")
+    return chosen[["series", "month", "value", "communities_reporting"]].reset_index(drop=True)
+
+
+def street_month_matrix(monthly: pd.DataFrame, indicator_id: str) -> pd.DataFrame:
+    """Streets (rows, by name) × months (columns, oldest first) of one
+    indicator's values; NaN where no community reported."""
+    rows = monthly[(monthly["indicator_id"] == indicator_id) & ~monthly["is_district"]]
+    if rows.empty:
+        return pd.DataFrame()
+    matrix = rows.pivot(index="street", columns="month", values="value")
+    return matrix.sort_index().sort_index(axis=1)
+
+
+def reconciliation_summary(differences: pd.DataFrame) -> dict[str, int]:
+    """How many community-months were compared, and how many disagree or lack
+    a report (a community-month counts once however many measures differ)."""
+    if differences.empty:
+        return {"checked": 0, "differing": 0, "unreported": 0, "measures_differing": 0}
+    keys = ["community_id", "month"]
+    differing = differences[differences["reported_count"].notna()]
+    unreported = differences[differences["reported_count"].isna()]
+    return {
+        "checked": int(differences["checked_community_months"].iloc[0]),
+        "differing": int(differing[keys].drop_duplicates().shape[0]),
+        "unreported": int(unreported[keys].drop_duplicates().shape[0]),
+        "measures_differing": len(differing),
+    }
+
+
+def flag_first(matrix: pd.DataFrame) -> pd.DataFrame:
+    """The standards matrix with red-flag communities first (S04 or S05 not
+    met), then by the number of unmet indicators, then street and id."""
+    ordered = matrix.copy()
+    flags = [f"{i}_status" for i in RED_FLAG_INDICATORS if f"{i}_status" in ordered]
+    ordered["red_flag"] = (ordered[flags] == "not_met").any(axis=1) if flags else False
+    ordered = ordered.sort_values(
+        ["red_flag", "not_met_count", "street", "community_id"],
+        ascending=[False, False, True, True], kind="stable",
+    )
+    return ordered.reset_index(drop=True)
+
+
+def headline(matrix: pd.DataFrame) -> dict[str, int]:
+    """Counts for the page's headline: communities, those meeting every rated
+    safety standard, those with a red flag, those with any unmet standard."""
+    rated = matrix[matrix["rated_count"] > 0]
+    return {
+        "communities": len(matrix),
+        "all_met": int(((rated["not_met_count"] == 0)).sum()),
+        "red_flag": int(matrix["red_flag"].sum()) if "red_flag" in matrix else 0,
+        "any_not_met": int((matrix["not_met_count"] > 0).sum()),
+    }
+
+
+def drill_choices(matrix: pd.DataFrame, street: str | None) -> dict[str, str]:
+    """community_id → '名称（街道）' for the drill-down picker, in the matrix's
+    order (red flags and most unmet first), narrowed to one street if given."""
+    rows = matrix if not street else matrix[matrix["street"] == street]
+    return {
+        row.community_id: f"{row.community_name}（{row.street}）"
+        for row in rows.itertuples(index=False)
+    }

@@ -1,0 +1,467 @@
+"""Named what-if scenarios: thresholds and settings that differ from the policy
+defaults, saved in the database, and their comparison with the baseline.
+
+The baseline is `Standards.default()` (catalogue.toml, every value with its
+policy source). It is never stored and cannot be overwritten: a scenario only
+records what it changes. Scenarios are not data, so saving one does not bump
+the data version; caches key on the scenario itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from governance import db, funding, indicators
+from governance.catalogue import Standards, load_catalogue
+from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
+from governance.text import has_text, t
+
+NAME_MAX = 40
+SCENARIO_VERSION_KEY = "scenario_version"
+# Settings a scenario may change from the editor (lists such as the basic
+# facility types are edited elsewhere, if at all).
+EDITABLE_SETTING_TYPES = (int, float)
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be saved, with a Chinese message for the user."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What differs from the baseline. Hashable, so results cache per scenario.
+
+    thresholds: (indicator_id, floor, target) for each indicator whose
+    standard changes; settings: (key, value) for each changed setting.
+    """
+
+    name: str | None = None
+    thresholds: tuple[tuple[str, float | None, float | None], ...] = ()
+    settings: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def is_baseline(self) -> bool:
+        return not self.thresholds and not self.settings
+
+    def standards(self) -> Standards:
+        return Standards.default().with_overrides(
+            thresholds={i: {"floor": f, "target": g} for i, f, g in self.thresholds},
+            settings=dict(self.settings),
+        )
+
+    def setting(self, key: str) -> Any:
+        return self.standards().settings[key]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"thresholds": [list(item) for item in self.thresholds],
+             "settings": [list(item) for item in self.settings]},
+            ensure_ascii=False, sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, name: str | None, text: str) -> Scenario:
+        raw = json.loads(text)
+        return from_values(name, {i: (f, g) for i, f, g in raw.get("thresholds", [])},
+                           dict(raw.get("settings", [])))
+
+
+BASELINE = Scenario()
+
+
+def same_changes(a: Scenario, b: Scenario) -> bool:
+    """The same thresholds and settings, whatever the names."""
+    return a.thresholds == b.thresholds and a.settings == b.settings
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return t("scenario.none")
+    if isinstance(value, float):
+        return f"{value:,.10g}"
+    return str(value)
+
+
+def describe(scenario: Scenario) -> list[str]:
+    """One line per change, e.g. `F01 每百户办公和活动用房面积：基本 20 → 30`."""
+    catalogue = load_catalogue()
+    lines = []
+    for indicator_id, floor, target in scenario.thresholds:
+        item = catalogue.indicator(indicator_id)
+        parts = []
+        if not _same(floor, item.floor):
+            parts.append(t("scenario.change.floor", before=_shown(item.floor), after=_shown(floor)))
+        if not _same(target, item.target):
+            parts.append(t("scenario.change.target", before=_shown(item.target),
+                           after=_shown(target)))
+        lines.append(t("scenario.change.indicator", id=item.id, name=item.name,
+                       changes="，".join(parts), unit=item.unit))
+    for key, value in scenario.settings:
+        setting = catalogue.setting(key)
+        lines.append(t("scenario.change.setting", label=setting.label,
+                       before=_shown(setting.value), after=_shown(value), unit=setting.unit))
+    return lines
+
+
+def from_values(
+    name: str | None,
+    thresholds: Mapping[str, tuple[float | None, float | None]],
+    settings: Mapping[str, Any],
+) -> Scenario:
+    """A scenario from full editor values: only what differs from the baseline
+    is kept, in catalogue order, so equal inputs give equal (cache) keys.
+    Unknown indicators or settings raise KeyError."""
+    baseline = Standards.default()
+    changed_thresholds = []
+    for item in baseline.indicators:
+        if item.id not in thresholds:
+            continue
+        floor, target = thresholds[item.id]
+        if (_same(floor, item.floor), _same(target, item.target)) != (True, True):
+            changed_thresholds.append((item.id, _number(floor), _number(target)))
+    unknown = set(thresholds) - {i.id for i in baseline.indicators}
+    if unknown:
+        raise KeyError(sorted(unknown)[0])
+    changed_settings = []
+    for key, default in baseline.settings.items():
+        if key in settings and settings[key] != default:
+            value = settings[key]
+            changed_settings.append((key, type(default)(value)
+                                     if isinstance(default, EDITABLE_SETTING_TYPES) else value))
+    unknown = set(settings) - set(baseline.settings)
+    if unknown:
+        raise KeyError(sorted(unknown)[0])
+    return Scenario(name, tuple(changed_thresholds), tuple(changed_settings))
+
+
+def _number(value: float | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) < 1e-9
+
+
+# ---------------------------------------------------------------------------
+# Storage
+
+
+def _valid_name(name: str | None) -> str:
+    text = (name or "").strip()
+    if not text:
+        raise ScenarioError(t("scenario.error.empty_name"))
+    if len(text) > NAME_MAX:
+        raise ScenarioError(t("scenario.error.long_name", limit=NAME_MAX))
+    if text == t("scenario.baseline"):
+        raise ScenarioError(t("scenario.error.baseline_name"))
+    return text
+
+
+def list_scenarios(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """queries/saved_scenarios.sql: name, saved_at, saved_by, changes (count)."""
+    return db.run_query(conn, "saved_scenarios").to_pandas()
+
+
+def load_scenario(conn: duckdb.DuckDBPyConnection, name: str) -> Scenario | None:
+    cur = conn.cursor()
+    try:
+        row = cur.execute(db.read_sql("scenario_get"), {"name": name}).fetchone()
+    finally:
+        cur.close()
+    return None if row is None else Scenario.from_json(name, row[0])
+
+
+def save_scenario(
+    conn: duckdb.DuckDBPyConnection, scenario: Scenario, name: str, saved_by: str
+) -> Scenario:
+    """Save under `name` (replacing a scenario of that name) in one transaction."""
+    clean = _valid_name(name)
+    if scenario.is_baseline:
+        raise ScenarioError(t("scenario.error.no_changes"))
+    stored = Scenario(clean, scenario.thresholds, scenario.settings)
+    cur = conn.cursor()
+    try:
+        cur.execute("begin transaction")
+        cur.execute(db.read_sql("scenario_delete"), {"name": clean})
+        cur.execute(db.read_sql("scenario_insert"), {
+            "name": clean, "payload_json": stored.to_json(),
+            "changes": len(stored.thresholds) + len(stored.settings),
+            "saved_at": datetime.now(UTC).replace(tzinfo=None), "saved_by": saved_by,
+        })
+        _bump_version(cur)
+        cur.execute("commit")
+    except BaseException:
+        cur.execute("rollback")
+        raise
+    finally:
+        cur.close()
+    return stored
+
+
+def delete_scenario(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Delete a saved scenario; False when there was none of that name."""
+    cur = conn.cursor()
+    try:
+        cur.execute("begin transaction")
+        deleted = cur.execute(db.read_sql("scenario_delete"), {"name": name}).fetchall()
+        _bump_version(cur)
+        cur.execute("commit")
+    except BaseException:
+        cur.execute("rollback")
+        raise
+    finally:
+        cur.close()
+    return bool(deleted and deleted[0][0])
+
+
+def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
+    version = int(db.get_meta(cur, SCENARIO_VERSION_KEY) or 0) + 1
+    db.set_meta(cur, SCENARIO_VERSION_KEY, str(version))
+
+
+def scenario_version(conn: duckdb.DuckDBPyConnection) -> int:
+    """Bumped by every save and delete: the scenario list caches key on it."""
+    cur = conn.cursor()
+    try:
+        return int(db.get_meta(cur, SCENARIO_VERSION_KEY) or 0)
+    finally:
+        cur.close()
+
+
+# ---------------------------------------------------------------------------
+# Comparison with the baseline
+
+
+@dataclass
+class Comparison:
+    """Scenario against baseline for the visible communities.
+
+    status_changes: one row per community × indicator whose status differs —
+      community_id, community_name, street, indicator_id, baseline_value,
+      baseline_status, scenario_value, scenario_status.
+    totals: one row per indicator with a standard — indicator_id,
+      met_baseline, met_scenario (met + partly_met), not_met_baseline,
+      not_met_scenario, change (met_scenario − met_baseline).
+    gaps: one row per community with any gap under the scenario —
+      community_id, community_name, street, households, office_area_m2,
+      required_area_m2, space_gap_m2, space_cost_yuan, office_fund_gap_yuan,
+      party_fund_gap_yuan, funding_gap_yuan, total_cost_yuan.
+    summary: district figures (see `compare`).
+    """
+
+    scenario: Scenario
+    status_changes: pd.DataFrame
+    totals: pd.DataFrame
+    gaps: pd.DataFrame
+    summary: dict = field(default_factory=dict)
+
+
+def _met(status: pd.Series) -> pd.Series:
+    return status.isin(["met", "partly_met"])
+
+
+def status_changes(baseline: pd.DataFrame, scenario: pd.DataFrame) -> pd.DataFrame:
+    keys = ["community_id", "indicator_id"]
+    merged = baseline.merge(scenario[[*keys, "value", "status"]], on=keys,
+                            suffixes=("_baseline", "_scenario"))
+    changed = merged[merged["status_baseline"] != merged["status_scenario"]]
+    frame = changed.rename(columns={
+        "value_baseline": "baseline_value", "status_baseline": "baseline_status",
+        "value_scenario": "scenario_value", "status_scenario": "scenario_status",
+    })
+    columns = ["community_id", "community_name", "street", "indicator_id", "baseline_value",
+               "baseline_status", "scenario_value", "scenario_status"]
+    order = {i.id: n for n, i in enumerate(load_catalogue().indicators)}
+    frame = frame.assign(_order=frame["indicator_id"].map(order))
+    return frame.sort_values(["_order", "street", "community_id"])[columns].reset_index(
+        drop=True)
+
+
+def indicator_totals(baseline: pd.DataFrame, scenario: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for item in load_catalogue().indicators:
+        if not item.has_standard:
+            continue
+        before = baseline[baseline["indicator_id"] == item.id]["status"]
+        after = scenario[scenario["indicator_id"] == item.id]["status"]
+        rows.append({
+            "indicator_id": item.id,
+            "met_baseline": int(_met(before).sum()),
+            "met_scenario": int(_met(after).sum()),
+            "not_met_baseline": int((before == "not_met").sum()),
+            "not_met_scenario": int((after == "not_met").sum()),
+        })
+    totals = pd.DataFrame(rows)
+    totals["change"] = totals["met_scenario"] - totals["met_baseline"]
+    return totals
+
+
+def gap_costs(
+    communities: pd.DataFrame, values: pd.DataFrame, standards: Standards
+) -> pd.DataFrame:
+    """What closing each community's space and funding gaps would cost.
+
+    Space: required area = max(F01 floor × households / 100, F02's minimum (the
+    rural minimum for rural communities)); gap = required − office_area_m2
+    when positive, costed at the space_cost_yuan_per_m2 setting. Funding: the
+    M01 / M02 floors minus this year's office / party-building funds (no lines
+    counts as 0 yuan).
+    """
+    settings = standards.settings
+    f01, f02 = standards.indicator("F01"), standards.indicator("F02")
+    m01, m02 = standards.indicator("M01"), standards.indicator("M02")
+    frame = communities[["community_id", "community_name", "street", "community_type",
+                         "households", "office_area_m2"]].copy()
+    minimum = np.where(frame["community_type"] == "rural",
+                       float(settings["rural_office_area_floor_m2"]), float(f02.floor or 0))
+    by_households = frame["households"].astype("float64") * float(f01.floor or 0) / 100
+    frame["required_area_m2"] = np.maximum(by_households, minimum)
+    frame["space_gap_m2"] = (frame["required_area_m2"] - frame["office_area_m2"]).clip(lower=0)
+    frame["space_cost_yuan"] = (frame["space_gap_m2"]
+                                * float(settings["space_cost_yuan_per_m2"])).round(0)
+    funds = values[values["indicator_id"].isin(["M01", "M02"])].pivot(
+        index="community_id", columns="indicator_id", values="value")
+    office = frame["community_id"].map(funds.get("M01", pd.Series(dtype="float64"))).fillna(0)
+    party = frame["community_id"].map(funds.get("M02", pd.Series(dtype="float64"))).fillna(0)
+    frame["office_fund_gap_yuan"] = (float(m01.floor or 0) - office).clip(lower=0).round(0)
+    frame["party_fund_gap_yuan"] = (float(m02.floor or 0) - party).clip(lower=0).round(0)
+    frame["funding_gap_yuan"] = frame["office_fund_gap_yuan"] + frame["party_fund_gap_yuan"]
+    frame["total_cost_yuan"] = frame["space_cost_yuan"] + frame["funding_gap_yuan"]
+    gaps = frame[frame["total_cost_yuan"] > 0].drop(columns=["community_type"])
+    return gaps.sort_values(["total_cost_yuan", "community_id"],
+                            ascending=[False, True]).reset_index(drop=True)
+
+
+def compare(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    scenario: Scenario,
+    view_filter: ViewFilter = ViewFilter(),  # noqa: B008 — frozen, hashable
+    scope: Scope = ALL_STREETS,
+) -> Comparison:
+    """Every indicator under the baseline and under the scenario, compared."""
+    standards = scenario.standards()
+    baseline_values = indicators.indicator_values(
+        conn, period, view_filter, Standards.default(), scope).to_pandas()
+    scenario_values = (baseline_values if scenario.is_baseline else indicators.indicator_values(
+        conn, period, view_filter, standards, scope).to_pandas())
+    communities = indicators.communities_in_scope(conn, view_filter, scope).to_pandas()
+    gaps = gap_costs(communities, scenario_values, standards)
+    baseline_gaps = gap_costs(communities, baseline_values, Standards.default())
+    settings = standards.settings
+    allocation = funding.formula_allocation(
+        communities, float(settings["funding_formula_base_yuan"]),
+        float(settings["funding_formula_per_household_yuan"]),
+        float(settings["funding_formula_per_elderly_yuan"]),
+        float(settings["funding_formula_per_low_income_yuan"]),
+    )
+    summary = {
+        "communities": len(communities),
+        "status_changes": 0,
+        "communities_changed": 0,
+        "space_gap_m2": float(gaps["space_gap_m2"].sum()),
+        "space_cost_yuan": float(gaps["space_cost_yuan"].sum()),
+        "funding_gap_yuan": float(gaps["funding_gap_yuan"].sum()),
+        "total_cost_yuan": float(gaps["total_cost_yuan"].sum()),
+        "baseline_total_cost_yuan": float(baseline_gaps["total_cost_yuan"].sum()),
+        "formula_total_yuan": int(allocation["formula_yuan"].sum()) if len(allocation) else 0,
+    }
+    summary["cost_change_yuan"] = summary["total_cost_yuan"] - summary["baseline_total_cost_yuan"]
+    changes = status_changes(baseline_values, scenario_values)
+    summary["status_changes"] = len(changes)
+    summary["communities_changed"] = int(changes["community_id"].nunique())
+    return Comparison(scenario, changes, indicator_totals(baseline_values, scenario_values),
+                      gaps, summary)
+
+
+# ---------------------------------------------------------------------------
+# The editor: every threshold and numeric setting, with defaults and sources
+
+
+def editable_thresholds(dimension: str) -> list[dict[str, Any]]:
+    """The indicators of one dimension that have a standard, with the policy
+    default floor/target (None: the indicator has no such bound) and source."""
+    catalogue = load_catalogue()
+    rows = []
+    for item in catalogue.by_dimension(dimension):
+        if not item.has_standard:
+            continue
+        rows.append({
+            "indicator_id": item.id, "name": item.name, "unit": item.unit,
+            "floor": item.floor, "target": item.target,
+            "source": catalogue.source_text(item),
+        })
+    return rows
+
+
+def editable_settings() -> list[dict[str, Any]]:
+    """The numeric settings (lists such as facility types are not edited here)."""
+    return [
+        {"key": s.key, "label": s.label, "unit": s.unit, "value": s.value, "help": s.help}
+        for s in load_catalogue().settings
+        if isinstance(s.value, EDITABLE_SETTING_TYPES) and not isinstance(s.value, bool)
+    ]
+
+
+def threshold_of(scenario: Scenario, indicator_id: str) -> tuple[float | None, float | None]:
+    item = scenario.standards().indicator(indicator_id)
+    return item.floor, item.target
+
+
+
+# ---------------------------------------------------------------------------
+# Display and export
+
+
+def _indicator_name(indicator_id: str) -> str:
+    item = load_catalogue().indicator(indicator_id)
+    return f"{item.id} {item.name}"
+
+
+def _status_word(status: object) -> str:
+    return t(f"status.{status}") if isinstance(status, str) else ""
+
+
+def totals_for_display(totals: pd.DataFrame) -> pd.DataFrame:
+    shown = totals.copy()
+    shown["indicator_id"] = shown["indicator_id"].map(_indicator_name)
+    return shown
+
+
+def changes_for_display(changes: pd.DataFrame) -> pd.DataFrame:
+    shown = changes.copy()
+    shown["indicator_id"] = shown["indicator_id"].map(_indicator_name)
+    for column in ("baseline_status", "scenario_status"):
+        shown[column] = shown[column].map(_status_word)
+    return shown
+
+
+def column_label(name: str) -> str:
+    for key in (f"scenario.column.{name}", f"facilities.column.{name}"):
+        if has_text(key):
+            return t(key)
+    return name
+
+
+def export_sheets(comparison: Comparison) -> dict[str, pd.DataFrame]:
+    """The comparison's tables with Chinese headers, one sheet each."""
+    describe_lines = describe(comparison.scenario) or [t("scenario.compare.baseline")]
+    return {
+        t("scenario.sheet.changes_list"): pd.DataFrame(
+            {t("scenario.sheet.change"): describe_lines}),
+        t("scenario.sheet.totals"): totals_for_display(comparison.totals).rename(
+            columns=column_label),
+        t("scenario.sheet.status_changes"): changes_for_display(comparison.status_changes).rename(
+            columns=column_label),
+        t("scenario.sheet.gaps"): comparison.gaps.rename(columns=column_label),
+    }

@@ -1,0 +1,1 @@
+select payload_json from scenarios where name = $name

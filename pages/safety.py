@@ -1,0 +1,176 @@
+"""平安建设: S01–S09 against seed 002's standards, red flags first, monthly
+trends, a street × month heat map, a community drill-down, and grid events."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from governance import exporting, facility_view, maps, presentation, safety, safety_view
+from governance.contract import INCIDENT_CATEGORY
+from governance.text import t
+from pages import _common
+
+
+def _show(frame, key: str) -> None:
+    _common.show_table(frame, safety_view.column_label, key=key, display=safety_view.for_display)
+
+
+ctx = _common.page_context()
+st.title(t("safety.title"))
+_common.sample_banner(ctx)
+if ctx.period.month_from is None:
+    st.info(t("safety.no_months"))
+    st.stop()
+st.caption(_common.period_caption(ctx.period))
+view = _common.safety_data(ctx.db_path, ctx.version, ctx.period, ctx.view_filter, ctx.scenario)
+matrix = view.standards_matrix
+
+if len(view.red_flags):
+    st.error(t("safety.red_flags.alert", communities=view.red_flag_communities,
+               months=len(view.red_flags)), icon=":material/flag:")
+    _show(view.red_flags, key="safety_red_flags")
+else:
+    st.success(t("safety.red_flags.none"))
+
+headline = safety.headline(matrix)
+metrics = st.columns(4)
+metrics[0].metric(t("safety.kpi.communities"), f"{headline['communities']:,}")
+metrics[1].metric(t("safety.kpi.all_met"), f"{headline['all_met']:,}")
+metrics[2].metric(t("safety.kpi.red_flag"), f"{headline['red_flag']:,}")
+metrics[3].metric(t("safety.kpi.any_not_met"), f"{headline['any_not_met']:,}")
+
+st.subheader(t("safety.standards.title"))
+for line in facility_view.standards_caption(safety.SAFETY_INDICATORS, ctx.standards):
+    st.caption(line)
+ids = presentation.matrix_indicator_ids(matrix)
+labelled = presentation.with_type_labels(matrix)
+styles = presentation.matrix_cell_styles(labelled, ids)
+st.dataframe(
+    labelled.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
+    column_order=presentation.MATRIX_LEAD_COLUMNS + ids,
+    column_config=_common.matrix_column_config(ids, ctx.standards), key="safety_standards",
+)
+
+
+def _indicator_label(indicator_id: str) -> str:
+    return presentation.indicator_column_label(indicator_id)
+
+
+@st.fragment
+def trends_section() -> None:
+    st.subheader(t("safety.trend.title"))
+    left, right = st.columns([1, 2])
+    indicator_id = left.selectbox(
+        t("safety.trend.indicator"), safety.SAFETY_INDICATORS, format_func=_indicator_label,
+        key="safety_trend_indicator",
+    )
+    streets = right.multiselect(
+        t("safety.trend.streets"), sorted(matrix["street"].unique()),
+        key="safety_trend_streets", placeholder=t("safety.trend.streets.placeholder"),
+    )
+    series = safety.trend(view.monthly, indicator_id, tuple(streets))
+    chart = presentation.safety_trend_chart(series, indicator_id, ctx.standards)
+    st.plotly_chart(chart, key="safety_trend")
+
+    heat_id = st.selectbox(
+        t("safety.heatmap.indicator"), safety.SAFETY_INDICATORS, format_func=_indicator_label,
+        key="safety_heat_indicator",
+    )
+    heat = safety.street_month_matrix(view.monthly, heat_id)
+    if heat.empty:
+        st.info(t("safety.heatmap.empty"))
+    else:
+        chart = presentation.street_month_heatmap(heat, heat_id, ctx.standards)
+        st.plotly_chart(chart, key="safety_heatmap")
+
+
+@st.fragment
+def drill_section() -> None:
+    st.subheader(t("safety.drill.title"))
+    left, right = st.columns([1, 2])
+    street = left.selectbox(
+        t("safety.drill.street"), ["", *sorted(matrix["street"].unique())],
+        format_func=lambda s: s or t("filter.all"), key="safety_drill_street",
+    )
+    choices = safety.drill_choices(matrix, street)
+    if not choices:
+        st.info(t("safety.drill.none"))
+        return
+    community_id = right.selectbox(
+        t("safety.drill.community"), list(choices), format_func=choices.get,
+        key="safety_drill_community",
+    )
+    months = _common.safety_community_months(
+        ctx.db_path, ctx.version, ctx.period, ctx.view_filter, community_id)
+    missing = int((~months["has_report"]).sum())
+    if missing:
+        st.warning(t("safety.drill.missing_months", months=missing))
+    _show(months.drop(columns=["community_id"]), key="safety_drill_months")
+
+
+trends_section()
+drill_section()
+
+incidents = view.incidents
+st.subheader(t("safety.incidents.title"))
+if incidents is None:
+    st.info(t("safety.incidents.none"))
+else:
+    st.caption(t("safety.incidents.as_of", as_of=incidents.as_of.strftime("%Y-%m-%d %H:%M")))
+    figures = safety_view.incident_kpis(incidents)
+    for column, (key, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
+        column.metric(t(f"safety.kpi.{key}"), value)
+    if len(incidents.counts):
+        st.plotly_chart(presentation.incident_month_bar(incidents.counts), key="safety_incidents")
+        left, right = st.columns([3, 2])
+        left.plotly_chart(presentation.resolution_bar(incidents.resolution),
+                          key="safety_resolution")
+        with right:
+            _show(incidents.resolution, key="safety_resolution_table")
+
+    st.markdown("**" + t("safety.open.title") + "**")
+    if incidents.open_total > len(incidents.open_cases):
+        st.caption(t("safety.open.limited", total=f"{incidents.open_total:,}",
+                     shown=len(incidents.open_cases)))
+    _show(incidents.open_cases, key="safety_open")
+
+    @st.fragment
+    def map_section() -> None:
+        st.markdown("**" + t("safety.map.title") + "**")
+        left, right = st.columns([1, 2])
+        cell_m = left.select_slider(
+            t("safety.map.cell"), options=[100, 250, 500, 1000], value=safety.DEFAULT_CELL_M,
+            format_func=lambda m: t("safety.map.cell.metres", metres=m), key="safety_cell_m",
+        )
+        categories = right.multiselect(
+            t("safety.map.categories"), [c.code for c in INCIDENT_CATEGORY.codes],
+            format_func=INCIDENT_CATEGORY.label_of, key="safety_map_categories",
+            placeholder=t("filter.all"),
+        )
+        shapes, cells = _common.incident_map_data(
+            ctx.db_path, ctx.version, ctx.period, ctx.view_filter, int(cell_m),
+            tuple(categories), incidents.summary.get("mean_lat"),
+        )
+        st.caption(t("safety.map.legend", cells=f"{len(cells):,}"))
+        st.pydeck_chart(maps.incident_deck(shapes, cells, cell_m), key="safety_map",
+                        height=520)
+
+    map_section()
+
+    st.markdown("**" + t("safety.reconcile.title") + "**")
+    summary = incidents.reconciliation
+    st.caption(t("safety.reconcile.rule"))
+    if summary["differing"] or summary["unreported"]:
+        st.warning(t("safety.reconcile.summary", checked=summary["checked"],
+                     differing=summary["differing"], unreported=summary["unreported"]))
+        _show(incidents.differences, key="safety_reconcile")
+    else:
+        st.success(t("safety.reconcile.ok"))
+
+st.download_button(
+    t("safety.export"),
+    data=exporting.to_excel_bytes(safety_view.export_sheets(view)),
+    file_name="safety.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    key="safety_export",
+)

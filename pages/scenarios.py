@@ -1,0 +1,146 @@
+"""情景推演与会议简报: edit any threshold or setting, compare with the policy
+baseline at once, save named scenarios, and export the meeting brief."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from governance import exporting, scenarios
+from governance.catalogue import DIMENSIONS
+from governance.text import escape_markdown, t
+from pages import _common
+
+ctx = _common.page_context()
+st.title(t("scenario.title"))
+_common.sample_banner(ctx)
+st.caption(t("scenario.intro"))
+
+saved = _common.scenario_list(ctx.db_path, scenarios.scenario_version(ctx.conn))
+start_column, delete_column = st.columns([3, 1])
+start_name = start_column.selectbox(
+    t("scenario.start"), ["", *saved["name"].tolist()],
+    format_func=lambda n: n or t("scenario.baseline"), key="scenario_start",
+)
+start = _common.saved_scenario(ctx, start_name) if start_name else scenarios.BASELINE
+if start_name and delete_column.button(t("scenario.delete"), key="scenario_delete"):
+    scenarios.delete_scenario(ctx.conn, start_name)
+    st.session_state.pop("scenario_start", None)
+    if st.session_state.get("filter_scenario") == start_name:
+        st.session_state.pop("filter_scenario", None)
+    st.rerun()
+
+
+def _number(container, label: str, value: float, key: str, help_text: str | None = None):
+    step = 1.0 if abs(value) >= 10 or value == 0 else 0.1
+    return container.number_input(label, value=float(value), step=step, key=key, help=help_text)
+
+
+def _editor() -> scenarios.Scenario:
+    """Every threshold and numeric setting, starting from `start`."""
+    suffix = f"@{start_name}" if start_name else ""
+    thresholds: dict[str, tuple[float | None, float | None]] = {}
+    tabs = st.tabs([_common.dimension_label(d) for d in DIMENSIONS] + [t("scenario.settings")])
+    for tab, dimension in zip(tabs, DIMENSIONS, strict=False):
+        with tab:
+            for row in scenarios.editable_thresholds(dimension):
+                floor, target = scenarios.threshold_of(start, row["indicator_id"])
+                left, right = st.columns(2)
+                label = f"{row['indicator_id']} {row['name']}（{row['unit']}）"
+                if row["floor"] is not None:
+                    floor = _number(left, label + t("scenario.floor"), floor,
+                                    f"scn_floor_{row['indicator_id']}{suffix}", row["source"])
+                if row["target"] is not None:
+                    target = _number(right, label + t("scenario.target"), target,
+                                     f"scn_target_{row['indicator_id']}{suffix}", row["source"])
+                thresholds[row["indicator_id"]] = (floor, target)
+    settings = {}
+    with tabs[-1]:
+        columns = st.columns(2)
+        for index, row in enumerate(scenarios.editable_settings()):
+            value = start.setting(row["key"])
+            settings[row["key"]] = _number(
+                columns[index % 2], f"{row['label']}（{row['unit']}）" if row["unit"]
+                else row["label"], value, f"scn_setting_{row['key']}{suffix}", row["help"])
+    return scenarios.from_values(start_name or None, thresholds, settings)
+
+
+@st.fragment
+def scenario_section() -> None:
+    scenario = _editor()
+    comparison = _common.scenario_comparison(ctx.db_path, ctx.version, ctx.period,
+                                             ctx.view_filter, scenario)
+    summary = comparison.summary
+    st.subheader(t("scenario.compare.title"))
+    if scenario.is_baseline:
+        st.caption(t("scenario.compare.baseline"))
+    else:
+        for line in scenarios.describe(scenario):
+            st.caption(escape_markdown(line))
+    metrics = st.columns(4)
+    metrics[0].metric(t("scenario.kpi.communities_changed"), f"{summary['communities_changed']:,}")
+    metrics[1].metric(t("scenario.kpi.status_changes"), f"{summary['status_changes']:,}")
+    metrics[2].metric(t("scenario.kpi.total_cost_yuan"), f"{summary['total_cost_yuan']:,.0f}",
+                      delta=f"{summary['cost_change_yuan']:,.0f}",
+                      delta_color="inverse")
+    metrics[3].metric(t("scenario.kpi.formula_total_yuan"), f"{summary['formula_total_yuan']:,}")
+    st.markdown("**" + t("scenario.totals.title") + "**")
+    _common.show_table(scenarios.totals_for_display(comparison.totals),
+                       scenarios.column_label, key="scenario_totals")
+    st.markdown("**" + t("scenario.changes.title") + "**")
+    if comparison.status_changes.empty:
+        st.info(t("scenario.changes.none"))
+    else:
+        _common.show_table(scenarios.changes_for_display(comparison.status_changes),
+                           scenarios.column_label, key="scenario_changes")
+    st.markdown("**" + t("scenario.gaps.title") + "**")
+    st.caption(t("scenario.gaps.rule", cost=f"{scenario.setting('space_cost_yuan_per_m2'):,.0f}",
+                 space=f"{summary['space_gap_m2']:,.0f}",
+                 space_yuan=f"{summary['space_cost_yuan']:,.0f}",
+                 funding=f"{summary['funding_gap_yuan']:,.0f}"))
+    _common.show_table(comparison.gaps, scenarios.column_label, key="scenario_gaps")
+
+    save_column, button_column = st.columns([3, 1])
+    name = save_column.text_input(t("scenario.name"), value=start_name, key="scenario_name",
+                                  max_chars=scenarios.NAME_MAX)
+    if button_column.button(t("scenario.save"), key="scenario_save", type="primary"):
+        try:
+            scenarios.save_scenario(ctx.conn, scenario, name, t("scenario.saved_by"))
+        except scenarios.ScenarioError as problem:
+            st.error(str(problem))
+        else:
+            # The whole app, so the sidebar's scenario list has the new name.
+            st.rerun(scope="app")
+    stored = _common.saved_scenario(ctx, name.strip()) if name.strip() else scenarios.BASELINE
+    if not stored.is_baseline:
+        if scenarios.same_changes(stored, scenario):
+            st.success(t("scenario.saved", name=escape_markdown(stored.name)))
+        else:
+            st.warning(t("scenario.unsaved", name=escape_markdown(stored.name)))
+
+    st.subheader(t("brief.section"))
+    st.caption(t("brief.caption"))
+    brief_columns = st.columns(2)
+    brief_columns[0].download_button(
+        t("brief.download.html"), data=lambda: _common.brief_html(ctx, scenario),
+        file_name="meeting-brief.html", mime="text/html", key="brief_html",
+    )
+    brief_columns[1].download_button(
+        t("brief.download.xlsx"), data=lambda: _common.brief_workbook(ctx, scenario),
+        file_name="meeting-brief.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="brief_xlsx",
+    )
+    st.download_button(
+        t("scenario.export"),
+        data=exporting.to_excel_bytes(scenarios.export_sheets(comparison)),
+        file_name="scenario.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="scenario_export",
+    )
+
+
+scenario_section()
+
+if len(saved):
+    st.subheader(t("scenario.saved_list"))
+    _common.show_table(saved, scenarios.column_label, key="scenario_saved_list")

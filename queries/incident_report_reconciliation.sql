@@ -1,0 +1,125 @@
+-- Do the grid events add up to the monthly safety reports? For every visible
+-- community and every month in range in which the grid system logged any
+-- event (district-wide), each reported count is compared with the number of
+-- incidents of its category; only the disagreements are returned.
+-- One row per community × month × measure where the counts differ or the
+-- report is missing: disagreements between two numbers first, then the
+-- missing report figures; each ordered by month, street, community_id, measure.
+-- Columns: community_id, community_name, street, month, measure (the report
+--   column: criminal_cases, major_criminal_cases (criminal incidents of severity
+--   major), public_order_cases, fire_incidents, disputes_received,
+--   mass_incidents, petitions), reported_count (NULL: not reported),
+--   incident_count, difference_count (incident_count − reported_count; NULL when
+--   not reported), checked_community_months (community-months compared, the
+--   same on every row).
+-- Rules: the category → column mapping is governance.contract.INCIDENT_REPORT_COLUMNS
+--   (a test holds the two together). A missing report row counts as not reported.
+-- Parameters: $scope_streets, $community_types, $month_from, $month_to
+
+with scoped_communities as (
+    select community_id, community_name, street
+    from communities
+    where list_contains($scope_streets, street)
+      and list_contains($community_types, community_type)
+),
+
+events as (
+    select
+        i.community_id,
+        cast(date_trunc('month', i.occurred_at) as date) as month,
+        i.category,
+        i.severity
+    from incidents as i
+    where i.occurred_at >= $month_from
+      and i.occurred_at < $month_to + interval 1 month
+),
+
+logged_months as (
+    select distinct month
+    from events
+),
+
+checked as (
+    select c.community_id, c.community_name, c.street, m.month
+    from scoped_communities as c
+    cross join logged_months as m
+),
+
+incident_counts as (
+    select
+        community_id,
+        month,
+        count(*) filter (where category = 'criminal') as criminal_cases,
+        count(*) filter (where category = 'criminal' and severity = 'major')
+            as major_criminal_cases,
+        count(*) filter (where category = 'public_order') as public_order_cases,
+        count(*) filter (where category = 'fire') as fire_incidents,
+        count(*) filter (where category = 'dispute') as disputes_received,
+        count(*) filter (where category = 'mass_incident') as mass_incidents,
+        count(*) filter (where category = 'petition') as petitions
+    from events
+    semi join scoped_communities using (community_id)
+    group by all
+),
+
+incident_long as (
+    unpivot incident_counts
+    on criminal_cases, major_criminal_cases, public_order_cases, fire_incidents,
+        disputes_received, mass_incidents, petitions
+    into name measure value incident_count
+),
+
+report_long as (
+    unpivot (
+        select
+            community_id, month, criminal_cases, major_criminal_cases, public_order_cases,
+            fire_incidents, disputes_received, mass_incidents, petitions
+        from safety
+        where month between $month_from and $month_to
+    )
+    on criminal_cases, major_criminal_cases, public_order_cases, fire_incidents,
+        disputes_received, mass_incidents, petitions
+    into name measure value reported_count
+),
+
+measures as (
+    select unnest([
+        'criminal_cases', 'major_criminal_cases', 'public_order_cases', 'fire_incidents',
+        'disputes_received', 'mass_incidents', 'petitions'
+    ]) as measure
+),
+
+compared as (
+    select
+        k.community_id,
+        k.community_name,
+        k.street,
+        k.month,
+        m.measure,
+        r.reported_count,
+        coalesce(i.incident_count, 0) as incident_count
+    from checked as k
+    cross join measures as m
+    left join report_long as r
+        on r.community_id = k.community_id and r.month = k.month and r.measure = m.measure
+    left join incident_long as i
+        on i.community_id = k.community_id and i.month = k.month and i.measure = m.measure
+),
+
+final as (
+    select
+        community_id,
+        community_name,
+        street,
+        month,
+        measure,
+        reported_count,
+        incident_count,
+        incident_count - reported_count as difference_count,
+        (select count(*) from checked) as checked_community_months
+    from compared
+    where reported_count is null or incident_count <> reported_count
+)
+
+select * from final
+order by reported_count is null, month, street, community_id, measure

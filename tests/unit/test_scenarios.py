@@ -1,0 +1,127 @@
+"""governance.scenarios: only changes are kept, storage round-trips and never
+touches the baseline, gap costs by hand, and the comparison."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from governance import scenarios
+from governance.catalogue import Standards
+from governance.indicators import Period
+from governance.text import t
+from tests.conftest import load_fixture_sql
+
+
+def test_from_values_keeps_only_what_differs():
+    scenario = scenarios.from_values(
+        "x", {"F01": (20.0, 30.0), "M01": (30_000.0, None)},
+        {"on_time_days": 30, "service_circle_radius_m": 800},
+    )
+    assert scenario.thresholds == (("M01", 30_000.0, None),)
+    assert scenario.settings == (("service_circle_radius_m", 800.0),)
+    assert scenarios.from_values(None, {"F01": (20.0, 30.0)}, {}).is_baseline
+
+
+def test_unknown_indicator_or_setting_is_refused():
+    with pytest.raises(KeyError):
+        scenarios.from_values("x", {"Z99": (1.0, None)}, {})
+    with pytest.raises(KeyError):
+        scenarios.from_values("x", {}, {"no_such_setting": 1})
+
+
+def test_standards_and_json_round_trip():
+    scenario = scenarios.from_values("x", {"F01": (30.0, 35.0)}, {"on_time_days": 15})
+    standards = scenario.standards()
+    assert standards.indicator("F01").floor == 30.0
+    assert standards.settings["on_time_days"] == 15
+    assert Standards.default().indicator("F01").floor == 20.0  # the baseline is untouched
+    assert scenarios.Scenario.from_json("x", scenario.to_json()) == scenario
+
+
+def test_describe_names_each_change_with_before_and_after():
+    scenario = scenarios.from_values("x", {"F01": (30.0, 30.0)}, {"on_time_days": 15})
+    assert scenarios.describe(scenario) == [
+        "F01 每百户办公和活动用房面积：基本值 20 → 30（平方米/百户）",
+        "按时到账天数：30 → 15 天",
+    ]
+
+
+def test_save_list_load_replace_delete(memory_conn):
+    first = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {})
+    stored = scenarios.save_scenario(memory_conn, first, "  三十  ", "测试")
+    assert stored.name == "三十"
+    assert scenarios.scenario_version(memory_conn) == 1
+    assert list(scenarios.list_scenarios(memory_conn)["name"]) == ["三十"]
+    assert scenarios.load_scenario(memory_conn, "三十") == stored
+    second = scenarios.from_values(None, {"F01": (25.0, 30.0)}, {})
+    scenarios.save_scenario(memory_conn, second, "三十", "测试")
+    listed = scenarios.list_scenarios(memory_conn)
+    assert len(listed) == 1 and listed["changes"].iloc[0] == 1
+    assert scenarios.load_scenario(memory_conn, "三十").thresholds == (("F01", 25.0, 30.0),)
+    assert scenarios.delete_scenario(memory_conn, "三十")
+    assert not scenarios.delete_scenario(memory_conn, "三十")
+    assert scenarios.load_scenario(memory_conn, "三十") is None
+    assert scenarios.scenario_version(memory_conn) == 4
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [("", "scenario.error.empty_name"), ("基线（政策默认）", "scenario.error.baseline_name"),
+     ("长" * 41, "scenario.error.long_name")],
+)
+def test_refused_names_write_nothing(memory_conn, name, key):
+    scenario = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {})
+    with pytest.raises(scenarios.ScenarioError) as refused:
+        scenarios.save_scenario(memory_conn, scenario, name, "测试")
+    assert str(refused.value) == t(key, limit=scenarios.NAME_MAX)
+    assert scenarios.list_scenarios(memory_conn).empty
+    assert scenarios.scenario_version(memory_conn) == 0
+
+
+def test_the_baseline_itself_is_not_saved(memory_conn):
+    with pytest.raises(scenarios.ScenarioError):
+        scenarios.save_scenario(memory_conn, scenarios.BASELINE, "原样", "测试")
+
+
+def test_gap_costs_by_hand():
+    communities = pd.DataFrame({
+        "community_id": ["A", "B", "C"], "community_name": ["甲", "乙", "丙"],
+        "street": ["东", "东", "西"], "community_type": ["urban", "rural", "urban"],
+        "households": [2000, 300, 1000], "office_area_m2": [350.0, 50.0, 400.0],
+    })
+    values = pd.DataFrame({
+        "community_id": ["A", "A", "B"], "indicator_id": ["M01", "M02", "M01"],
+        "value": [25_000.0, 40_000.0, 5_000.0],
+    })
+    standards = scenarios.from_values(None, {}, {"space_cost_yuan_per_m2": 1000.0}).standards()
+    gaps = scenarios.gap_costs(communities, values, standards).set_index("community_id")
+    # A: needs max(2000 × 20 / 100, 300) = 400 m², has 350 → 50 m² = 50,000 元;
+    #    office funds met, party 100,000 − 40,000 = 60,000.
+    assert gaps.loc["A", "space_gap_m2"] == 50.0
+    assert gaps.loc["A", "space_cost_yuan"] == 50_000.0
+    assert gaps.loc["A", "party_fund_gap_yuan"] == 60_000.0
+    assert gaps.loc["A", "total_cost_yuan"] == 110_000.0
+    # B (rural): needs max(60, 100) = 100 m², has 50; office 25,000 − 5,000; party none → all.
+    assert gaps.loc["B", "space_gap_m2"] == 50.0
+    assert gaps.loc["B", "funding_gap_yuan"] == 20_000.0 + 100_000.0
+    # C: space is enough (needs 300); no funding lines → both floors.
+    assert gaps.loc["C", "space_gap_m2"] == 0.0
+    assert gaps.loc["C", "funding_gap_yuan"] == 125_000.0
+    assert list(gaps.index) == ["B", "C", "A"]  # costliest first
+
+
+def test_compare_on_the_small_fixture(memory_conn):
+    load_fixture_sql(memory_conn, "indicators_small")
+    period = Period(2024, pd.Timestamp("2024-01-01").date(), pd.Timestamp("2024-03-01").date())
+    baseline = scenarios.compare(memory_conn, period, scenarios.BASELINE)
+    assert baseline.status_changes.empty and baseline.summary["status_changes"] == 0
+    raised = scenarios.from_values("高", {"S06": (97.0, None)}, {})
+    comparison = scenarios.compare(memory_conn, period, raised)
+    # S06 means: C01 96, C02 90, C03 95 → C01 and C03 fall below 97.
+    changed = comparison.status_changes
+    assert sorted(changed["community_id"]) == ["C01", "C03"]
+    assert set(changed["indicator_id"]) == {"S06"}
+    assert set(changed["scenario_status"]) == {"not_met"}
+    s06 = comparison.totals.set_index("indicator_id").loc["S06"]
+    assert (s06["met_baseline"], s06["met_scenario"], s06["change"]) == (2, 0, -2)
