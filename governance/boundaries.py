@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from governance import coords, db
+from governance import backup, coords, db
 from governance.contract import COMMUNITIES
 from governance.importer import CellProblem, ImportReport, ImportResult
 from governance.text import t
@@ -223,7 +223,9 @@ def import_boundaries(
         except BaseException:
             cur.execute("rollback")
             raise
-        return ImportResult(report, True, False, import_id, replaced)
+        result = ImportResult(report, True, False, import_id, replaced)
+        backup.after_import(conn, [result])  # never raises; a failure becomes a note
+        return result
     finally:
         cur.close()
 

@@ -5,6 +5,8 @@
     python -m governance indicators --db PATH [--year Y] [--from YYYY-MM --to YYYY-MM]
                                     [--format csv|json] [--out FILE]
     python -m governance sample --out DIR [--communities N] [--seed S]
+    python -m governance backups --db PATH
+    python -m governance restore --db PATH --from BACKUP [--yes]
 
 Exit codes: 0 done or valid; 1 refused or invalid; 2 wrong usage or a file or
 database that cannot be opened; 3 an unexpected fault (details only with
@@ -27,7 +29,7 @@ from typing import TextIO
 
 import duckdb
 
-from governance import boundaries, coords, db, importer, indicators, sample
+from governance import backup, boundaries, cli_users, coords, db, importer, indicators, sample
 from governance.contract import TABLES
 from governance.text import t
 
@@ -179,11 +181,91 @@ def _cmd_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _size_text(size: int) -> str:
+    return format(size / (1 << 20), ".1f") + " MB"
+
+
+def _cmd_backups(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    db_path = db.resolve_db_path(args.db)
+    folder = backup.backup_dir(db_path)
+    keep = backup.keep_count()
+    if keep == 0:
+        print(t("cli.backups.off"), file=out)
+    found = backup.list_backups(db_path)
+    if not found:
+        print(t("cli.backups.none", folder=str(folder), db=str(db_path)), file=out)
+        return EXIT_OK
+    print(t("cli.backups.header", db=str(db_path), folder=str(folder), keep=keep), file=out)
+    for item in reversed(found):  # newest first
+        print(
+            t(
+                "cli.backups.row",
+                time=item.taken_at.strftime("%Y-%m-%d %H:%M:%S"),
+                size=_size_text(item.size),
+                kind=t("backup.kind." + item.kind),
+                import_id="—" if item.import_id is None else item.import_id,
+                name=item.name,
+            ),
+            file=out,
+        )
+    print(t("cli.backups.hint", db=str(db_path)), file=out)
+    return EXIT_OK
+
+
+def _confirmed(args: argparse.Namespace, db_path: Path, source: Path, out: TextIO) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(t("cli.restore.need_yes", source=str(source), db=str(db_path)))
+    print(t("cli.restore.confirm", source=str(source), db=str(db_path)), end="", file=out)
+    out.flush()
+    return sys.stdin.readline().strip().lower() == "yes"
+
+
+def _cmd_restore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    db_path = db.resolve_db_path(args.db)
+    source = backup.resolve_backup(db_path, args.source)
+    if not source.is_file():
+        raise UsageError(t("backup.not_found", path=args.source))
+    try:
+        backup.check_backup(source)
+    except backup.NotABackup as exc:
+        print(str(exc), file=err)
+        return EXIT_REFUSED
+    if not _confirmed(args, db_path, source, out):
+        print(t("cli.restore.cancelled"), file=out)
+        return EXIT_REFUSED
+    try:
+        result = backup.restore(db_path, source)
+    except backup.DatabaseBusy as exc:
+        raise UsageError(str(exc)) from exc
+    except backup.NotABackup as exc:
+        print(str(exc), file=err)
+        return EXIT_REFUSED
+    except backup.BackupError as exc:
+        print(str(exc), file=err)
+        return EXIT_FAULT
+    print(
+        t(
+            "cli.restore.done", db=str(result.database), source=str(result.source),
+            import_id="—" if result.latest_import_id is None else result.latest_import_id,
+            version=result.data_version,
+        ),
+        file=out,
+    )
+    if result.saved_current is not None:
+        print(t("cli.restore.saved", saved=str(result.saved_current)), file=out)
+    else:
+        print(t("cli.restore.no_previous"), file=out)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m governance", description=t("cli.help.description")
     )
     commands = parser.add_subparsers(dest="command", required=True)
+    cli_users.add_commands(commands)
     table_choices = sorted(TABLES)
 
     cmd = commands.add_parser("import", help=t("cli.help.import"))
@@ -228,6 +310,16 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--incidents", type=int, default=None, help=t("cli.help.incidents"))
     cmd.add_argument("--seed", type=int, default=sample.DEFAULT_SEED)
     cmd.set_defaults(handler=_cmd_sample)
+
+    cmd = commands.add_parser("backups", help=t("cli.backups.help"))
+    cmd.add_argument("--db", required=True, help=t("cli.help.db"))
+    cmd.set_defaults(handler=_cmd_backups)
+
+    cmd = commands.add_parser("restore", help=t("cli.restore.help"))
+    cmd.add_argument("--db", required=True, help=t("cli.help.db"))
+    cmd.add_argument("--from", dest="source", required=True, help=t("cli.restore.help_from"))
+    cmd.add_argument("--yes", action="store_true", help=t("cli.restore.help_yes"))
+    cmd.set_defaults(handler=_cmd_restore)
     return parser
 
 

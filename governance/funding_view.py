@@ -82,11 +82,8 @@ def funding_view(
 ) -> FundingView:
     standards = request.standards
     period = request.period
-    values = indicators.indicator_values(conn, period, view_filter, standards, scope).to_pandas()
-    communities = indicators.communities_in_scope(conn, view_filter, scope).to_pandas()
-    matrix = indicators.status_matrix(
-        values[values["indicator_id"].isin(FUNDING_INDICATORS)], communities
-    )
+    matrix = indicators.dimension_matrix(
+        conn, period, FUNDING_INDICATORS, view_filter, standards, scope)
     categories = funding.category_source(conn, period, view_filter, standards, scope)
     by_street_category = (
         categories.groupby(["street", "category"], as_index=False)["amount_yuan"].sum()

@@ -28,3 +28,9 @@ def import_history(conn: duckdb.DuckDBPyConnection, limit_rows: int = 200) -> pd
     frame["table_name"] = frame["table_name"].map(table_label)
     frame = frame[list(HISTORY_COLUMNS)]
     return frame.rename(columns={c: t(f"history.{c}") for c in HISTORY_COLUMNS})
+
+
+def by_account(history_frame: pd.DataFrame, applied_by: str) -> pd.DataFrame:
+    """The displayed history narrowed to one account's imports."""
+    column = t("history.applied_by")
+    return history_frame[history_frame[column] == applied_by].reset_index(drop=True)

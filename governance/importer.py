@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from governance import cells, coords, db, decoding, tabular
+from governance import backup, cells, coords, db, decoding, import_scope, tabular
 from governance.contract import TABLES, Column, Table, detect_table
 from governance.text import t
 
@@ -794,6 +794,21 @@ def _replace_sql(table: Table) -> str:
     return "delete from " + quoted
 
 
+def _scoped_replace_sql(table: Table) -> str:
+    """_replace_sql narrowed to the rows of $scope_streets (a street account's import)."""
+    base = _replace_sql(table)
+    joiner = " and " if " where " in base else " where "
+    street = db.quote_identifier("street")
+    if table.name == "communities":
+        return base + joiner + "list_contains($scope_streets, " + street + ")"
+    community_id = db.quote_identifier("community_id")
+    return (
+        base + joiner + community_id + " in (select " + community_id + " from "
+        + db.quote_identifier("communities") + " where list_contains($scope_streets, "
+        + street + "))"
+    )
+
+
 def _staged_keys_sql(table: Table) -> str:
     """The distinct keys of a staged file (replaces == "keys")."""
     keys = [db.quote_identifier(k) for k in table.key]
@@ -821,21 +836,25 @@ def _shared_keys_sql(table: Table) -> str:
     )
 
 
-def _replace(cur: duckdb.DuckDBPyConnection, item: _Staged) -> int:
-    """Delete what an accepted file replaces (inside the caller's transaction);
-    the number of stored rows deleted."""
+def _replace(
+    cur: duckdb.DuckDBPyConnection, item: _Staged, scope: tuple[str, ...] | None = None
+) -> int:
+    """Delete what an accepted file replaces (inside the caller's transaction),
+    only within `scope` when given; the number of stored rows deleted."""
     table = item.table
     assert table is not None and item.con is not None
+    sql = _replace_sql(table) if scope is None else _scoped_replace_sql(table)
+    params: dict = {} if scope is None else {"scope_streets": list(scope)}
     if table.replaces in ("years", "months"):
-        return _count(cur, _replace_sql(table), {"periods": item.periods})
+        return _count(cur, sql, {**params, "periods": item.periods})
     if table.replaces == "keys":
         keys = item.con.sql(_staged_keys_sql(table)).to_arrow_table()
         cur.register("incoming_keys", keys)
         try:
-            return _count(cur, _replace_sql(table))
+            return _count(cur, sql, params or None)
         finally:
             cur.unregister("incoming_keys")
-    return _count(cur, _replace_sql(table))
+    return _count(cur, sql, params or None)
 
 
 def _orphans_sql(table: Table) -> str:
@@ -863,6 +882,7 @@ def _apply(
     applied_by: str,
     is_sample: bool,
     progress: Progress | None,
+    scope: tuple[str, ...] | None = None,
 ) -> None:
     cur = conn.cursor()
     history: list[dict] = []
@@ -885,7 +905,7 @@ def _apply(
                 continue
             # fetchall: a half-read result would block registering Arrow data.
             import_id = int(cur.execute(db.read_sql("import_next_id")).fetchall()[0][0])
-            rows_replaced = _replace(cur, item)
+            rows_replaced = _replace(cur, item, scope)
             reader = item.con.sql(
                 "select * exclude (_row, _plain) from staged order by _row"
             ).to_arrow_reader(INSERT_BATCH_ROWS)
@@ -956,8 +976,12 @@ def import_files(
     applied_by: str,
     is_sample: bool = False,
     progress: Progress | None = None,
+    scope: tuple[str, ...] | None = None,
 ) -> list[ImportResult]:
     """Validate every file, then apply all of them in one transaction, or none.
+
+    `scope` (a street account's streets; None: every street) refuses rows of
+    other streets and narrows what the files replace to the scope's rows.
 
     Results come back in the order of `sources`. conn may also be a database
     path; a file locked by another process is then a refusal (error.db_locked).
@@ -975,7 +999,8 @@ def import_files(
         conn = own
     try:
         return _import_files(
-            conn, sources, applied_by=applied_by, is_sample=is_sample, progress=progress
+            conn, sources, applied_by=applied_by, is_sample=is_sample, progress=progress,
+            scope=scope,
         )
     finally:
         if own is not None:
@@ -988,6 +1013,7 @@ def _stage_batch(
     order: list[int],
     staged: dict[int, _Staged],
     progress: Progress | None,
+    scope: tuple[str, ...] | None = None,
 ) -> list[_Staged]:
     """Stage every file of a batch (communities first) into `staged`, checking
     references against the batch's own communities file when it has one, and
@@ -1010,13 +1036,36 @@ def _stage_batch(
         staged[i] = _stage(source, reference, progress)
     items = [staged[i] for i in order]
     _batch_conflicts(items)
+    if scope is not None:
+        _scope_conflicts(conn, items, scope)
     return items
+
+
+def _scope_conflicts(
+    conn: duckdb.DuckDBPyConnection, items: list[_Staged], scope: tuple[str, ...]
+) -> None:
+    """Rows outside a street account's streets: named, and the batch refused."""
+    communities = next((i for i in items if i.table is not None
+                        and i.table.name == "communities" and i.con is not None), None)
+    streets = import_scope.community_streets(conn, communities.con if communities else None)
+    for item in items:
+        rows, total = import_scope.out_of_scope_rows(item, streets, scope)
+        if not total:
+            continue
+        report = item.report
+        named = [CellProblem(report.file_name, row, label, value,
+                             import_scope.reason(street, scope))
+                 for row, label, value, street in rows]
+        report.problems[:0] = named
+        del report.problems[MAX_LISTED_PROBLEMS:]
+        report.problem_count += total
 
 
 def validate_batch(
     conn: duckdb.DuckDBPyConnection,
     sources: list[SourceFile],
     progress: Progress | None = None,
+    scope: tuple[str, ...] | None = None,
 ) -> list[ImportReport]:
     """What import_files would say of this batch, writing nothing; reports in
     the order of `sources`. The upload page shows these, so its verdict and
@@ -1025,7 +1074,7 @@ def validate_batch(
     order = sorted(range(len(sources)), key=lambda i: (_table_order(sources[i].table), i))
     staged: dict[int, _Staged] = {}
     try:
-        _stage_batch(conn, sources, order, staged, progress)
+        _stage_batch(conn, sources, order, staged, progress, scope)
         return [staged[i].report for i in range(len(sources))]
     finally:
         for item in staged.values():
@@ -1039,11 +1088,12 @@ def _import_files(
     applied_by: str,
     is_sample: bool,
     progress: Progress | None,
+    scope: tuple[str, ...] | None = None,
 ) -> list[ImportResult]:
     order = sorted(range(len(sources)), key=lambda i: (_table_order(sources[i].table), i))
     staged: dict[int, _Staged] = {}
     try:
-        items = _stage_batch(conn, sources, order, staged, progress)
+        items = _stage_batch(conn, sources, order, staged, progress, scope)
         results: dict[int, ImportResult] = {}
         if all(item.report.ok for item in items):
             try:
@@ -1054,11 +1104,14 @@ def _import_files(
                     applied_by=applied_by,
                     is_sample=is_sample,
                     progress=progress,
+                    scope=scope,
                 )
             except duckdb.IOException as exc:
                 if _is_lock_error(exc):
                     return _locked_results(sources, _db_path(conn))
                 raise
+            # Committed: keep a copy (never raises; a failure becomes a note).
+            backup.after_import(conn, list(results.values()))
         out = []
         for i in range(len(sources)):
             item = staged[i]

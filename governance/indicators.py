@@ -476,3 +476,17 @@ def column_label(name: str) -> str:
     if f"indicators.column.{name}" in known:
         return t(f"indicators.column.{name}")
     return name
+
+
+def dimension_matrix(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    indicator_ids: Iterable[str],
+    view_filter: ViewFilter = ViewFilter(),  # noqa: B008 — frozen, hashable
+    standards: Standards | None = None,
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """`status_matrix` of some indicators (one page's), every visible community a row."""
+    values = indicator_values(conn, period, view_filter, standards, scope).to_pandas()
+    communities = communities_in_scope(conn, view_filter, scope).to_pandas()
+    return status_matrix(values[values["indicator_id"].isin(list(indicator_ids))], communities)

@@ -406,5 +406,5 @@ def scenario_met_bar(totals: pd.DataFrame) -> go.Figure:
                marker_color="#3949ab", text=rows["met_scenario"], textposition="outside"),
     ])
     fig.update_layout(barmode="group")
-    fig.update_xaxes(title=t("brief.chart.scenario.axis"), rangemode="tozero")
-    return _layout(fig, t("brief.chart.scenario"), height=max(260, 56 * len(rows) + 110))
+    fig.update_xaxes(rangemode="tozero")
+    return _layout(fig, t("brief.chart.scenario"), height=max(240, 56 * len(rows) + 100))

@@ -49,3 +49,15 @@ def result_lines(results: list[ImportResult]) -> list[ResultLine]:
             refused = t("cli.refused", file=result.report.file_name)
             lines.append(ResultLine(False, refused + (" " + reasons if reasons else "")))
     return lines
+
+
+def audit_detail(results: list[ImportResult]) -> str:
+    """One audit line for a batch: each file, its table, rows and outcome."""
+    parts = []
+    for result in results:
+        outcome = ("unchanged" if result.unchanged else "applied" if result.applied
+                   else "refused")
+        parts.append(t("audit.import_file", file=result.report.file_name,
+                       table=table_label(result.report.table), rows=result.report.rows,
+                       outcome=t(f"audit.outcome.{outcome}")))
+    return "；".join(parts)

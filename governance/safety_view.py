@@ -55,12 +55,8 @@ def safety_view(
     scope: Scope = ALL_STREETS,
     standards: Standards | None = None,
 ) -> SafetyView:
-    values = indicators.indicator_values(
-        conn, period, view_filter, standards, scope).to_pandas()
-    communities = indicators.communities_in_scope(conn, view_filter, scope).to_pandas()
-    matrix = indicators.status_matrix(
-        values[values["indicator_id"].isin(safety.SAFETY_INDICATORS)], communities
-    )
+    matrix = indicators.dimension_matrix(
+        conn, period, safety.SAFETY_INDICATORS, view_filter, standards, scope)
     return SafetyView(
         standards_matrix=safety.flag_first(matrix),
         red_flags=safety.red_flags(conn, period, view_filter, scope),

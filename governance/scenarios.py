@@ -10,7 +10,8 @@ the data version; caches key on the scenario itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -181,6 +182,22 @@ def load_scenario(conn: duckdb.DuckDBPyConnection, name: str) -> Scenario | None
     return None if row is None else Scenario.from_json(name, row[0])
 
 
+@contextmanager
+def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor in a transaction that also bumps the scenario version."""
+    cur = conn.cursor()
+    try:
+        cur.execute("begin transaction")
+        yield cur
+        _bump_version(cur)
+        cur.execute("commit")
+    except BaseException:
+        cur.execute("rollback")
+        raise
+    finally:
+        cur.close()
+
+
 def save_scenario(
     conn: duckdb.DuckDBPyConnection, scenario: Scenario, name: str, saved_by: str
 ) -> Scenario:
@@ -189,38 +206,20 @@ def save_scenario(
     if scenario.is_baseline:
         raise ScenarioError(t("scenario.error.no_changes"))
     stored = Scenario(clean, scenario.thresholds, scenario.settings)
-    cur = conn.cursor()
-    try:
-        cur.execute("begin transaction")
+    with _transaction(conn) as cur:
         cur.execute(db.read_sql("scenario_delete"), {"name": clean})
         cur.execute(db.read_sql("scenario_insert"), {
             "name": clean, "payload_json": stored.to_json(),
             "changes": len(stored.thresholds) + len(stored.settings),
             "saved_at": datetime.now(UTC).replace(tzinfo=None), "saved_by": saved_by,
         })
-        _bump_version(cur)
-        cur.execute("commit")
-    except BaseException:
-        cur.execute("rollback")
-        raise
-    finally:
-        cur.close()
     return stored
 
 
 def delete_scenario(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
     """Delete a saved scenario; False when there was none of that name."""
-    cur = conn.cursor()
-    try:
-        cur.execute("begin transaction")
+    with _transaction(conn) as cur:
         deleted = cur.execute(db.read_sql("scenario_delete"), {"name": name}).fetchall()
-        _bump_version(cur)
-        cur.execute("commit")
-    except BaseException:
-        cur.execute("rollback")
-        raise
-    finally:
-        cur.close()
     return bool(deleted and deleted[0][0])
 
 
@@ -331,8 +330,10 @@ def gap_costs(
                                 * float(settings["space_cost_yuan_per_m2"])).round(0)
     funds = values[values["indicator_id"].isin(["M01", "M02"])].pivot(
         index="community_id", columns="indicator_id", values="value")
-    office = frame["community_id"].map(funds.get("M01", pd.Series(dtype="float64"))).fillna(0)
-    party = frame["community_id"].map(funds.get("M02", pd.Series(dtype="float64"))).fillna(0)
+    office = frame["community_id"].map(
+        funds.get("M01", pd.Series(dtype="float64"))).astype("float64").fillna(0)
+    party = frame["community_id"].map(
+        funds.get("M02", pd.Series(dtype="float64"))).astype("float64").fillna(0)
     frame["office_fund_gap_yuan"] = (float(m01.floor or 0) - office).clip(lower=0).round(0)
     frame["party_fund_gap_yuan"] = (float(m02.floor or 0) - party).clip(lower=0).round(0)
     frame["funding_gap_yuan"] = frame["office_fund_gap_yuan"] + frame["party_fund_gap_yuan"]

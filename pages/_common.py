@@ -24,9 +24,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from governance import (
+    auth,
     boundaries,
+    brief,
     db,
     exporting,
     facility_view,
@@ -82,14 +85,30 @@ def show_failure(exc: BaseException) -> None:
 
 
 @dataclass(frozen=True)
+class DataKey:
+    """Which data a cached read sees: the database, its version, and the signed-in
+    account's street scope (None: every street). Every cached read takes one,
+    so a scope can never be served another scope's cached result."""
+
+    db_path: str
+    version: int
+    scope: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
 class PageContext:
     conn: duckdb.DuckDBPyConnection
     db_path: str
     version: int
     period: Period
     view_filter: ViewFilter
+    user: auth.User
     # The what-if scenario applied to every page (BASELINE: policy defaults).
     scenario: Scenario = BASELINE
+
+    @property
+    def data(self) -> DataKey:
+        return DataKey(self.db_path, self.version, self.user.scope)
 
     @property
     def standards(self):
@@ -102,14 +121,15 @@ class PageContext:
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def _available_periods(db_path: str, version: int) -> tuple[list[int], list[date]]:
-    conn = _connection(db_path)
-    return indicators.available_years(conn), indicators.available_months(conn)
+def _available_periods(data: DataKey) -> tuple[list[int], list[date]]:
+    conn = _connection(data.db_path)
+    return (indicators.available_years(conn, data.scope),
+            indicators.available_months(conn, data.scope))
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def _streets(db_path: str, version: int) -> list[str]:
-    return indicators.list_streets(_connection(db_path))
+def _streets(data: DataKey) -> list[str]:
+    return indicators.list_streets(_connection(data.db_path), data.scope)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -138,12 +158,12 @@ def sidebar_filters() -> None:
     """
     conn = connection()
     db_path = db_path_from_argv()
-    version = db.data_version(conn)
-    years, months = _available_periods(db_path, version)
+    data = DataKey(db_path, db.data_version(conn), current_user().scope)
+    years, months = _available_periods(data)
     with st.sidebar:
         st.header(t("filter.header"))
         st.multiselect(
-            t("filter.streets"), _streets(db_path, version),
+            t("filter.streets"), _streets(data),
             key="filter_streets", help=t("filter.streets.help"), placeholder=t("filter.all"),
         )
         st.multiselect(
@@ -170,8 +190,9 @@ def sidebar_filters() -> None:
 _shell = threading.local()
 
 
-def navigation_pages() -> dict[str, list]:
-    return {
+def navigation_pages(user: auth.User | None = None) -> dict[str, list]:
+    """The pages the account may open (each page checks again for itself)."""
+    sections = {
         t("nav.section.dashboards"): [
             st.Page("pages/overview.py", title=t("nav.overview"), default=True),
             st.Page("pages/facilities.py", title=t("nav.facilities")),
@@ -179,10 +200,125 @@ def navigation_pages() -> dict[str, list]:
             st.Page("pages/safety.py", title=t("nav.safety")),
             st.Page("pages/scenarios.py", title=t("nav.scenarios")),
         ],
-        t("nav.section.data"): [
-            st.Page("pages/data.py", title=t("nav.data")),
-        ],
+        t("nav.section.data"): [],
     }
+    if user is None or user.can_import:
+        sections[t("nav.section.data")].append(st.Page("pages/data.py", title=t("nav.data")))
+    if user is None or user.is_admin:
+        sections[t("nav.section.data")].append(st.Page("pages/admin.py", title=t("nav.admin")))
+    return {name: pages for name, pages in sections.items() if pages}
+
+
+# Who is signed in, per browser session: kept on the server, never in the
+# browser or in widget state. Entries expire after SESSION_TTL_S.
+SESSION_TTL_S = 12 * 3600
+_SIGNED_IN: dict[str, tuple[str, float]] = {}
+_SIGNED_IN_LOCK = threading.Lock()
+
+
+def accounts() -> auth.Accounts:
+    return auth.Accounts(auth.accounts_path(db_path_from_argv()))
+
+
+def _session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else "bare"
+
+
+def local_mode() -> bool:
+    """No account configured: one user on this machine only."""
+    return not accounts().any_accounts()
+
+
+def current_user() -> auth.User | None:
+    """The signed-in account (fresh from the accounts file, so a role change or
+    a removal applies at once), the local user in local mode, or None."""
+    store = accounts()
+    if not store.any_accounts():
+        return auth.local_user()
+    with _SIGNED_IN_LOCK:
+        entry = _SIGNED_IN.get(_session_id())
+        if entry and time.time() - entry[1] > SESSION_TTL_S:
+            _SIGNED_IN.pop(_session_id(), None)
+            entry = None
+    if entry is not None:
+        return store.get_user(entry[0])
+    if oidc_configured() and st.user.is_logged_in:
+        # The identity provider says who; the local account says what they may see.
+        return store.get_user(auth.oidc_username(dict(st.user)))
+    return None
+
+
+def oidc_configured() -> bool:
+    """Whether .streamlit/secrets.toml has an [auth] section for st.login."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 — no secrets file at all: not configured
+        return False
+
+
+def _allowed(user: auth.User, need: str) -> bool:
+    return {
+        "import": user.can_import,
+        "scenarios": user.can_edit_scenarios,
+        "admin": user.is_admin,
+    }[need]
+
+
+def sign_in(username: str, password: str) -> auth.User | None:
+    user = accounts().verify(username, password)
+    if user is not None:
+        with _SIGNED_IN_LOCK:
+            _SIGNED_IN[_session_id()] = (user.username, time.time())
+    return user
+
+
+def sign_out() -> None:
+    with _SIGNED_IN_LOCK:
+        entry = _SIGNED_IN.pop(_session_id(), None)
+    if entry:
+        accounts().audit(entry[0], "sign_out")
+    elif oidc_configured() and st.user.is_logged_in:
+        accounts().audit(auth.oidc_username(dict(st.user)), "sign_out")
+        st.logout()
+
+
+def audit(ctx: PageContext, action: str, detail: str = "", outcome: str = "ok") -> None:
+    """One audit line for the signed-in account (local mode: the local user)."""
+    accounts().audit(ctx.user.username, action, detail, outcome)
+
+
+def _sign_in_form() -> None:
+    st.title(t("app.title"))
+    st.caption(t("auth.sign_in.caption"))
+    with st.form("sign_in_form"):
+        username = st.text_input(t("auth.username"), key="signin_username")
+        password = st.text_input(t("auth.password"), type="password", key="signin_password")
+        submitted = st.form_submit_button(t("auth.sign_in"), type="primary")
+    if submitted:
+        if sign_in(username, password) is not None:
+            st.rerun()
+        st.error(t("auth.sign_in.failed"))
+    if oidc_configured():
+        if st.user.is_logged_in:
+            # Signed in at the identity provider, but no local account of that name.
+            st.error(t("auth.oidc.no_account"))
+            st.button(t("auth.sign_out"), on_click=st.logout, key="oidc_sign_out")
+        else:
+            st.button(t("auth.oidc.sign_in"), on_click=st.login, key="oidc_sign_in")
+
+
+def _user_box(user: auth.User) -> None:
+    with st.sidebar:
+        if local_mode():
+            st.caption(t("auth.local_mode", address=st.get_option("server.address") or "127.0.0.1"))
+            return
+        scope = "、".join(user.streets) if user.scope is not None else t("filter.all")
+        st.caption(t("auth.signed_in_as", name=escape_markdown(user.display_name),
+                     role=user.role_label, scope=escape_markdown(scope or t("auth.no_streets"))))
+        if st.button(t("auth.sign_out"), key="sign_out"):
+            sign_out()
+            st.rerun()
 
 
 def render_shell():
@@ -194,7 +330,17 @@ def render_shell():
     without app.py; page_context() then draws the shell itself.
     """
     st.set_page_config(page_title=t("app.title"), layout="wide")
-    page = st.navigation(navigation_pages())
+    if local_mode() and not auth.is_loopback(st.get_option("server.address")):
+        # No accounts but reachable from the network: refuse to show any data.
+        st.error(t("auth.local_mode.exposed"))
+        st.stop()
+    user = current_user()
+    if user is None:
+        st.navigation([st.Page(_sign_in_form, title=t("auth.sign_in"))],
+                      position="hidden").run()
+        st.stop()
+    page = st.navigation(navigation_pages(user))
+    _user_box(user)
     try:
         sidebar_filters()
     except Exception as exc:  # noqa: BLE001 — the user sees a message, the log the details
@@ -204,15 +350,24 @@ def render_shell():
     return page
 
 
-def page_context() -> PageContext:
-    """The context a page computes with, read from the sidebar widget keys."""
+def page_context(need: str | None = None) -> PageContext:
+    """The context a page computes with, read from the sidebar widget keys.
+
+    `need` names what the page requires of the signed-in account ("import",
+    "scenarios", "admin"); without it the page stops with a message. Pages
+    check this themselves even though the navigation hides them.
+    """
     if not getattr(_shell, "rendered", False):
         render_shell()
     _shell.rendered = False
+    user = current_user()
+    if user is None or (need is not None and not _allowed(user, need)):
+        st.error(t("auth.forbidden"))
+        st.stop()
     conn = connection()
     db_path = db_path_from_argv()
     version = db.data_version(conn)
-    years, months = _available_periods(db_path, version)
+    years, months = _available_periods(DataKey(db_path, version, user.scope))
     year = st.session_state.get("filter_year")
     if year not in years:
         year = years[0] if years else None
@@ -230,7 +385,7 @@ def page_context() -> PageContext:
         _saved_scenario(db_path, scenarios.scenario_version(conn), name) if name else None
     ) or BASELINE
     return PageContext(
-        conn, db_path, version, Period(year, month_from, month_to), view_filter, scenario
+        conn, db_path, version, Period(year, month_from, month_to), view_filter, user, scenario
     )
 
 
@@ -247,16 +402,16 @@ def sample_banner(ctx: PageContext) -> None:
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def indicator_values(
-    db_path: str, version: int, period: Period, view_filter: ViewFilter,
-    scenario: Scenario = BASELINE,
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
 ) -> pd.DataFrame:
     return indicators.indicator_values(
-        _connection(db_path), period, view_filter, scenario.standards()).to_pandas()
+        _connection(data.db_path), period, view_filter, scenario.standards(), data.scope
+    ).to_pandas()
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def district_totals(db_path: str, version: int, view_filter: ViewFilter) -> dict:
-    return indicators.district_totals(_connection(db_path), view_filter)
+def district_totals(data: DataKey, view_filter: ViewFilter) -> dict:
+    return indicators.district_totals(_connection(data.db_path), view_filter, data.scope)
 
 
 def status_label(status: str) -> str:
@@ -363,7 +518,7 @@ def batch_reports(
     files = tuple(
         (Path(s.path).stem, s.table, s.display_name, s.coordinate_system) for s in sources
     )
-    key = ("batch", ctx.db_path, ctx.version, files)
+    key = ("batch", ctx.db_path, ctx.version, ctx.user.scope, files)
 
     def compute():
         progress_line = st.empty()
@@ -373,7 +528,8 @@ def batch_reports(
                 t("data.progress", file=escape_markdown(file_name), rows=f"{rows:,}")
             )
 
-        reports = importer.validate_batch(ctx.conn, sources, progress=show_progress)
+        reports = importer.validate_batch(ctx.conn, sources, progress=show_progress,
+                                          scope=ctx.user.scope)
         progress_line.empty()
         return reports
 
@@ -410,17 +566,17 @@ def period_caption(period: Period) -> str:
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def communities(db_path: str, version: int, view_filter: ViewFilter) -> pd.DataFrame:
-    return indicators.communities_in_scope(_connection(db_path), view_filter).to_pandas()
+def communities(data: DataKey, view_filter: ViewFilter) -> pd.DataFrame:
+    return indicators.communities_in_scope(
+        _connection(data.db_path), view_filter, data.scope).to_pandas()
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def status_matrix(
-    db_path: str, version: int, period: Period, view_filter: ViewFilter,
-    scenario: Scenario = BASELINE,
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
 ) -> pd.DataFrame:
-    values = indicator_values(db_path, version, period, view_filter, scenario)
-    matrix = indicators.status_matrix(values, communities(db_path, version, view_filter))
+    values = indicator_values(data, period, view_filter, scenario)
+    matrix = indicators.status_matrix(values, communities(data, view_filter))
     return presentation.with_type_labels(matrix)
 
 
@@ -448,16 +604,17 @@ def matrix_column_config(indicator_ids: list[str], standards=None) -> dict:
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def facilities_in_scope(db_path: str, version: int, view_filter: ViewFilter) -> pd.DataFrame:
-    return facility_view.facilities_in_scope(_connection(db_path), view_filter)
+def facilities_in_scope(data: DataKey, view_filter: ViewFilter) -> pd.DataFrame:
+    return facility_view.facilities_in_scope(_connection(data.db_path), view_filter, data.scope)
 
 
 # Each what-if combination holds a full points frame: keep few.
 @st.cache_data(max_entries=8, show_spinner=False)
 def coverage_view(
-    db_path: str, version: int, request: facility_view.CoverageRequest, view_filter: ViewFilter
+    data: DataKey, request: facility_view.CoverageRequest, view_filter: ViewFilter
 ) -> facility_view.CoverageView:
-    return facility_view.coverage_view(_connection(db_path), request, view_filter)
+    return facility_view.coverage_view(
+        _connection(data.db_path), request, view_filter, data.scope)
 
 
 def show_table(
@@ -490,35 +647,35 @@ def boundary_report(
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def funding_data(
-    db_path: str, version: int, request: funding_view.FundingRequest, view_filter: ViewFilter
+    data: DataKey, request: funding_view.FundingRequest, view_filter: ViewFilter
 ) -> funding_view.FundingView:
-    return funding_view.funding_view(_connection(db_path), request, view_filter)
+    return funding_view.funding_view(_connection(data.db_path), request, view_filter, data.scope)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def safety_data(
-    db_path: str, version: int, period: Period, view_filter: ViewFilter,
-    scenario: Scenario = BASELINE,
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
 ) -> safety_view.SafetyView:
     return safety_view.safety_view(
-        _connection(db_path), period, view_filter, standards=scenario.standards())
+        _connection(data.db_path), period, view_filter, data.scope, scenario.standards())
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def safety_community_months(
-    db_path: str, version: int, period: Period, view_filter: ViewFilter, community_id: str
+    data: DataKey, period: Period, view_filter: ViewFilter, community_id: str
 ) -> pd.DataFrame:
-    return safety.community_months(_connection(db_path), period, community_id, view_filter)
+    return safety.community_months(
+        _connection(data.db_path), period, community_id, view_filter, data.scope)
 
 
 # Each entry holds a map's cells and shapes: keep few.
 @st.cache_data(max_entries=8, show_spinner=False)
 def incident_map_data(
-    db_path: str, version: int, period: Period, view_filter: ViewFilter, cell_m: int,
+    data: DataKey, period: Period, view_filter: ViewFilter, cell_m: int,
     categories: tuple[str, ...], mean_lat: float | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     return safety_view.incident_map(
-        _connection(db_path), period, cell_m, mean_lat, categories, view_filter)
+        _connection(data.db_path), period, cell_m, mean_lat, categories, view_filter, data.scope)
 
 
 def saved_scenario(ctx: PageContext, name: str) -> Scenario:
@@ -530,28 +687,36 @@ def saved_scenario(ctx: PageContext, name: str) -> Scenario:
 # Each comparison computes every indicator twice: keep few.
 @st.cache_data(max_entries=8, show_spinner=False)
 def scenario_comparison(
-    db_path: str, version: int, period: Period, view_filter: ViewFilter, scenario: Scenario
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario
 ) -> scenarios.Comparison:
-    return scenarios.compare(_connection(db_path), period, scenario, view_filter)
+    return scenarios.compare(_connection(data.db_path), period, scenario, view_filter, data.scope)
 
 
 def _brief(ctx: PageContext, scenario: Scenario):
-    from governance import brief  # TEMP until governance/brief.py lands
-
     return brief.build_brief(
         ctx.conn, ctx.period, ctx.view_filter, scenario, data_version=ctx.version,
-        generated_at=datetime.now(),
+        generated_at=datetime.now(), scope=ctx.user.scope,
     )
 
 
 def brief_html(ctx: PageContext, scenario: Scenario) -> bytes:
     """The meeting brief as one offline HTML file (built when the button is clicked)."""
-    from governance import brief  # TEMP
-
     return brief.render_html(_brief(ctx, scenario)).encode("utf-8")
 
 
 def brief_workbook(ctx: PageContext, scenario: Scenario) -> bytes:
-    from governance import brief  # TEMP
-
     return exporting.to_excel_bytes(brief.brief_sheets(_brief(ctx, scenario)))
+
+
+def export_button(ctx: PageContext, label: str, *, data, file_name: str, mime: str, key: str,
+                  container=None) -> None:
+    """A download button whose click is written to the audit log (who, what file)."""
+    (container or st).download_button(
+        label, data=data, file_name=file_name, mime=mime, key=key,
+        on_click=audit, args=(ctx, "export", file_name),
+    )
+
+
+def street_names(ctx: PageContext) -> list[str]:
+    """The streets the account may see (for pickers)."""
+    return _streets(ctx.data)

@@ -9,7 +9,7 @@ from governance.contract import TABLES
 from governance.text import escape_markdown, t
 from pages import _common
 
-ctx = _common.page_context()
+ctx = _common.page_context("import")
 st.title(t("data.title"))
 _common.sample_banner(ctx)
 
@@ -88,18 +88,25 @@ if apply_clicked:
 
     results = _common.run_import(
         lambda: importer.import_files(
-            ctx.conn, sources, applied_by=t("data.applied_by.local"), progress=show_progress,
+            ctx.conn, sources, applied_by=ctx.user.record_name, progress=show_progress,
+            scope=ctx.user.scope,
         )
     )
     progress_line.empty()
+    _common.audit(ctx, "import", reports.audit_detail(results or []),
+                  "ok" if results and all(r.applied or r.unchanged for r in results)
+                  else "refused")
     for line in reports.result_lines(results or []):
         (st.success if line.ok else st.error)(escape_markdown(line.text))
 
-st.subheader(t("data.boundaries.title"))
-st.caption(t("data.boundaries.caption"))
-boundary_upload = st.file_uploader(
-    t("data.boundaries.label"), type=["geojson", "json"], key="upload_boundaries",
-)
+# Boundaries replace every community's shape: administrators only.
+boundary_upload = None
+if ctx.user.is_admin:
+    st.subheader(t("data.boundaries.title"))
+    st.caption(t("data.boundaries.caption"))
+    boundary_upload = st.file_uploader(
+        t("data.boundaries.label"), type=["geojson", "json"], key="upload_boundaries",
+    )
 if boundary_upload is not None:
     stored = _common.store_upload(boundary_upload)
     boundary_system = st.selectbox(
@@ -113,7 +120,7 @@ if boundary_upload is not None:
     ):
         result = _common.run_import(
             lambda: boundaries.import_boundaries(
-                ctx.conn, stored.path, applied_by=t("data.applied_by.local"),
+                ctx.conn, stored.path, applied_by=ctx.user.record_name,
                 file_name=boundary_upload.name, coordinate_system=boundary_system,
             )
         )
@@ -122,6 +129,8 @@ if boundary_upload is not None:
 
 st.subheader(t("data.history.title"))
 history_frame = history.import_history(ctx.conn)
+if not ctx.user.is_admin:
+    history_frame = history.by_account(history_frame, ctx.user.record_name)
 if history_frame.empty:
     st.caption(t("data.history.empty"))
 else:

@@ -46,7 +46,7 @@ radius_m = float(custom_radius if circle == "custom" else coverage.CIRCLE_PRESET
 @st.fragment
 def coverage_section() -> None:
     """Map, what-if and tables: reruns alone as the what-if inputs move."""
-    facilities = _common.facilities_in_scope(ctx.db_path, ctx.version, ctx.view_filter)
+    facilities = _common.facilities_in_scope(ctx.data, ctx.view_filter)
     closable = facility_view.closable_facilities(facilities, facility_type)
     with st.expander(t("facilities.whatif.title"), expanded=True):
         st.caption(t("facilities.whatif.caption"))
@@ -73,7 +73,7 @@ def coverage_section() -> None:
         added=added + ((clicked,) if clicked else ()), closed=tuple(closed),
         scenario=ctx.scenario,
     )
-    view = _common.coverage_view(ctx.db_path, ctx.version, request, ctx.view_filter)
+    view = _common.coverage_view(ctx.data, request, ctx.view_filter)
     district = view.district
 
     kpis = st.columns(4)
@@ -138,8 +138,8 @@ def standards_section(view: facility_view.CoverageView) -> None:
     for line in facility_view.standards_caption(standards=ctx.standards):
         st.caption(line)
     values = _common.indicator_values(
-        ctx.db_path, ctx.version, ctx.period, ctx.view_filter, ctx.scenario)
-    communities = _common.communities(ctx.db_path, ctx.version, ctx.view_filter)
+        ctx.data, ctx.period, ctx.view_filter, ctx.scenario)
+    communities = _common.communities(ctx.data, ctx.view_filter)
     standards = presentation.with_type_labels(facility_view.space_standards(values, communities))
     ids = presentation.matrix_indicator_ids(standards)
     styles = presentation.matrix_cell_styles(standards, ids)
@@ -152,7 +152,8 @@ def standards_section(view: facility_view.CoverageView) -> None:
         presentation.indicator_histogram(values, "F01", t("facilities.chart.f01"), ctx.standards),
         key="f01_histogram",
     )
-    st.download_button(
+    _common.export_button(
+        ctx,
         t("facilities.export"),
         data=exporting.to_excel_bytes(facility_view.export_sheets(view, standards)),
         file_name="facility_coverage.xlsx",

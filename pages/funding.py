@@ -65,7 +65,7 @@ def funding_section() -> None:
         float(base), float(per_household), float(per_elderly), float(per_low_income), category,
         ctx.scenario,
     )
-    view = _common.funding_data(ctx.db_path, ctx.version, request, ctx.view_filter)
+    view = _common.funding_data(ctx.data, request, ctx.view_filter)
 
     summary = view.formula
     metrics = st.columns(4)
@@ -137,7 +137,8 @@ def funding_section() -> None:
     st.caption(t("funding.public_welfare.source"))
     _common.show_table(view.public_welfare, funding_view.column_label, key="public_welfare")
 
-    st.download_button(
+    _common.export_button(
+        ctx,
         t("funding.export"),
         data=exporting.to_excel_bytes(funding_view.export_sheets(view)),
         file_name="funding.xlsx",

@@ -14,7 +14,7 @@ st.title(t("overview.title"))
 _common.sample_banner(ctx)
 st.caption(_common.period_caption(ctx.period))
 
-totals = _common.district_totals(ctx.db_path, ctx.version, ctx.view_filter)
+totals = _common.district_totals(ctx.data, ctx.view_filter)
 if not totals["communities"]:
     st.info(t("overview.empty"))
     st.stop()
@@ -25,7 +25,7 @@ kpi_columns[1].metric(t("overview.kpi.households"), f"{totals['households']:,}")
 kpi_columns[2].metric(t("overview.kpi.population"), f"{totals['population']:,}")
 
 values = _common.indicator_values(
-    ctx.db_path, ctx.version, ctx.period, ctx.view_filter, ctx.scenario)
+    ctx.data, ctx.period, ctx.view_filter, ctx.scenario)
 summary = indicators.dimension_summary(values).set_index("dimension")
 dimension_columns = st.columns(len(DIMENSIONS))
 for column, dimension in zip(dimension_columns, DIMENSIONS, strict=True):
@@ -40,7 +40,7 @@ for column, dimension in zip(dimension_columns, DIMENSIONS, strict=True):
 st.subheader(t("overview.matrix.title"))
 st.caption(t("overview.matrix.caption"))
 matrix = _common.status_matrix(
-    ctx.db_path, ctx.version, ctx.period, ctx.view_filter, ctx.scenario)
+    ctx.data, ctx.period, ctx.view_filter, ctx.scenario)
 indicator_ids = _common.matrix_indicator_ids(matrix)
 styles = presentation.matrix_cell_styles(matrix, indicator_ids)
 st.dataframe(
@@ -52,7 +52,8 @@ st.dataframe(
     column_config=_common.matrix_column_config(indicator_ids, ctx.standards),
     key="overview_matrix",
 )
-st.download_button(
+_common.export_button(
+    ctx,
     t("overview.export"),
     data=exporting.to_excel_bytes({t("overview.matrix.title"): _common.matrix_export(matrix)}),
     file_name="overview_matrix.xlsx",
@@ -65,6 +66,6 @@ with ranking_column:
     st.plotly_chart(presentation.ranking_bar(matrix), key="overview_ranking")
     st.caption(t("overview.ranking.caption"))
 with street_column:
-    communities = _common.communities(ctx.db_path, ctx.version, ctx.view_filter)
+    communities = _common.communities(ctx.data, ctx.view_filter)
     counts = indicators.street_status_counts(values, communities)
     st.plotly_chart(presentation.street_status_bar(counts), key="overview_streets")

@@ -22,7 +22,7 @@ if ctx.period.month_from is None:
     st.info(t("safety.no_months"))
     st.stop()
 st.caption(_common.period_caption(ctx.period))
-view = _common.safety_data(ctx.db_path, ctx.version, ctx.period, ctx.view_filter, ctx.scenario)
+view = _common.safety_data(ctx.data, ctx.period, ctx.view_filter, ctx.scenario)
 matrix = view.standards_matrix
 
 if len(view.red_flags):
@@ -101,7 +101,7 @@ def drill_section() -> None:
         key="safety_drill_community",
     )
     months = _common.safety_community_months(
-        ctx.db_path, ctx.version, ctx.period, ctx.view_filter, community_id)
+        ctx.data, ctx.period, ctx.view_filter, community_id)
     missing = int((~months["has_report"]).sum())
     if missing:
         st.warning(t("safety.drill.missing_months", months=missing))
@@ -148,7 +148,7 @@ else:
             placeholder=t("filter.all"),
         )
         shapes, cells = _common.incident_map_data(
-            ctx.db_path, ctx.version, ctx.period, ctx.view_filter, int(cell_m),
+            ctx.data, ctx.period, ctx.view_filter, int(cell_m),
             tuple(categories), incidents.summary.get("mean_lat"),
         )
         st.caption(t("safety.map.legend", cells=f"{len(cells):,}"))
@@ -167,7 +167,8 @@ else:
     else:
         st.success(t("safety.reconcile.ok"))
 
-st.download_button(
+_common.export_button(
+    ctx,
     t("safety.export"),
     data=exporting.to_excel_bytes(safety_view.export_sheets(view)),
     file_name="safety.xlsx",

@@ -22,8 +22,10 @@ start_name = start_column.selectbox(
     format_func=lambda n: n or t("scenario.baseline"), key="scenario_start",
 )
 start = _common.saved_scenario(ctx, start_name) if start_name else scenarios.BASELINE
-if start_name and delete_column.button(t("scenario.delete"), key="scenario_delete"):
+if (start_name and ctx.user.can_edit_scenarios
+        and delete_column.button(t("scenario.delete"), key="scenario_delete")):
     scenarios.delete_scenario(ctx.conn, start_name)
+    _common.audit(ctx, "scenario_delete", start_name)
     st.session_state.pop("scenario_start", None)
     if st.session_state.get("filter_scenario") == start_name:
         st.session_state.pop("filter_scenario", None)
@@ -64,10 +66,34 @@ def _editor() -> scenarios.Scenario:
     return scenarios.from_values(start_name or None, thresholds, settings)
 
 
+def _save_controls(scenario: scenarios.Scenario) -> None:
+    """Name and save the scenario (administrators and leaders)."""
+    save_column, button_column = st.columns([3, 1])
+    name = save_column.text_input(t("scenario.name"), value=start_name, key="scenario_name",
+                                  max_chars=scenarios.NAME_MAX)
+    if button_column.button(t("scenario.save"), key="scenario_save", type="primary"):
+        try:
+            scenarios.save_scenario(ctx.conn, scenario, name, ctx.user.record_name)
+        except scenarios.ScenarioError as problem:
+            st.error(str(problem))
+        else:
+            _common.audit(ctx, "scenario_save", t(
+                "audit.scenario_detail", name=name.strip(),
+                changes="；".join(scenarios.describe(scenario))))
+            # The whole app, so the sidebar's scenario list has the new name.
+            st.rerun(scope="app")
+    stored = _common.saved_scenario(ctx, name.strip()) if name.strip() else scenarios.BASELINE
+    if not stored.is_baseline:
+        if scenarios.same_changes(stored, scenario):
+            st.success(t("scenario.saved", name=escape_markdown(stored.name)))
+        else:
+            st.warning(t("scenario.unsaved", name=escape_markdown(stored.name)))
+
+
 @st.fragment
 def scenario_section() -> None:
     scenario = _editor()
-    comparison = _common.scenario_comparison(ctx.db_path, ctx.version, ctx.period,
+    comparison = _common.scenario_comparison(ctx.data, ctx.period,
                                              ctx.view_filter, scenario)
     summary = comparison.summary
     st.subheader(t("scenario.compare.title"))
@@ -99,38 +125,28 @@ def scenario_section() -> None:
                  funding=f"{summary['funding_gap_yuan']:,.0f}"))
     _common.show_table(comparison.gaps, scenarios.column_label, key="scenario_gaps")
 
-    save_column, button_column = st.columns([3, 1])
-    name = save_column.text_input(t("scenario.name"), value=start_name, key="scenario_name",
-                                  max_chars=scenarios.NAME_MAX)
-    if button_column.button(t("scenario.save"), key="scenario_save", type="primary"):
-        try:
-            scenarios.save_scenario(ctx.conn, scenario, name, t("scenario.saved_by"))
-        except scenarios.ScenarioError as problem:
-            st.error(str(problem))
-        else:
-            # The whole app, so the sidebar's scenario list has the new name.
-            st.rerun(scope="app")
-    stored = _common.saved_scenario(ctx, name.strip()) if name.strip() else scenarios.BASELINE
-    if not stored.is_baseline:
-        if scenarios.same_changes(stored, scenario):
-            st.success(t("scenario.saved", name=escape_markdown(stored.name)))
-        else:
-            st.warning(t("scenario.unsaved", name=escape_markdown(stored.name)))
+    if ctx.user.can_edit_scenarios:
+        _save_controls(scenario)
+    else:
+        st.caption(t("scenario.read_only"))
 
     st.subheader(t("brief.section"))
     st.caption(t("brief.caption"))
     brief_columns = st.columns(2)
-    brief_columns[0].download_button(
-        t("brief.download.html"), data=lambda: _common.brief_html(ctx, scenario),
+    _common.export_button(
+        ctx, t("brief.download.html"), container=brief_columns[0],
+        data=lambda: _common.brief_html(ctx, scenario),
         file_name="meeting-brief.html", mime="text/html", key="brief_html",
     )
-    brief_columns[1].download_button(
-        t("brief.download.xlsx"), data=lambda: _common.brief_workbook(ctx, scenario),
+    _common.export_button(
+        ctx, t("brief.download.xlsx"), container=brief_columns[1],
+        data=lambda: _common.brief_workbook(ctx, scenario),
         file_name="meeting-brief.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key="brief_xlsx",
     )
-    st.download_button(
+    _common.export_button(
+        ctx,
         t("scenario.export"),
         data=exporting.to_excel_bytes(scenarios.export_sheets(comparison)),
         file_name="scenario.xlsx",

@@ -8,7 +8,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from governance import db, sample
+from governance import auth, db, sample
+from pages import _common
 from tests.conftest import PROJECT_DIR
 
 # The first run imports nothing (the copy is pre-loaded) but still builds every
@@ -30,9 +31,14 @@ def app_db(sample_db_file, tmp_path, monkeypatch):
     path = tmp_path / "app.duckdb"
     shutil.copy(sample_db_file, path)
     monkeypatch.setenv(db.DB_ENV_VAR, str(path))
+    # Accounts beside this test's database: none, unless a test adds some.
+    monkeypatch.setenv(auth.ACCOUNTS_ENV_VAR, str(tmp_path / "accounts.sqlite"))
     st.cache_data.clear()
     st.cache_resource.clear()
+    # AppTest sessions share one session id: no sign-in may outlive its test.
+    _common._SIGNED_IN.clear()
     yield path
+    _common._SIGNED_IN.clear()
     st.cache_data.clear()
     st.cache_resource.clear()
 

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.browser
 
 PAGES = {
     "overview": "", "facilities": "facilities", "funding": "funding", "safety": "safety",
-    "data": "data",
+    "scenarios": "scenarios", "data": "data",
 }
 
 
@@ -130,6 +130,40 @@ def test_safety_page_draws_red_flags_charts_map_and_exports(page, app_server):
     book = openpyxl.load_workbook(io.BytesIO(Path(download_info.value.path()).read_bytes()))
     assert book.sheetnames[:3] == ["平安指标", "红线事项", "月度指标"]
     assert "月报核对差异" in book.sheetnames
+    assert page.outside_requests == [], page.outside_requests
+
+
+def test_scenario_saved_and_applied_to_every_page(page, app_server):
+    _open(page, app_server, "scenarios")
+    changed = page.locator('[data-testid="stMetric"]', has_text="变化的社区 × 指标")
+    expect(changed.locator('[data-testid="stMetricValue"]')).to_have_text("0")
+    floor = page.get_by_role("spinbutton", name="F01 每百户办公和活动用房面积（平方米/百户） · 基本值")
+    floor.fill("30")
+    floor.press("Enter")
+    expect(changed.locator('[data-testid="stMetricValue"]')).not_to_have_text("0")
+    page.get_by_label("情景名称").fill("浏览器情景")
+    page.get_by_label("情景名称").press("Enter")
+    wait_for_app(page)
+    page.get_by_role("button", name="保存情景").click()
+    page.get_by_text(re.compile("当前设定已保存为情景“浏览器情景”")).wait_for()
+    screenshot(page, "scenarios")
+    # The meeting brief for this view and scenario, built when the button is clicked.
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="下载会议简报（HTML，可打印）").click()
+    html = Path(download_info.value.path()).read_text(encoding="utf-8")
+    assert "情景与基线" in html and "基本值 20 → 30" in html
+    assert html.count("Plotly.newPlot") >= 5
+    wait_for_app(page)  # the click is audited, which reruns the page
+    sidebar = page.locator('[data-testid="stSidebarUserContent"]')
+    picker = sidebar.locator('[data-testid="stSelectbox"]', has_text="情景").locator("input")
+    picker.scroll_into_view_if_needed()
+    picker.click()
+    picker.fill("浏览器情景")
+    page.get_by_role("option", name="浏览器情景").click()
+    wait_for_app(page)
+    page.locator('[data-testid="stSidebarNavLink"]', has_text="总览").click()
+    wait_for_app(page)
+    page.get_by_text(re.compile("正在应用情景“浏览器情景”")).wait_for()
     assert page.outside_requests == [], page.outside_requests
 
 

@@ -1,12 +1,17 @@
-"""Random messy input never raises and never half-writes."""
+"""Random messy input (CSV bytes, .xlsx workbooks) never raises and never half-writes."""
 
 from __future__ import annotations
 
+import io
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from openpyxl.utils import get_column_letter
 
 from governance import db, importer
 from governance.contract import TABLES
@@ -70,19 +75,153 @@ def test_messy_bytes_only_ever_produce_reports(case):
             before = _snapshot(conn)
             path = Path(tmp) / "fuzz.csv"
             path.write_bytes(data)
-            report = importer.validate_file(importer.SourceFile(path, table), conn=conn)
-            assert all(isinstance(m, str) for m in report.messages())
-            result = importer.import_file(conn, importer.SourceFile(path, table), applied_by="t")
-            assert result.report.ok == report.ok
-            if result.applied:
-                stored = conn.execute(
-                    "select count(*) from " + table + " where import_id = $id",
-                    {"id": result.import_id},
-                ).fetchone()[0]
-                assert stored == result.report.rows
-                assert db.data_version(conn) == 2
-            else:
-                assert _snapshot(conn) == before
-                assert result.report.problem_count >= 1 or result.unchanged
+            result = _check_import(conn, path, table, before)
+            event("applied" if result.applied else "refused")
+        finally:
+            conn.close()
+
+
+def _check_import(conn, path: Path, table: str, before: dict[str, list]) -> importer.ImportResult:
+    """Validate and import one file: reports only, and all of it or nothing."""
+    report = importer.validate_file(importer.SourceFile(path, table), conn=conn)
+    assert all(isinstance(m, str) for m in report.messages())
+    result = importer.import_file(conn, importer.SourceFile(path, table), applied_by="t")
+    assert result.report.ok == report.ok
+    assert all(isinstance(m, str) for m in result.report.messages() + result.report.notes)
+    if result.applied:
+        stored = conn.execute(
+            "select count(*) from " + table + " where import_id = $id",
+            {"id": result.import_id},
+        ).fetchone()[0]
+        assert stored == result.report.rows
+        total = conn.execute("select count(*) from " + table).fetchone()[0]
+        assert total == len(before[table]) - result.rows_replaced + result.report.rows
+        assert db.data_version(conn) == 2
+        history = conn.execute("select count(*) from import_history").fetchone()[0]
+        assert history == len(before["import_history"]) + 1
+    else:
+        assert _snapshot(conn) == before
+        assert result.report.problem_count >= 1 or result.unchanged
+    return result
+
+
+# -- .xlsx workbooks ------------------------------------------------------------------
+
+SAFE_TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=6
+)  # openpyxl refuses control characters in cells
+XLSX_VALUE = st.one_of(
+    st.sampled_from(TOKENS[:25]),  # the CSV tokens without control characters
+    SAFE_TEXT,
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**7), max_value=10**13),
+    st.floats(min_value=-1e9, max_value=1e9, allow_nan=False),
+    st.sampled_from([0.95, 95, 1.5, 0.0, 12.5, 2808.0, 1e-7]),
+    st.datetimes(min_value=datetime(1900, 3, 1), max_value=datetime(2100, 1, 1)),
+    st.dates(min_value=date(1900, 3, 1), max_value=date(2100, 1, 1)),
+    st.times(),
+    st.sampled_from(["=1+1", "=SUM(A1:A3)", "=#REF!", "#N/A", "#DIV/0!"]),
+)
+NUMBER_FORMATS = ["General", "0%", "0.00%", "#,##0", "yyyy-mm-dd", "yyyy\\年m\\月", "@"]
+
+# Cells that make a plausible communities row, typed as Excel keeps them.
+COMMUNITY_COLUMNS = ("community_id", "community_name", "street", "community_type",
+                     "households", "population", "office_area_m2")
+COMMUNITY_CELLS = [
+    st.sampled_from(["甲社区", "乙", "新社区"]),
+    st.sampled_from(["东街道", "西街道"]),
+    st.sampled_from(["城市社区", "村", "urban", "安置社区"]),
+    st.one_of(st.integers(min_value=0, max_value=5000), st.sampled_from(["1,200", "１２３"])),
+    st.one_of(st.integers(min_value=0, max_value=20000), st.sampled_from([1500.0, "3,000"])),
+    st.one_of(st.floats(min_value=0, max_value=2000), st.sampled_from(["320", " 12.5 "])),
+]
+MESSY_CELL = st.one_of(XLSX_VALUE, st.sampled_from(["火星", "-1", "2.5万", "", "1,23"]))
+# Community ids as an export writes them: text, a number, padded with a space.
+COMMUNITY_IDS = ["C" + str(n) for n in range(100, 110)] + [340403001001, 340403001002, "C100 "]
+
+
+def _put(ws, row: int, column: int, value, number_format: str | None) -> None:
+    cell = ws.cell(row=row, column=column, value=value)
+    if number_format is not None:
+        cell.number_format = number_format
+
+
+@st.composite
+def messy_xlsx(draw) -> tuple[str, bytes]:
+    plausible = draw(st.booleans())
+    if plausible:
+        table = "communities"
+        header = [TABLES[table].column_by_name[n].label for n in COMMUNITY_COLUMNS]
+        ids = draw(st.lists(st.sampled_from(COMMUNITY_IDS), min_size=1, max_size=8, unique=True))
+        rows = [[key, *draw(st.tuples(*COMMUNITY_CELLS))] for key in ids]
+        # now and then a messy cell in a random place
+        for _ in range(draw(st.sampled_from([0, 0, 0, 1, 2]))):
+            row = rows[draw(st.integers(min_value=0, max_value=len(rows) - 1))]
+            row[draw(st.integers(min_value=0, max_value=6))] = draw(MESSY_CELL)
+    else:
+        table = draw(st.sampled_from(sorted(TABLES)))
+        header = draw(st.lists(st.sampled_from(HEADERS[table]), min_size=1, max_size=10))
+        rows = draw(st.lists(st.lists(XLSX_VALUE, max_size=len(header) + 1), max_size=10))
+
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    if draw(st.booleans()):  # an instructions sheet before the data
+        ws.title = "填写说明"
+        ws["A1"] = draw(st.sampled_from(["说明", "社区编码", "", "合计"]))
+        ws = workbook.create_sheet("数据")
+    offset = draw(st.integers(min_value=0, max_value=2))  # columns left empty
+    first = 1
+    for _ in range(draw(st.integers(min_value=0, max_value=3))):  # merged title rows
+        ws.cell(row=first, column=1 + offset, value=draw(st.sampled_from(["XX区统计表", "", 2023])))
+        if len(header) > 1 and draw(st.booleans()):
+            ws.merge_cells(start_row=first, start_column=1 + offset,
+                           end_row=first, end_column=len(header) + offset)
+        first += 1 + draw(st.integers(min_value=0, max_value=1))  # maybe a blank row
+    for column, label in enumerate(header, start=1 + offset):
+        ws.cell(row=first, column=column, value=label)
+    for number, values in enumerate(rows, start=first + 1):
+        for column, value in enumerate(values, start=1 + offset):
+            odd_format = draw(st.sampled_from([False] * (7 if plausible else 1) + [True]))
+            fmt = draw(st.sampled_from(NUMBER_FORMATS)) if odd_format else None
+            _put(ws, number, column, value, fmt)
+    last = first + len(rows)
+    if rows and draw(st.sampled_from([False, False, False, True])):  # merged data cells
+        row = draw(st.integers(min_value=first + 1, max_value=last))
+        ws.merge_cells(start_row=row, start_column=1 + offset,
+                       end_row=min(row + 1, last), end_column=1 + offset)
+    if draw(st.booleans()):  # a total row, sometimes with a formula
+        ws.cell(row=last + 1, column=1 + offset, value="合计")
+        ws.cell(row=last + 1, column=5 + offset,
+                value="=SUM(" + get_column_letter(5 + offset) + "2:"
+                + get_column_letter(5 + offset) + str(last) + ")")
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    data = buffer.getvalue()
+    damage = draw(st.sampled_from(["none"] * 8 + ["truncated", "junk"]))
+    if damage == "truncated":  # a download cut short
+        data = data[: draw(st.integers(min_value=0, max_value=len(data)))]
+    elif damage == "junk":  # junk written into the zip
+        position = draw(st.integers(min_value=0, max_value=len(data)))
+        data = data[:position] + draw(st.binary(min_size=1, max_size=8)) + data[position:]
+    return table, data
+
+
+@pytest.mark.filterwarnings("ignore:Cell .* is marked as a date:UserWarning")
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(messy_xlsx())
+def test_messy_workbooks_only_ever_produce_reports(case):
+    table, data = case
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = db.connect_memory()
+        try:
+            base = Path(tmp) / "base.csv"
+            base.write_text(BASE, encoding="utf-8")
+            importer.import_file(conn, importer.SourceFile(base, "communities"), applied_by="t")
+            before = _snapshot(conn)
+            path = Path(tmp) / "fuzz.xlsx"
+            path.write_bytes(data)
+            result = _check_import(conn, path, table, before)
+            event("applied" if result.applied else "refused")
         finally:
             conn.close()

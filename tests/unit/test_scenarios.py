@@ -125,3 +125,14 @@ def test_compare_on_the_small_fixture(memory_conn):
     assert set(changed["scenario_status"]) == {"not_met"}
     s06 = comparison.totals.set_index("indicator_id").loc["S06"]
     assert (s06["met_baseline"], s06["met_scenario"], s06["change"]) == (2, 0, -2)
+
+
+def test_gap_costs_of_an_empty_view():
+    communities = pd.DataFrame({c: pd.Series(dtype="object") for c in (
+        "community_id", "community_name", "street", "community_type")}).assign(
+        households=pd.Series(dtype="int64"), office_area_m2=pd.Series(dtype="float64"))
+    values = pd.DataFrame({"community_id": pd.Series(dtype="object"),
+                           "indicator_id": pd.Series(dtype="object"),
+                           "value": pd.Series(dtype="float64")})
+    standards = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {}).standards()
+    assert scenarios.gap_costs(communities, values, standards).empty

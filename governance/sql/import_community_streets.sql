@@ -1,0 +1,1 @@
+select community_id, street, 1 as priority from communities

@@ -1,0 +1,267 @@
+"""governance/brief.py on tests/fixtures/indicators_small.sql (2024; 2024-01 .. 2024-03).
+
+Hand-computed from the fixture (see tests/queries/test_facility_indicators.py):
+F01 每百户用房 is C01 30.0, C02 20.0, C03 24.0, C04 no data (0 households),
+C05 8.0. Under the policy default (floor 20, target 30) C02 and C03 are
+partly met; with the floor raised to 30 both become not met.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+import re
+from datetime import date, datetime
+
+import openpyxl
+import plotly.offline
+import pytest
+
+from governance import brief, exporting, indicators, scenarios
+from governance.indicators import Period, ViewFilter
+from governance.text import t
+from tests.conftest import load_fixture_sql
+
+PERIOD = Period(2024, date(2024, 1, 1), date(2024, 3, 1))
+GENERATED = datetime(2025, 3, 14, 9, 30)
+ALL = ViewFilter()
+F01_30 = scenarios.from_values("测试情景", {"F01": (30.0, 30.0)}, {})
+SCRIPT_NAME = '<script>alert("brief")</script>老街社区'
+TAG_STREET = "东湖<b onmouseover=alert(1)>街道"
+FORMULA_NAME = "=1+2"
+
+
+@pytest.fixture
+def conn(memory_conn):
+    load_fixture_sql(memory_conn, "indicators_small")
+    return memory_conn
+
+
+def _build(conn, scenario=scenarios.BASELINE, view_filter=ALL):
+    return brief.build_brief(conn, PERIOD, view_filter, scenario, data_version=7,
+                             generated_at=GENERATED)
+
+
+def _independent_shares(conn, scenario) -> dict[str, float]:
+    """(met + partly met) / rated per dimension, counted row by row."""
+    values = indicators.indicator_values(conn, PERIOD, ViewFilter(), scenario.standards())
+    good: dict[str, int] = {}
+    rated: dict[str, int] = {}
+    for row in values.to_pylist():
+        if row["status"] in ("met", "partly_met", "not_met"):
+            rated[row["dimension"]] = rated.get(row["dimension"], 0) + 1
+            if row["status"] != "not_met":
+                good[row["dimension"]] = good.get(row["dimension"], 0) + 1
+    return {d: good.get(d, 0) * 100 / n for d, n in rated.items()}
+
+
+# --- What the brief computes ----------------------------------------------------
+
+
+@pytest.mark.parametrize("scenario", [scenarios.BASELINE, F01_30], ids=["baseline", "f01_30"])
+def test_headline_figures_equal_independent_counts(conn, scenario):
+    b = _build(conn, scenario)
+    # 1,600 + 1,600 + 500 + 0 + 3,500 households; 4,000 + 3,200 + 1,500 + 0 + 9,000 people.
+    assert (b.totals["communities"], b.totals["households"], b.totals["population"]) == (
+        5, 7200, 17700)
+    expected = _independent_shares(conn, scenario)
+    assert [s.dimension for s in b.sections] == ["facilities", "funding", "safety",
+                                                 "organisation"]
+    for section in b.sections:
+        assert section.summary["met_share_pct"] == pytest.approx(expected[section.dimension])
+    shares = b.dimensions.set_index("dimension")["met_share_pct"]
+    assert shares.to_dict() == pytest.approx(expected)
+
+
+def test_raising_the_f01_floor_lowers_the_facilities_share_by_two_pairs(conn):
+    baseline, raised = _build(conn), _build(conn, F01_30)
+    facilities = [b.sections[0].summary["met_share_pct"] for b in (baseline, raised)]
+    # 17 rated facility pairs: 10 good under the default, 8 once C02 and C03 fail F01.
+    assert facilities == pytest.approx([10 * 100 / 17, 8 * 100 / 17])
+    assert raised.sections[0].summary["not_met"] == baseline.sections[0].summary["not_met"] + 2
+    f01 = raised.sections[0].indicators.set_index("indicator_id").loc["F01"]
+    assert (f01["met"], f01["partly_met"], f01["not_met"], f01["no_data"]) == (1, 0, 3, 1)
+    assert "30" in f01["standard"]
+
+
+def test_in_need_lists_most_unmet_first_then_lowest_share(conn):
+    baseline, raised = _build(conn), _build(conn, F01_30)
+    # C04 and C03 tie on unmet count under the scenario: C04 (25 %) before C03 (70 %).
+    assert baseline.in_need["community_id"].tolist() == ["C02", "C05", "C04", "C03", "C01"]
+    assert baseline.in_need["not_met_count"].tolist() == [12, 4, 3, 2, 2]
+    assert raised.in_need["community_id"].tolist() == ["C02", "C05", "C04", "C03", "C01"]
+    assert raised.in_need["not_met_count"].tolist() == [13, 4, 3, 3, 2]
+    c03 = raised.in_need.set_index("community_id").loc["C03"]
+    assert c03["met_share_pct"] == pytest.approx(70.0)
+    assert "每百户办公和活动用房面积" in c03["unmet"].split(t("brief.list_separator"))
+    assert "每百户办公和活动用房面积" not in baseline.in_need.set_index(
+        "community_id").loc["C03", "unmet"]
+    assert raised.in_need.set_index("community_id").loc["C02", "community_type"] == "老城区社区"
+    # The same counts, worked out from the long values without status_matrix.
+    values = indicators.indicator_values(conn, PERIOD, ViewFilter(), F01_30.standards())
+    frame = values.to_pandas()
+    unmet = frame[frame["status"] == "not_met"].groupby("community_id").size()
+    assert raised.in_need.set_index("community_id")["not_met_count"].to_dict() == unmet.to_dict()
+
+
+def test_in_need_stops_at_fifteen():
+    assert brief.IN_NEED_SHOWN == 15
+
+
+def test_comparison_only_for_a_scenario(conn):
+    baseline = _build(conn)
+    assert baseline.is_baseline and baseline.comparison is None
+    assert baseline.standard_changes == [] and baseline.scenario_charts == []
+    page = brief.render_html(baseline)
+    assert t("brief.baseline.note") in page
+    assert t("brief.scenario.title") not in page
+    assert set(brief.brief_sheets(baseline)) == {
+        t("brief.sheet.summary"), t("brief.sheet.dimensions"), t("brief.sheet.indicators"),
+        t("brief.sheet.in_need")}
+
+    raised = _build(conn, F01_30)
+    comparison = raised.comparison
+    assert comparison is not None and not raised.is_baseline
+    changes = comparison.status_changes
+    assert list(zip(changes["community_id"], changes["indicator_id"],
+                    changes["baseline_status"], changes["scenario_status"], strict=True)) == [
+        ("C02", "F01", "partly_met", "not_met"), ("C03", "F01", "partly_met", "not_met")]
+    f01 = comparison.totals.set_index("indicator_id").loc["F01"]
+    assert (f01["met_baseline"], f01["met_scenario"], f01["change"]) == (3, 1, -2)
+    page = brief.render_html(raised)
+    assert t("brief.baseline.note") not in page
+    assert "七、" + t("brief.scenario.title") in page
+    assert "F01 每百户办公和活动用房面积：基本值 20 → 30（平方米/百户）" in page
+    assert raised.scenario_name in page and "测试情景" in raised.scenario_name
+    # The moved-indicators chart shows F01 only: baseline 3 communities, scenario 1.
+    (chart,) = raised.scenario_charts
+    assert [list(trace.x) for trace in chart.figure.data] == [[3], [1]]
+
+
+def test_metadata_describes_the_view(conn):
+    view = ViewFilter(streets=("西山镇",), community_types=("urban",))
+    b = _build(conn, F01_30, view)
+    assert b.totals["communities"] == 1 and b.totals["households"] == 3500
+    assert b.in_need["community_id"].tolist() == ["C05"]
+    assert "西山镇" in b.filter_text and "城市社区" in b.filter_text
+    page = brief.render_html(b)
+    for text in (b.filter_text, "2024-01 至 2024-03", "经费年度 2024", "第 7 版",
+                 "2025-03-14 09:30", "测试情景"):
+        assert html.escape(text) in page, text
+    assert _build(conn).filter_text == t("brief.filter.all")
+
+
+# --- The HTML file --------------------------------------------------------------
+
+
+BUNDLE = plotly.offline.get_plotlyjs()
+
+
+def _without_bundle(page: str) -> str:
+    assert page.count(BUNDLE) == 1
+    return page.replace(BUNDLE, "")
+
+
+@pytest.mark.parametrize("scenario", [scenarios.BASELINE, F01_30], ids=["baseline", "f01_30"])
+def test_html_is_one_offline_file_with_plotly_once(conn, scenario):
+    b = _build(conn, scenario)
+    page = brief.render_html(b)
+    assert page.startswith("<!DOCTYPE html>") and '<html lang="zh-CN">' in page
+    rest = _without_bundle(page)
+    # No outside reference anywhere outside plotly.js itself (whose code names
+    # map-tile hosts it never loads here).
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", rest, re.I)
+    assert not re.search(r"https?://", rest)
+    for banned in ("<link", "@import", "@font-face", "url(", "<img", "<iframe"):
+        assert banned not in rest.lower(), banned
+    assert not re.search(r"<script[^>]*\bsrc=", page, re.I)
+    # The bundle once; then one script per figure, a div per figure.
+    n = len(b.charts)
+    assert n >= 6
+    assert page.count("<script") == 2 + n
+    assert rest.count('class="plotly-graph-div"') == n
+    for number in range(1, n + 1):
+        assert f'<div id="brief-chart-{number}" class="plotly-graph-div"' in rest
+    assert '"staticPlot": true' in rest
+    # Printing: A4 pages, figures and rows unbroken, headings kept with what follows.
+    assert re.search(r"@page\s*\{\s*size:\s*A4;\s*margin:", rest)
+    assert re.search(r"thead\s*\{\s*display:\s*table-header-group;", rest)
+    assert re.search(r"figure\.chart\s*\{[^}]*page-break-inside:\s*avoid", rest)
+    assert re.search(r"tr, th, td\s*\{[^}]*page-break-inside:\s*avoid", rest)
+    assert re.search(r"h1, h2, h3, figcaption[^{]*\{[^}]*page-break-after:\s*avoid", rest)
+    assert re.search(r"\.keep\s*\{[^}]*page-break-inside:\s*avoid", rest)
+    assert "Noto Sans CJK SC" in rest
+    for chart in b.charts:
+        assert chart.figure.layout.width == brief.CHART_WIDTH_PX
+        assert chart.figure.layout.height <= brief.CHART_MAX_HEIGHT_PX
+
+
+def test_uploaded_names_are_escaped_everywhere(conn):
+    conn.execute("update communities set community_name = ? where community_id = 'C02'",
+                 [SCRIPT_NAME])
+    conn.execute("update communities set street = ? where street = '东湖街道'", [TAG_STREET])
+    b = _build(conn, F01_30)
+    page = brief.render_html(b)
+    n = len(b.charts)
+    assert "<script>alert" not in page and "<b onmouseover" not in page
+    assert page.count("<script") == 2 + n  # no script was added by a name
+    assert html.escape(SCRIPT_NAME) in page  # shown in the tables, as text
+    assert html.escape(TAG_STREET) in page
+    # In the charts the street is an entity-escaped label, which plotly shows as typed.
+    overview = b.overview_charts[0].figure
+    assert html.escape(TAG_STREET, quote=False) in set(overview.data[0].y)
+    # The dataclass keeps the real names (for Excel).
+    assert SCRIPT_NAME in set(b.in_need_all["community_name"])
+
+
+def test_an_empty_view_still_renders(conn):
+    b = _build(conn, scenarios.BASELINE, ViewFilter(streets=("没有这个街道",)))
+    assert b.totals["communities"] == 0 and b.charts == [] and b.in_need.empty
+    assert all(math.isnan(s.summary["met_share_pct"]) for s in b.sections)
+    page = brief.render_html(b)
+    assert BUNDLE not in page and "<script" not in page
+    assert t("brief.in_need.none") in page
+
+
+# --- The Excel sheets -----------------------------------------------------------
+
+
+def test_sheets_open_in_excel_without_formula_cells(conn):
+    conn.execute("update communities set community_name = ? where community_id = 'C03'",
+                 [FORMULA_NAME])
+    b = _build(conn, F01_30)
+    book = openpyxl.load_workbook(io.BytesIO(exporting.to_excel_bytes(brief.brief_sheets(b))))
+    assert book.sheetnames == ["概况", "维度达标", "指标达标", "重点关注社区", "标准差异",
+                               "情景对比", "状态变化", "补齐成本"]
+    formulas = [f"{ws.title}!{cell.coordinate}" for ws in book for row in ws.iter_rows()
+                for cell in row if cell.data_type == "f"]
+    assert formulas == []
+    need = book["重点关注社区"]
+    assert [c.value for c in need[1]] == ["社区编码", "社区", "街道", "类型", "未达标项",
+                                          "达标率(%)", "未达标指标"]
+    planted = [c for row in need.iter_rows(min_row=2) for c in row if c.value == FORMULA_NAME]
+    assert len(planted) == 1 and planted[0].data_type == "s"
+    assert [r[0].value for r in need.iter_rows(min_row=2)] == b.in_need_all[
+        "community_id"].tolist()
+    changes = book["状态变化"]
+    assert [(r[0].value, r[3].value, r[5].value, r[7].value)
+            for r in changes.iter_rows(min_row=2)] == [
+        ("C02", "F01 每百户办公和活动用房面积", "基本达标", "未达标"),
+        ("C03", "F01 每百户办公和活动用房面积", "基本达标", "未达标")]
+    summary = {r[0].value: r[1].value for r in book["概况"].iter_rows(min_row=2)}
+    assert summary["社区（村）数"] == 5 and summary["居民户数"] == 7200
+    assert summary["数据版本"] == 7
+
+
+def test_scope_limits_every_part_of_the_brief(conn):
+    """A viewer limited to 东湖街道 sees only C01 and C02, in figures, lists and the comparison."""
+    b = brief.build_brief(conn, PERIOD, ALL, F01_30, data_version=7, generated_at=GENERATED,
+                          scope=("东湖街道",))
+    assert (b.totals["communities"], b.totals["households"]) == (2, 3200)
+    assert set(b.in_need_all["community_id"]) == {"C01", "C02"}
+    assert b.comparison is not None and b.comparison.summary["communities"] == 2
+    assert b.comparison.status_changes["community_id"].tolist() == ["C02"]
+    page = brief.render_html(b)
+    assert "西山镇" not in page and "山前村" not in page
+    assert b.filter_text == "街道：东湖街道；社区类型：全部社区类型"
