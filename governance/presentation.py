@@ -234,11 +234,14 @@ def indicator_histogram(
     fig = go.Figure(
         go.Histogram(x=series, nbinsx=30, marker_color="#5c6bc0", name=item.name)
     )
-    for key, bound in (("threshold.floor", item.floor), ("threshold.target", item.target)):
+    # Floor label left of its line, target right: equal bounds stay readable.
+    for key, bound, side in (("threshold.floor", item.floor, "top left"),
+                             ("threshold.target", item.target, "top right")):
         if bound is not None:
             fig.add_vline(
                 x=bound, line_dash="dash", line_color=STATUS_COLOURS["not_met"],
                 annotation_text=t(key, value=f"{bound:g}", unit=item.unit),
+                annotation_position=side,
             )
     fig.update_xaxes(title=item.unit)
     fig.update_yaxes(title=t("facilities.chart.communities"))
