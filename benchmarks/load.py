@@ -1,0 +1,983 @@
+"""Many people at once: N browser sessions against one app on loopback, plus an import.
+
+    .venv/bin/python benchmarks/load.py [--sessions N] [--duration D]
+        [--think MIN MAX] [--import-at F] [--seed S] [--json PATH]
+
+The scene: a district runs one instance; before a meeting many people open the
+dashboard at the same time while a street official imports data.
+
+Set-up. The app is started exactly as the browser tests start it
+(tests/browser/conftest.py: running_app — serve.py on 127.0.0.1 with a fresh
+temporary database, which loads the sample district on the first run). One
+warm-up visit loads the sample; then ONE headless Chromium (/usr/bin/chromium)
+gets N browser contexts, each its own Streamlit session, driven concurrently
+from one process with Playwright's async API.
+
+Each session opens the dashboard (all N at once: `open`), then until D seconds
+have passed repeats, after a think time drawn uniformly from [MIN, MAX] s:
+
+* nav:<title>  click another page in the sidebar navigation (总览, 设施覆盖,
+  经费保障, 平安建设, 情景推演与会议简报, 数据管理; titles from governance.text);
+* streets      add a street to the sidebar street multiselect (filter_streets)
+  or remove one (at most two selected);
+* types        the same with the community-type multiselect;
+* months       move one thumb of the 平安统计月份 slider one month (arrow key).
+
+Rerun time (the figure reported): from the page's own input event for the
+action to the app's script state being `notRunning` again. An init script in
+every page keeps (a) a log of every change of `data-test-script-state` on
+`[data-testid="stApp"]`, stamped by a MutationObserver in the page with
+performance.now() as it happens, and (b) the time of every pointerdown,
+keydown and change event (capture phase). Before an action the harness waits
+until the state is notRunning and notes how long both logs are; after it,
+the action's rerun is the first state entry after that point that is not
+`notRunning` and the first `notRunning` after that. So a rerun that has not
+yet started is never mistaken for one that finished, a rerun that starts and
+ends between two polls is still seen, and the harness's own latency (Playwright
+round trips, actionability checks) is not counted: the clock starts at the
+input event Chromium delivers to the page. `queue` (input → running) and `run`
+(running → notRunning) are kept as well. When the page is starved of CPU,
+React may handle the run's start and end messages in one go and never draw
+`running`; for those runs (reported as "timed by message") the end is the
+moment the page handled the run's `script_finished` websocket message (the
+init script listens on Streamlit's WebSocket and reads that one protobuf
+field), once the state reads notRunning. An action after which no run starts
+within START_TIMEOUT_S is counted under "no rerun". What happens after
+notRunning (Plotly and deck.gl drawing in the browser) is not included.
+
+Server answer (second column group): the same action seen on the wire, from
+the rerun request leaving Chromium to the server's script_finished arriving
+(see Wire); it leaves out the page's own delays, not the CPU the browsers take
+from the server on the same machine (--browser-nice lowers their priority).
+
+One more session imports a file through the data page's CSV uploader at
+F × D seconds: the sample communities as a GBK Excel export with every
+community's households + 1 (tests.conftest.messy_communities_csv), validated
+(`validate`: upload → "校验通过") then imported (`import`: 导入 → "已导入"),
+and checks on 总览 that the district's households grew by the row count.
+
+Errors: any `[data-testid="stException"]`; any error alert
+(`stAlertContentError`) other than the safety page's red-flag notice, which
+is content; a timeout, page crash or lost websocket; any request or websocket
+from a page to a host other than localhost / 127.0.0.1. Uncaught page
+JavaScript errors and ERROR / Traceback lines in the server log are listed too.
+
+Server memory: VmRSS summed over the server's process tree
+(/proc/<pid>/status), sampled every 0.25 s: `idle` (healthy, before any
+page), `start` (after the warm-up), `peak` (largest sample during the load;
+VmHWM is the kernel's own peak), `end` (when the sessions stop) and `closed`
+(5 s after every session has disconnected). CPU seconds used by the server
+and by the browser side (Chromium + Playwright driver) during the load are
+reported beside the CPU count and load averages, because on one machine the
+browsers compete with the server for the same cores.
+
+The product's goal: p95 rerun time under 2 s and no errors on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import re
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from contextlib import suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from playwright.async_api import Error as PlaywrightError  # noqa: E402
+from playwright.async_api import Page, async_playwright  # noqa: E402
+from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
+
+from governance.text import t  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, running_app  # noqa: E402
+from tests.conftest import messy_communities_csv  # noqa: E402
+
+GOAL_P95_MS = 2000
+PAGE_TITLES = [
+    t("nav.overview"), t("nav.facilities"), t("nav.funding"), t("nav.safety"),
+    t("nav.scenarios"), t("nav.data"),
+]
+ACTION_WEIGHTS = {"nav": 0.4, "streets": 0.2, "types": 0.2, "months": 0.2}
+# The safety page's red-flag notice is an st.error by design: content, not a failure.
+EXPECTED_ERROR_ALERTS = ("红线：",)
+START_TIMEOUT_S = 60
+ACTION_TIMEOUT_S = 90
+OPEN_TIMEOUT_S = 180
+SAMPLE_EVERY_S = 0.25
+SETTLE_S = 0.1
+WIRE_WAIT_S = 3
+# A ForwardMsg that says a run finished is a few dozen bytes: bigger frames are
+# not decoded.
+WIRE_SMALL_B64 = 1000
+VIEWPORT = {"width": 1440, "height": 1000}
+
+APP = '[data-testid="stApp"]'
+NOT_RUNNING = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+SIDEBAR = '[data-testid="stSidebarUserContent"]'
+CSV_INPUT = '[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]'
+
+# Runs in every page before Streamlit's own scripts: the run-state log and the
+# input-event log described in the module docstring.
+INIT_SCRIPT = """
+(() => {
+  const now = () => performance.timeOrigin + performance.now();
+  window.__runStates = [];
+  window.__inputs = [];
+  let last = null;
+  let watched = null;
+  const check = () => {
+    const el = document.querySelector('[data-testid="stApp"]');
+    if (!el) return;
+    const s = el.getAttribute('data-test-script-state');
+    if (s !== last) { last = s; window.__runStates.push({s, t: now()}); }
+    if (el !== watched) {
+      watched = el;
+      new MutationObserver(check).observe(
+        el, {attributes: true, attributeFilter: ['data-test-script-state']});
+    }
+  };
+  // Until stApp exists, watch the document for it; then only its attribute.
+  const finder = new MutationObserver(() => {
+    check();
+    if (watched) finder.disconnect();
+  });
+  finder.observe(document, {subtree: true, childList: true});
+  for (const type of ['pointerdown', 'keydown', 'change']) {
+    window.addEventListener(type, () => window.__inputs.push(now()), true);
+  }
+  // ForwardMsg.script_finished (field 6, an enum) in a binary frame, or -1.
+  const finishedStatus = (bytes) => {
+    let i = 0;
+    const varint = () => {
+      let value = 0, shift = 0, byte;
+      do { byte = bytes[i++]; value += (byte & 0x7f) * 2 ** shift; shift += 7; }
+      while (byte & 0x80 && i < bytes.length);
+      return value;
+    };
+    while (i < bytes.length) {
+      const tag = varint(), type = tag & 7;
+      if (type === 0) { const value = varint(); if (tag >>> 3 === 6) return value; }
+      else if (type === 2) i += varint();
+      else if (type === 1) i += 8;
+      else if (type === 5) i += 4;
+      else return -1;
+    }
+    return -1;
+  };
+  window.__finished = [];
+  const Native = window.WebSocket;
+  window.WebSocket = class extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('message', (event) => {
+        if (!(event.data instanceof ArrayBuffer)) return;
+        const status = finishedStatus(new Uint8Array(event.data));
+        if (status >= 0) window.__finished.push({status, t: now()});
+      });
+    }
+  };
+})();
+"""
+
+MARK_JS = "() => [window.__runStates.length, window.__inputs.length, window.__finished.length]"
+# A whole-app run ends with script_finished FINISHED_SUCCESSFULLY (0) or
+# FINISHED_WITH_COMPILE_ERROR (1); 2 is a run cut short by a newer one, 3 a fragment.
+STARTED_JS = """([runs, finished]) =>
+  window.__runStates.slice(runs).some(e => e.s !== 'notRunning')
+  || window.__finished.slice(finished).some(e => e.status <= 1)"""
+FINISHED_JS = """([runs, inputs, finished]) => {
+  const log = window.__runStates;
+  const input = inputs === null ? null : (window.__inputs[inputs] ?? null);
+  let i = runs;
+  while (i < log.length && log[i].s === 'notRunning') i++;
+  if (i < log.length) {
+    for (let j = i + 1; j < log.length; j++) {
+      if (log[j].s === 'notRunning') return {input, start: log[i].t, end: log[j].t, via: 'state'};
+    }
+    return null;
+  }
+  // The state never showed the run: when the page is busy, React can draw
+  // `running` and `notRunning` in one go. Then the end is the moment the page
+  // handled the run's script_finished message, once the state reads notRunning.
+  const done = window.__finished.slice(finished).find(e => e.status <= 1);
+  const state = document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-script-state');
+  return done && state === 'notRunning' ? {input, start: null, end: done.t, via: 'message'} : null;
+}"""
+PROBLEMS_JS = """() => ({
+  exceptions: document.querySelectorAll('[data-testid="stException"]').length,
+  alerts: [...document.querySelectorAll('[data-testid="stAlertContentError"]')]
+    .map(e => e.innerText.trim()),
+  connection: document.querySelector('[data-testid="stApp"]')
+    ?.getAttribute('data-test-connection-state') ?? null,
+})"""
+
+
+class NoRerun(Exception):
+    """The action did not start a script run."""
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            stat = handle.read()
+    except OSError:
+        return None
+    return stat[stat.rfind(")") + 2:].split()
+
+
+def _children() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = defaultdict(list)
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            fields = _stat_fields(int(name))
+            if fields:
+                children[int(fields[1])].append(int(name))
+    return children
+
+
+def _tree(root: int, children: dict[int, list[int]]) -> list[int]:
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def _status_kb(pid: int, key: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = _stat_fields(pid)
+    return int(fields[11]) + int(fields[12]) if fields else 0
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return handle.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _own_cpu_s() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+def _renice_threads(pid: int, nice: int) -> None:
+    """Linux niceness is per thread: lower every thread of pid to `nice`."""
+    try:
+        tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        return
+    for tid in tids:
+        with suppress(OSError):
+            if os.getpriority(os.PRIO_PROCESS, tid) < nice:
+                os.setpriority(os.PRIO_PROCESS, tid, nice)
+
+
+def find_server_pid() -> int:
+    """The serve.py process running_app started (a child of this process)."""
+    for pid in _children().get(os.getpid(), []):
+        if "serve.py" in _cmdline(pid):
+            return pid
+    raise RuntimeError("the app server process was not found among this process's children")
+
+
+class ProcessSampler:
+    """Samples the server tree's RSS and the CPU time of every process under this one."""
+
+    def __init__(self, server_pid: int, browser_nice: int = 0):
+        self.server_pid = server_pid
+        self.browser_nice = browser_nice
+        self._harness_start = 0.0
+        self.samples: list[tuple[float, int]] = []  # (monotonic s, server tree RSS kB)
+        self._cpu: dict[int, tuple[bool, int]] = {}  # pid -> (is server, last ticks)
+        self._baseline: dict[int, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._lock = threading.Lock()
+
+    def server_rss_kb(self) -> int:
+        children = _children()
+        return sum(_status_kb(pid, "VmRSS") for pid in _tree(self.server_pid, children))
+
+    def sample(self) -> int:
+        children = _children()
+        server = set(_tree(self.server_pid, children))
+        rss = sum(_status_kb(pid, "VmRSS") for pid in server)
+        with self._lock:
+            self.samples.append((time.monotonic(), rss))
+            for pid in _tree(os.getpid(), children):
+                if pid != os.getpid():
+                    self._cpu[pid] = (pid in server, _cpu_ticks(pid))
+        if self.browser_nice:
+            for pid in _tree(os.getpid(), children):
+                if pid not in server:
+                    _renice_threads(pid, self.browser_nice)
+        return rss
+
+    def mark_cpu(self) -> None:
+        """CPU times are counted from here on."""
+        self.sample()
+        with self._lock:
+            self._baseline = {pid: ticks for pid, (_, ticks) in self._cpu.items()}
+        self._harness_start = _own_cpu_s()
+
+    def cpu_seconds(self) -> dict[str, float]:
+        tick = os.sysconf("SC_CLK_TCK")
+        server = browser = 0
+        with self._lock:
+            for pid, (is_server, ticks) in self._cpu.items():
+                used = ticks - self._baseline.get(pid, 0)
+                if is_server:
+                    server += used
+                else:
+                    browser += used
+        return {"server": round(server / tick, 1), "browser": round(browser / tick, 1),
+                "harness": round(_own_cpu_s() - self._harness_start, 1)}
+
+    def peak_kb(self, since: float) -> int:
+        with self._lock:
+            return max((rss for at, rss in self.samples if at >= since), default=0)
+
+    def hwm_kb(self) -> int:
+        return _status_kb(self.server_pid, "VmHWM")
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_EVERY_S):
+            with suppress(Exception):
+                self.sample()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+# ---------------------------------------------------------------- recording
+
+
+@dataclass
+class Recorder:
+    started: float = field(default_factory=time.monotonic)
+    actions: list[dict] = field(default_factory=list)
+    errors: list[dict] = field(default_factory=list)
+    no_rerun: list[dict] = field(default_factory=list)
+    outside: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+
+    def at(self) -> float:
+        return round(time.monotonic() - self.started, 2)
+
+    def error(self, session: int, kind: str, what: str, detail: str) -> None:
+        self.errors.append({"session": session, "action": kind, "error": what,
+                            "detail": detail[:500], "at_s": self.at()})
+
+
+class Wire:
+    """Streamlit's websocket messages that start and end a run, as Chromium's
+    network service saw them (CDP Network.webSocketFrameSent / Received): each
+    frame carries the browser's own monotonic timestamp, so the time between a
+    rerun request leaving the page and the server's `script_finished` arriving
+    is the server's answer time, whatever the renderer or this harness are doing."""
+
+    def __init__(self):
+        self.events: list[tuple[float, str]] = []  # (browser monotonic s, kind)
+
+    def frame(self, params: dict, sent: bool) -> None:
+        response = params.get("response") or {}
+        payload = response.get("payloadData") or ""
+        if response.get("opcode") != 2 or (not sent and len(payload) > WIRE_SMALL_B64):
+            return
+        try:
+            raw = base64.b64decode(payload)
+            if sent:
+                if BackMsg.FromString(raw).WhichOneof("type") == "rerun_script":
+                    self.events.append((params["timestamp"], "rerun"))
+                return
+            message = ForwardMsg.FromString(raw)
+        except Exception:  # noqa: BLE001 — not a frame we can read: not ours to time
+            return
+        if message.WhichOneof("type") == "script_finished":
+            status = ForwardMsg.ScriptFinishedStatus.Name(message.script_finished)
+            self.events.append((params["timestamp"], status))
+
+    def answer_ms(self, since: int) -> float | None:
+        """From the first rerun request after index `since` to the end of the run
+        it started (a run cut short by a newer request is not an end)."""
+        request = None
+        for at, kind in self.events[since:]:
+            if kind == "rerun" and request is None:
+                request = at
+            elif request is not None and kind in ("FINISHED_SUCCESSFULLY",
+                                                  "FINISHED_WITH_COMPILE_ERROR"):
+                return round((at - request) * 1000)
+        return None
+
+
+async def new_tab(context, session: int, rec: Recorder) -> Page:
+    """A page with every outside request, crash and JS error recorded, and its wire."""
+    page = await context.new_page()
+    page.set_default_timeout(ACTION_TIMEOUT_S * 1000)
+
+    def request(req) -> None:
+        parsed = urlparse(req.url)
+        if parsed.scheme not in ("data", "blob") and parsed.hostname not in LOCAL_HOSTS:
+            rec.outside.append(req.url)
+
+    def websocket(ws) -> None:
+        if urlparse(ws.url).hostname not in LOCAL_HOSTS:
+            rec.outside.append(ws.url)
+
+    page.on("request", request)
+    page.on("websocket", websocket)
+    page.on("pageerror", lambda exc: rec.page_errors.append(f"session {session}: {exc}"[:300]))
+    page.on("crash", lambda _: rec.error(session, "-", "page crashed", ""))
+    wire = Wire()
+    cdp = await context.new_cdp_session(page)
+    cdp.on("Network.webSocketFrameSent", lambda params: wire.frame(params, sent=True))
+    cdp.on("Network.webSocketFrameReceived", lambda params: wire.frame(params, sent=False))
+    await cdp.send("Network.enable")
+    page.wire = wire
+    return page
+
+
+async def _mark(page: Page) -> list[int]:
+    await page.wait_for_selector(NOT_RUNNING, timeout=ACTION_TIMEOUT_S * 1000)
+    await asyncio.sleep(SETTLE_S)
+    await page.wait_for_selector(NOT_RUNNING, timeout=ACTION_TIMEOUT_S * 1000)
+    runs, inputs, finished = await page.evaluate(MARK_JS)
+    return [runs, inputs, finished, len(page.wire.events)]
+
+
+async def _finished(page: Page, mark: list[int] | None, inputs: bool = True) -> dict:
+    """Timings of the first run after the mark, once it has finished."""
+    runs, n_inputs, finished, n_wire = mark if mark else (0, None, 0, 0)
+    try:
+        await page.wait_for_function(STARTED_JS, arg=[runs, finished], polling=100,
+                                     timeout=START_TIMEOUT_S * 1000)
+    except PlaywrightError as exc:
+        if "Timeout" in str(exc):
+            raise NoRerun(runs, n_inputs, n_wire) from exc
+        raise
+    handle = await page.wait_for_function(
+        FINISHED_JS, arg=[runs, n_inputs if inputs else None, finished], polling=100,
+        timeout=ACTION_TIMEOUT_S * 1000,
+    )
+    timing = await handle.json_value()
+    begin = timing["input"] if timing["input"] is not None else timing["start"]
+    if begin is None:  # neither an input event nor a drawn `running`: cannot time it
+        raise NoRerun(runs, n_inputs, n_wire)
+    # The CDP events travel to this process on their own: give them a moment.
+    wire_ms = page.wire.answer_ms(n_wire)
+    waited = 0.0
+    while wire_ms is None and waited < WIRE_WAIT_S:
+        await asyncio.sleep(0.05)
+        waited += 0.05
+        wire_ms = page.wire.answer_ms(n_wire)
+    return {
+        "ms": round(timing["end"] - begin),
+        "queue_ms": None if timing["start"] is None else round(timing["start"] - begin),
+        "run_ms": None if timing["start"] is None else round(timing["end"] - timing["start"]),
+        "via": timing["via"],
+        "server_ms": wire_ms,
+        "from_input": timing["input"] is not None,
+        "end": timing["end"],
+    }
+
+
+async def _no_rerun_details(page: Page, runs: int, inputs: int | None, wire: int) -> dict:
+    """What the page looked like when an action started no run (for the report)."""
+    details: dict = {"url": page.url, "wire_since": page.wire.events[wire:][:10]}
+    with suppress(Exception):
+        details.update(await page.evaluate(
+            """([runs, inputs]) => ({
+                states_since: window.__runStates.slice(runs).map(e => e.s),
+                inputs_since: inputs === null ? null : window.__inputs.length - inputs,
+                state: document.querySelector('[data-testid="stApp"]')
+                    ?.getAttribute('data-test-script-state') ?? null,
+            })""", [runs, inputs]))
+    return details
+
+
+async def _problems(page: Page, session: int, kind: str, rec: Recorder) -> None:
+    found = await page.evaluate(PROBLEMS_JS)
+    if found["exceptions"]:
+        rec.error(session, kind, "stException", f"{found['exceptions']} on the page")
+    for text in found["alerts"]:
+        if not any(expected in text for expected in EXPECTED_ERROR_ALERTS):
+            rec.error(session, kind, "error alert", text)
+    if found["connection"] != "CONNECTED":
+        rec.error(session, kind, "connection", str(found["connection"]))
+
+
+# ---------------------------------------------------------------- sessions
+
+
+class Session:
+    def __init__(self, index: int, context, url: str, rng: random.Random, rec: Recorder):
+        self.index = index
+        self.context = context
+        self.url = url
+        self.rng = rng
+        self.rec = rec
+        self.page: Page | None = None
+        self.current = PAGE_TITLES[0]
+        self.actions = 0
+
+    async def open(self) -> None:
+        self.page = await new_tab(self.context, self.index, self.rec)
+        begin = time.time() * 1000
+        await self.page.goto(self.url, timeout=OPEN_TIMEOUT_S * 1000)
+        await self.page.wait_for_selector('[data-testid="stMain"] h1',
+                                          timeout=OPEN_TIMEOUT_S * 1000)
+        timing = await _finished(self.page, None, inputs=False)
+        # `open`: from the call to goto (wall clock, shared with the page's) to the
+        # end of the first run; `run` here counts from the first state change.
+        self.current = PAGE_TITLES[0]
+        self._record("open", self.current, {
+            "ms": round(timing["end"] - begin), "queue_ms": None, "run_ms": timing["run_ms"],
+            "server_ms": timing["server_ms"], "from_input": False,
+        })
+        await _problems(self.page, self.index, "open", self.rec)
+
+    def _record(self, kind: str, page_title: str, timing: dict) -> None:
+        timing = {key: value for key, value in timing.items() if key != "end"}
+        self.rec.actions.append({"session": self.index, "action": kind, "page": page_title,
+                                 "at_s": self.rec.at(), **timing})
+
+    async def run(self, deadline: float, think: tuple[float, float]) -> None:
+        try:
+            await self.open()
+        except Exception as exc:  # noqa: BLE001 — every failure is a recorded error
+            self.rec.error(self.index, "open", type(exc).__name__, str(exc))
+            if not await self._recover():
+                return
+        # At least one action, even when opening took the whole duration.
+        attempts = 0
+        while attempts == 0 or time.monotonic() < deadline:
+            await asyncio.sleep(self.rng.uniform(*think))
+            if attempts and time.monotonic() >= deadline:
+                break
+            attempts += 1
+            kind = self.rng.choices(list(ACTION_WEIGHTS), list(ACTION_WEIGHTS.values()))[0]
+            label = kind
+            try:
+                label, timing = await getattr(self, f"_{kind}")()
+                self.actions += 1
+                self._record(label, self.current, timing)
+                await _problems(self.page, self.index, label, self.rec)
+            except NoRerun as exc:
+                self.rec.no_rerun.append({"session": self.index, "action": label,
+                                          "page": self.current, "at_s": self.rec.at(),
+                                          **await _no_rerun_details(self.page, *exc.args)})
+            except Exception as exc:  # noqa: BLE001
+                self.rec.error(self.index, label, type(exc).__name__, str(exc))
+                if not await self._recover():
+                    return
+
+    async def _recover(self) -> bool:
+        """After a failure: a fresh load of the app in this session."""
+        try:
+            if self.page is None or self.page.is_closed():
+                self.page = await new_tab(self.context, self.index, self.rec)
+            await self.page.goto(self.url, timeout=OPEN_TIMEOUT_S * 1000)
+            await self.page.wait_for_selector(NOT_RUNNING, timeout=OPEN_TIMEOUT_S * 1000)
+            self.current = PAGE_TITLES[0]
+            return True
+        except Exception as exc:  # noqa: BLE001
+            self.rec.error(self.index, "recover", type(exc).__name__, str(exc))
+            return False
+
+    # Each action returns (label, timing) after its rerun has finished.
+
+    async def _nav(self):
+        target = self.rng.choice([title for title in PAGE_TITLES if title != self.current])
+        link = self.page.locator('[data-testid="stSidebarNavLink"]', has_text=target)
+        mark = await _mark(self.page)
+        await link.click()
+        timing = await _finished(self.page, mark)
+        self.current = target
+        return f"nav:{target}", timing
+
+    async def _streets(self):
+        return "streets", await self._multiselect(0)
+
+    async def _types(self):
+        return "types", await self._multiselect(1)
+
+    async def _multiselect(self, nth: int) -> dict:
+        box = self.page.locator(SIDEBAR).locator('[data-testid="stMultiSelect"]').nth(nth)
+        chips = box.locator('button[aria-label^="Remove "]')
+        await _mark(self.page)
+        selected = await chips.count()
+        if selected >= 2 or (selected == 1 and self.rng.random() < 0.5):
+            mark = await _mark(self.page)
+            await chips.nth(self.rng.randrange(selected)).click()
+            return await _finished(self.page, mark)
+        await box.locator("input").click()
+        options = self.page.get_by_role("option")
+        await options.first.wait_for()
+        texts = [text.strip() for text in await options.all_inner_texts()]
+        # The first option is Streamlit's "Select all".
+        choices = [i for i, text in enumerate(texts) if text and text != "Select all"]
+        mark = await _mark(self.page)
+        await options.nth(self.rng.choice(choices)).click()
+        timing = await _finished(self.page, mark)
+        await self.page.keyboard.press("Escape")
+        return timing
+
+    async def _months(self):
+        thumbs = self.page.locator(SIDEBAR).locator('[data-testid="stSlider"] input[type="range"]')
+        await _mark(self.page)
+        await thumbs.first.wait_for(state="attached")
+        nth = self.rng.randrange(await thumbs.count())
+        thumb = thumbs.nth(nth)
+        value, low, high = await thumb.evaluate(
+            "e => [Number(e.value), Number(e.min), Number(e.max)]")
+        moves = (("ArrowLeft", value > low), ("ArrowRight", value < high))
+        steps = [key for key, possible in moves if possible]
+        await thumb.focus()
+        mark = await _mark(self.page)
+        await self.page.keyboard.press(self.rng.choice(steps))
+        return "months", await _finished(self.page, mark)
+
+
+async def import_session(context, url: str, at: float, rec: Recorder) -> dict:
+    """Opens 总览 then 数据管理; at `at` (monotonic) uploads and imports the bumped
+    communities file, then checks the district's households on 总览."""
+    result: dict = {"ok": False, "table": "communities", "households_bump": 1}
+    page = await new_tab(context, -1, rec)
+    households = page.locator('[data-testid="stMetric"]', has_text="居民户数").locator(
+        '[data-testid="stMetricValue"]')
+    nav = '[data-testid="stSidebarNavLink"]'
+    try:
+        await page.goto(url, timeout=OPEN_TIMEOUT_S * 1000)
+        await page.wait_for_selector(NOT_RUNNING, timeout=OPEN_TIMEOUT_S * 1000)
+        before = int((await households.inner_text()).replace(",", ""))
+        mark = await _mark(page)
+        await page.locator(nav, has_text=t("nav.data")).click()
+        await _finished(page, mark)
+        await asyncio.sleep(max(0.0, at - time.monotonic()))
+        data = messy_communities_csv(households_bump=1)
+        rows = len(data.decode("gbk").splitlines()) - 4  # title, header, blank, 合计
+        result.update(at_s=rec.at(), rows=rows, bytes=len(data))
+        mark = await _mark(page)
+        await page.locator(CSV_INPUT).set_input_files(
+            files=[{"name": "社区基本情况.csv", "mimeType": "text/csv", "buffer": data}])
+        timing = await _finished(page, mark)
+        await page.get_by_text(re.compile(f"校验通过：{rows} 行可导入")).wait_for()
+        result["validate_ms"] = timing["ms"]
+        apply = page.get_by_role("button", name=t("data.apply"), exact=True)
+        mark = await _mark(page)
+        await apply.click()
+        timing = await _finished(page, mark)
+        await page.get_by_text(re.compile(f"已导入社区基本信息：{rows} 行")).wait_for()
+        result["import_ms"] = timing["ms"]
+        await _problems(page, -1, "import", rec)
+        mark = await _mark(page)
+        await page.locator(nav, has_text=t("nav.overview")).click()
+        await _finished(page, mark)
+        after = int((await households.inner_text()).replace(",", ""))
+        result.update(households_before=before, households_after=after)
+        result["ok"] = after == before + rows
+        if not result["ok"]:
+            rec.error(-1, "import", "households", f"{before} → {after}, expected +{rows}")
+    except Exception as exc:  # noqa: BLE001
+        rec.error(-1, "import", type(exc).__name__, str(exc))
+        result["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        with suppress(Exception):  # what the official sees (an error alert names its log id)
+            await _problems(page, -1, "import", rec)
+    return result
+
+
+# ---------------------------------------------------------------- the run
+
+
+def _server_log_problems(log_path: Path) -> list[str]:
+    """ERROR lines and whole tracebacks (up to their last line) from the server log."""
+    if not log_path.exists():
+        return []
+    found: list[str] = []
+    block: list[str] | None = None
+    for line in log_path.read_text(errors="replace").splitlines():
+        if block is not None:
+            block.append(line)
+            if line and not line[0].isspace():  # the exception line ends a traceback
+                found.append("\n".join(block[-40:]))
+                block = None
+        elif "Traceback" in line:
+            block = [line]
+        elif " ERROR " in line or line.startswith("ERROR"):
+            found.append(line[:500])
+    if block:
+        found.append("\n".join(block[-40:]))
+    return found
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # nearest rank
+    return ordered[int(rank) - 1]
+
+
+def _summary(rows: list[dict]) -> dict:
+    ms = [row["ms"] for row in rows]
+    server = [row["server_ms"] for row in rows if row.get("server_ms") is not None]
+    return {
+        "n": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95),
+        "max_ms": max(ms, default=None),
+        "server_n": len(server), "server_p50_ms": _percentile(server, 50),
+        "server_p95_ms": _percentile(server, 95), "server_max_ms": max(server, default=None),
+    }
+
+
+async def run_load(
+    sessions: int = 20, duration: float = 60.0, think: tuple[float, float] = (0.5, 2.0),
+    import_at: float = 0.25, seed: int = 1, workdir: Path | None = None,
+    browser_nice: int = 0,
+) -> dict:
+    """Runs the load and returns every figure (see format_report)."""
+    with tempfile.TemporaryDirectory(prefix="load-") as scratch:
+        workdir = Path(workdir or scratch)
+        with running_app(workdir) as url:
+            server_pid = find_server_pid()
+            if browser_nice:
+                _renice_threads(os.getpid(), browser_nice)
+            with ProcessSampler(server_pid, browser_nice) as sampler:
+                result = await _drive(url, server_pid, sampler, workdir, sessions, duration,
+                                      think, import_at, seed)
+            result["browser_nice"] = browser_nice
+            return result
+
+
+async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_at, seed) -> dict:
+    rec = Recorder()
+    result: dict = {
+        "sessions_requested": n, "duration_s": duration, "think_s": list(think), "seed": seed,
+        "cpu_count": os.cpu_count(), "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+        "server_pid": server_pid, "rss_mb": {},
+    }
+    mb = lambda kb: round(kb / 1024, 1)  # noqa: E731
+    result["rss_mb"]["idle"] = mb(sampler.server_rss_kb())
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        # Warm-up: the first run loads the sample district into the new database.
+        warm = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+        await warm.add_init_script(INIT_SCRIPT)
+        warm_page = await warm.new_page()
+        begin = time.monotonic()
+        await warm_page.goto(url, timeout=OPEN_TIMEOUT_S * 1000)
+        await warm_page.wait_for_selector(NOT_RUNNING, timeout=OPEN_TIMEOUT_S * 1000)
+        await warm_page.wait_for_selector('[data-testid="stMain"] h1')
+        await warm_page.wait_for_selector(NOT_RUNNING)
+        result["warmup_s"] = round(time.monotonic() - begin, 1)
+        await warm.close()
+        await asyncio.sleep(2)
+        result["rss_mb"]["start"] = mb(sampler.server_rss_kb())
+
+        contexts = []
+        for _ in range(n + 1):
+            context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+            await context.add_init_script(INIT_SCRIPT)
+            contexts.append(context)
+        sampler.mark_cpu()
+        rec.started = time.monotonic()
+        load_started = rec.started
+        deadline = rec.started + duration
+        workers = [
+            Session(i, contexts[i], url, random.Random(seed * 1000 + i), rec) for i in range(n)
+        ]
+        tasks = [asyncio.create_task(w.run(deadline, think)) for w in workers]
+        importing = asyncio.create_task(
+            import_session(contexts[n], url, rec.started + import_at * duration, rec))
+        await asyncio.gather(*tasks)
+        result["import"] = await importing
+        result["elapsed_s"] = rec.at()
+        result["cpu_s"] = sampler.cpu_seconds()
+        result["rss_mb"]["end"] = mb(sampler.server_rss_kb())
+        result["rss_mb"]["peak"] = mb(sampler.peak_kb(load_started))
+        result["rss_mb"]["vmhwm"] = mb(sampler.hwm_kb())
+        result["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+        for context in contexts:
+            await context.close()
+        await browser.close()
+    await asyncio.sleep(5)
+    result["rss_mb"]["closed"] = mb(sampler.server_rss_kb())
+    result["rss_mb"]["series"] = [
+        [round(at - load_started, 1), mb(rss)] for at, rss in sampler.samples[::8]
+    ]
+
+    actions = [row for row in rec.actions if row["action"] != "open"]
+    opens = [row for row in rec.actions if row["action"] == "open"]
+    by_action: dict[str, list] = defaultdict(list)
+    by_page: dict[str, list] = defaultdict(list)
+    for row in actions:
+        by_action[row["action"]].append(row)
+        by_page[row["page"]].append(row)
+    result["overall"] = _summary(actions)
+    result["open"] = _summary(opens)
+    result["by_action"] = {key: _summary(rows) for key, rows in sorted(by_action.items())}
+    result["by_page"] = {key: _summary(by_page[key]) for key in PAGE_TITLES if key in by_page}
+    result["sessions"] = [
+        {"session": w.index, "actions": w.actions} for w in workers
+    ]
+    result["not_from_input"] = sum(not row["from_input"] for row in actions)
+    result["timed_by_message"] = sum(row.get("via") == "message" for row in actions)
+    result["no_rerun"] = rec.no_rerun
+    result["outside_requests"] = sorted(set(rec.outside))
+    for url_ in result["outside_requests"]:
+        rec.error(-2, "-", "outside request", url_)
+    result["errors"] = rec.errors
+    result["page_errors"] = rec.page_errors[:50]
+    result["server_log_problems"] = _server_log_problems(workdir / "streamlit.log")[:50]
+    p95 = result["overall"]["p95_ms"]
+    result["goal"] = {
+        "p95_under_ms": GOAL_P95_MS, "p95_ms": p95, "errors": len(rec.errors),
+        "met": p95 is not None and p95 < GOAL_P95_MS and not rec.errors,
+    }
+    result["actions"] = rec.actions
+    return result
+
+
+# ---------------------------------------------------------------- the report
+
+
+def _ms(value) -> str:
+    return "—" if value is None else f"{value:,.0f}"
+
+
+def format_report(r: dict) -> str:
+    out = []
+    out.append(
+        f"Load: {r['sessions_requested']} sessions × {r['duration_s']:g} s "
+        f"(think {r['think_s'][0]:g}–{r['think_s'][1]:g} s), 1 import session, one headless "
+        f"Chromium; elapsed {r['elapsed_s']:g} s; warm-up (sample load) {r['warmup_s']:g} s")
+    before, after = (" ".join(map(str, r[key])) for key in ("loadavg_before", "loadavg_after"))
+    out.append(f"Machine: {r['cpu_count']} CPUs; load average (1/5/15 min) before {before}, "
+               f"after {after}")
+    counts = [s["actions"] for s in r["sessions"]]
+    minutes = r["elapsed_s"] / 60
+    out.append(
+        f"Actions: {r['overall']['n']} reruns measured ({min(counts)}–{max(counts)} per session, "
+        f"{r['overall']['n'] / minutes:.0f} per minute in all), "
+        f"{len(r['no_rerun'])} without a rerun, {r['timed_by_message']} timed by the "
+        f"script_finished message (running never drawn), {r['not_from_input']} timed from run "
+        "start (no input event seen)")
+    header = (f"  {'':<20}{'n':>5}{'p50':>8}{'p95':>8}{'max':>8}   |"
+              f"{'p50':>8}{'p95':>8}{'max':>8}")
+
+    def line(name: str, s: dict) -> str:
+        # CJK titles are two columns wide on a terminal.
+        pad = 20 - sum(2 if ord(c) > 0x2E80 else 1 for c in name)
+        return (f"  {name}{' ' * max(pad, 1)}{s['n']:>5}{_ms(s['p50_ms']):>8}"
+                f"{_ms(s['p95_ms']):>8}{_ms(s['max_ms']):>8}   |{_ms(s['server_p50_ms']):>8}"
+                f"{_ms(s['server_p95_ms']):>8}{_ms(s['server_max_ms']):>8}")
+
+    out.append("Rerun time, ms: input event → script notRunning in the page  |  server answer "
+               "on the wire (rerun request → script_finished)")
+    out.append(header)
+    out.append(line("all actions", r["overall"]))
+    for name, s in r["by_action"].items():
+        out.append(line(name, s))
+    out.append(line("open (all at once)", r["open"]))
+    out.append("By the page the action ended on:")
+    for name, s in r["by_page"].items():
+        out.append(line(name, s))
+    imp = r["import"]
+    if imp.get("ok"):
+        out.append(
+            f"Import (communities, {imp['rows']} rows, GBK, households +1) at {imp['at_s']:g} s: "
+            f"validate {imp['validate_ms'] / 1000:.2f} s, import {imp['import_ms'] / 1000:.2f} s; "
+            f"households {imp['households_before']:,} → {imp['households_after']:,}: ok")
+    else:
+        out.append(f"Import FAILED: {imp}")
+    rss = r["rss_mb"]
+    out.append(
+        f"Server RSS, MB: idle {rss['idle']}, start {rss['start']}, peak {rss['peak']} "
+        f"(VmHWM {rss['vmhwm']}), end {rss['end']}, 5 s after sessions closed {rss['closed']}; "
+        f"growth end − start {rss['end'] - rss['start']:+.1f}")
+    cpu = r["cpu_s"]
+    out.append(
+        f"CPU seconds during the load: server {cpu['server']}, Chromium + Playwright "
+        f"{cpu['browser']}, harness {cpu['harness']} (of {r['cpu_count'] * r['elapsed_s']:.0f} "
+        f"available); browser side at niceness {r.get('browser_nice', 0)}")
+    kinds = defaultdict(int)
+    for error in r["errors"]:
+        kinds[error["error"]] += 1
+    out.append(f"Errors: {len(r['errors'])}" + (f" {dict(kinds)}" if kinds else "")
+               + f"; outside requests {len(r['outside_requests'])}; page JS errors "
+               f"{len(r['page_errors'])}; server log ERROR/Traceback lines "
+               f"{len(r['server_log_problems'])}")
+    for error in r["errors"][:10]:
+        out.append(f"  - {error}")
+    for message in r["page_errors"][:5]:
+        out.append(f"  - JS: {message}")
+    for message in r["server_log_problems"][:5]:
+        out.append("  - log: " + message.replace("\n", "\n      "))
+    goal = r["goal"]
+    verdict = "MET" if goal["met"] else "NOT MET"
+    out.append(f"Goal (p95 < {goal['p95_under_ms']} ms, no errors): {verdict} — "
+               f"p95 {_ms(goal['p95_ms'])} ms, {goal['errors']} errors")
+    return "\n".join(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--think", type=float, nargs=2, default=(0.5, 2.0), metavar=("MIN", "MAX"))
+    parser.add_argument("--import-at", type=float, default=0.25,
+                        help="when the import starts, as a fraction of the duration")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--browser-nice", type=int, default=0, metavar="N",
+                        help="run Chromium, Playwright and this harness at niceness N so "
+                        "that the server has the CPU first (browsers on other machines)")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        print(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk", file=sys.stderr)
+        return 2
+    result = asyncio.run(run_load(args.sessions, args.duration, tuple(args.think),
+                                  args.import_at, args.seed, browser_nice=args.browser_nice))
+    print(format_report(result))
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
