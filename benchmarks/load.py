@@ -1,7 +1,7 @@
 """Many people at once: N browser sessions against one app on loopback, plus an import.
 
     .venv/bin/python benchmarks/load.py [--sessions N] [--duration D]
-        [--think MIN MAX] [--import-at F] [--seed S] [--json PATH]
+        [--think MIN MAX] [--import-at F] [--seed S] [--browser-nice N] [--json PATH]
 
 The scene: a district runs one instance; before a meeting many people open the
 dashboard at the same time while a street official imports data.
@@ -14,7 +14,8 @@ gets N browser contexts, each its own Streamlit session, driven concurrently
 from one process with Playwright's async API.
 
 Each session opens the dashboard (all N at once: `open`), then until D seconds
-have passed repeats, after a think time drawn uniformly from [MIN, MAX] s:
+have passed (and at least once, however long opening took) repeats, after a
+think time drawn uniformly from [MIN, MAX] s (default 0.5–2 s):
 
 * nav:<title>  click another page in the sidebar navigation (总览, 设施覆盖,
   经费保障, 平安建设, 情景推演与会议简报, 数据管理; titles from governance.text);
@@ -169,7 +170,7 @@ INIT_SCRIPT = """
     while (i < bytes.length) {
       const tag = varint(), type = tag & 7;
       if (type === 0) { const value = varint(); if (tag >>> 3 === 6) return value; }
-      else if (type === 2) i += varint();
+      else if (type === 2) { const length = varint(); i += length; }
       else if (type === 1) i += 8;
       else if (type === 5) i += 4;
       else return -1;

@@ -157,3 +157,8 @@ def export_sheets(view: FundingView) -> dict[str, pd.DataFrame]:
         t("funding.sheet.allowance"): shown(view.allowance),
         t("funding.sheet.public_welfare"): shown(view.public_welfare),
     }
+
+
+def count_text(value) -> str:
+    """A count for a metric; "—" when there is nothing to compare (NA)."""
+    return "—" if value is None or pd.isna(value) else str(int(value))

@@ -17,6 +17,9 @@ if ctx.period.year is None:
     st.info(t("funding.no_year"))
     st.stop()
 st.caption(_common.period_caption(ctx.period))
+if not _common.district_totals(ctx.data, ctx.view_filter)["communities"]:
+    st.info(t("overview.empty"))
+    st.stop()
 
 settings = ctx.standards.settings
 settings_columns = st.columns(3)
@@ -73,8 +76,8 @@ def funding_section() -> None:
         t("funding.summary.formula_total_yuan"), f"{int(summary['formula_total_yuan']):,}")
     metrics[1].metric(
         t("funding.summary.current_budget_yuan"), f"{int(summary['current_budget_yuan']):,}")
-    metrics[2].metric(t("funding.summary.gainers"), str(int(summary["gainers"])))
-    metrics[3].metric(t("funding.summary.losers"), str(int(summary["losers"])))
+    metrics[2].metric(t("funding.summary.gainers"), funding_view.count_text(summary["gainers"]))
+    metrics[3].metric(t("funding.summary.losers"), funding_view.count_text(summary["losers"]))
     _common.show_table(view.allocation, funding_view.column_label, key="formula_table")
 
     st.subheader(t("funding.standards.title"))

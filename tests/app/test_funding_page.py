@@ -60,3 +60,14 @@ def test_standards_table_and_on_time_setting(app):
     page.number_input(key="funding_on_time_days").set_value(365).run()
     after = _metric(page, t("funding.delay.on_time_pct"))
     assert float(after.rstrip("%")) > float(before.rstrip("%"))
+
+
+def test_filters_matching_no_community_do_not_break_the_page(app):
+    page = _open(app)
+    street = sorted({c["street"] for c in _communities() if c["community_type"] != "resettlement"
+                     and not any(o["street"] == c["street"] and o["community_type"] == "resettlement"
+                                 for o in _communities())})[0]
+    page.multiselect(key="filter_streets").set_value([street]).run()
+    page.multiselect(key="filter_types").set_value(["resettlement"]).run()
+    assert not page.exception, page.exception
+    assert [i.value for i in page.info][-1] == t("overview.empty")

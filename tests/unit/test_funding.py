@@ -255,3 +255,11 @@ def test_wrappers_respect_scope(conn):
     lines = funding.disbursement_lines(conn, Period(year=2024), scope=("西山镇",))
     assert set(lines["community_id"]) == {"C04", "C05"}
     assert funding.category_source(conn, Period(year=2024), scope=()).empty
+
+
+def test_count_text_shows_a_dash_for_no_comparison():
+    import pandas as pd
+
+    from governance import funding_view
+
+    assert funding_view.count_text(pd.NA) == "—" and funding_view.count_text(3) == "3"
