@@ -126,12 +126,12 @@ def direct_load(directory: Path) -> dict:
         results = importer.import_files(conn, first, applied_by="benchmark")
         assert all(r.applied for r in results)
         started = time.perf_counter()
-        conn.execute(f"""
+        conn.execute("""
             insert into incidents
             select incident_id, community_id, cast(occurred_at as timestamp), category,
                    severity, status, cast(resolved_at as timestamp), lon, lat, 0
-            from read_csv('{directory / "incidents.csv"}', header = true, all_varchar = true)
-        """)
+            from read_csv($path, header = true, all_varchar = true)
+        """, {"path": str(directory / "incidents.csv")})
         seconds = time.perf_counter() - started
         stored = conn.execute("select count(*) from incidents").fetchone()[0]
     finally:
@@ -141,7 +141,8 @@ def direct_load(directory: Path) -> dict:
 
 def load_frames(conn) -> dict[str, pd.DataFrame]:
     return {
-        name: conn.sql(f"select * exclude (import_id) from {name}").arrow().read_all()
+        name: conn.sql("select * exclude (import_id) from " + db.quote_identifier(name))
+        .arrow().read_all()
         .to_pandas(date_as_object=False)
         for name in ("communities", "safety", "incidents")
     }
