@@ -236,12 +236,24 @@ def coverage_deck(
     return _deck(layers, shapes, points["lon"], points["lat"])
 
 
+class SerializedOnceDeck(pdk.Deck):
+    """A deck that encodes its JSON once. A cached map is drawn again on every
+    rerun of every session, and pydeck's encoding was a quarter of the coverage
+    page's time. Build a new deck rather than changing one."""
+
+    def to_json(self) -> str:
+        encoded = getattr(self, "_encoded", None)
+        if encoded is None:
+            encoded = self._encoded = super().to_json()
+        return encoded
+
+
 def _deck(layers: list, shapes: pd.DataFrame, lons: pd.Series, lats: pd.Series) -> pdk.Deck:
     """A deck framed on the community shapes (on the given points without shapes)."""
     if len(shapes):
         outline = np.concatenate([np.asarray(rings[0]) for rings in shapes["rings"]])
         lons, lats = outline[:, 0], outline[:, 1]
-    return pdk.Deck(
+    return SerializedOnceDeck(
         layers=layers,
         initial_view_state=view_for(np.asarray(lons), np.asarray(lats)),
         # No basemap. map_style stays pydeck's default sentinel on purpose:

@@ -15,8 +15,10 @@ import sys
 import tempfile
 import threading
 import time
+import types
 import uuid
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -37,6 +39,7 @@ from governance import (
     history,
     importer,
     indicators,
+    maps,
     presentation,
     reports,
     safety,
@@ -45,6 +48,7 @@ from governance import (
     scenarios,
     templates,
 )
+from governance.catalogue import Standards
 from governance.contract import COMMUNITY_TYPE
 from governance.indicators import Period, ViewFilter
 from governance.scenarios import BASELINE, Scenario
@@ -617,12 +621,71 @@ def coverage_view(
         _connection(data.db_path), request, view_filter, data.scope)
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def coverage_map(
+    data: DataKey, request: facility_view.CoverageRequest, view_filter: ViewFilter
+) -> maps.SerializedOnceDeck:
+    """The coverage map of coverage_view (it takes clicks, so it is drawn on every
+    run: the deck and its JSON are what is kept)."""
+    view = coverage_view(data, request, view_filter)
+    proposals = pd.DataFrame([{"lon": p.lon, "lat": p.lat} for p in request.added])
+    return maps.coverage_deck(
+        view.shapes, facility_view.map_coverage(view), facilities_in_scope(data, view_filter),
+        view.points, proposals,
+    )
+
+
+# Turning a table or a figure into page elements costs more than reading its
+# data (Styler marshalling, Plotly validation, JSON): a page of them took
+# 150–300 ms of the one interpreter every session shares. The drawers below are
+# cached on their inputs, so on a hit Streamlit replays the recorded elements,
+# for any session. Their inputs come from reads keyed on the data version, so
+# an import draws afresh. They draw on the container they are called in
+# (`with column:`): replay cannot target a container passed in.
+DRAWN_ENTRIES = 128
+# Builders and label functions are module-level, so their names key the cache;
+# thresholds key it by value (their settings are a read-only mapping).
+_BY_NAME = {
+    types.FunctionType: lambda f: f"{f.__module__}.{f.__qualname__}",
+    Standards: lambda s: repr((s.indicators, sorted(s.settings.items()))),
+}
+
+
+@st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_BY_NAME)
 def show_table(
     frame: pd.DataFrame, label, key: str | None = None, display=facility_view.for_display
 ) -> None:
     """A read-only table with Chinese headers and codes shown as words (by `display`)."""
     shown = display(frame).rename(columns=label)
     st.dataframe(shown, hide_index=True, width="stretch", key=key)
+
+
+@st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False)
+def status_table(
+    matrix: pd.DataFrame, indicator_ids: tuple[str, ...], scenario: Scenario, key: str,
+    height: int | None = None,
+) -> None:
+    """A community × indicator table, each value cell coloured by its status, with
+    the scenario's thresholds in the column tooltips."""
+    ids = list(indicator_ids)
+    styles = presentation.matrix_cell_styles(matrix, ids)
+    st.dataframe(
+        matrix.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
+        height=height or "auto", column_order=MATRIX_LEAD_COLUMNS + ids,
+        column_config=matrix_column_config(ids, scenario.standards()), key=key,
+    )
+
+
+@st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_BY_NAME)
+def chart(build, *args, key: str) -> None:
+    """st.plotly_chart of `build(*args)` (a module-level function of presentation)."""
+    st.plotly_chart(build(*args), key=key)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False, hash_funcs=_BY_NAME)
+def static_map(build, *args, key: str, height: int) -> None:
+    """st.pydeck_chart of `build(*args)` for a map that takes no clicks."""
+    st.pydeck_chart(build(*args), key=key, height=height)
 
 
 def boundary_report(
@@ -708,13 +771,28 @@ def brief_workbook(ctx: PageContext, scenario: Scenario) -> bytes:
     return exporting.to_excel_bytes(brief.brief_sheets(_brief(ctx, scenario)))
 
 
-def export_button(ctx: PageContext, label: str, *, data, file_name: str, mime: str, key: str,
-                  container=None) -> None:
-    """A download button whose click is written to the audit log (who, what file)."""
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_button(ctx: PageContext, label: str, *, data: Callable[[], bytes], file_name: str,
+                  key: str, mime: str = XLSX_MIME, container=None) -> None:
+    """A download button whose click is written to the audit log (who, what file).
+
+    `data` builds the file when the button is clicked (in its own thread): an
+    Excel workbook built on every rerun cost a quarter of each page's time and
+    a copy per session in the media store.
+    """
     (container or st).download_button(
         label, data=data, file_name=file_name, mime=mime, key=key,
         on_click=audit, args=(ctx, "export", file_name),
     )
+
+
+def excel_button(ctx: PageContext, label: str, sheets: Callable[[], dict], *,
+                 file_name: str, key: str) -> None:
+    """An audited download of the workbook `sheets()` describes, built on click."""
+    export_button(ctx, label, data=lambda: exporting.to_excel_bytes(sheets()),
+                  file_name=file_name, key=key)
 
 
 def street_names(ctx: PageContext) -> list[str]:

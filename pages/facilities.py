@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
-from governance import coords, coverage, exporting, facility_view, maps, presentation
+from governance import coords, coverage, facility_view, maps, presentation
 from governance.catalogue import load_catalogue
 from governance.contract import FACILITY_TYPE
 from governance.text import t
@@ -96,12 +95,9 @@ def coverage_section() -> None:
         st.caption(t("facilities.map.derived"))
     if len(view.points) > maps.MAX_POINTS:
         st.caption(t("facilities.map.aggregated", points=f"{len(view.points):,}"))
-    proposals = pd.DataFrame([{"lon": p.lon, "lat": p.lat} for p in request.added])
-    deck = maps.coverage_deck(
-        view.shapes, facility_view.map_coverage(view), facilities, view.points, proposals
-    )
     st.pydeck_chart(
-        deck, on_select="rerun", selection_mode="single-object", key="coverage_map", height=560
+        _common.coverage_map(ctx.data, request, ctx.view_filter), on_select="rerun",
+        selection_mode="single-object", key="coverage_map", height=560,
     )
     if clicked:
         st.caption(t("facilities.whatif.clicked", lon=clicked.lon, lat=clicked.lat))
@@ -124,7 +120,7 @@ def coverage_section() -> None:
         st.markdown("**" + t("facilities.table.left_out") + "**")
         _common.show_table(view.left_out, facility_view.coverage_column_label, key="left_out")
     with chart_column:
-        st.plotly_chart(presentation.coverage_by_street_bar(view.streets), key="street_coverage")
+        _common.chart(presentation.coverage_by_street_bar, view.streets, key="street_coverage")
     st.markdown("**" + t("facilities.table.points", n=facility_view.LEFT_OUT_POINTS_SHOWN) + "**")
     _common.show_table(view.uncovered_points, facility_view.coverage_column_label)
     with st.expander(t("facilities.table.communities")):
@@ -142,23 +138,12 @@ def standards_section(view: facility_view.CoverageView) -> None:
     communities = _common.communities(ctx.data, ctx.view_filter)
     standards = presentation.with_type_labels(facility_view.space_standards(values, communities))
     ids = presentation.matrix_indicator_ids(standards)
-    styles = presentation.matrix_cell_styles(standards, ids)
-    st.dataframe(
-        standards.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
-        column_order=presentation.MATRIX_LEAD_COLUMNS + ids,
-        column_config=_common.matrix_column_config(ids, ctx.standards), key="space_standards",
-    )
-    st.plotly_chart(
-        presentation.indicator_histogram(values, "F01", t("facilities.chart.f01"), ctx.standards),
-        key="f01_histogram",
-    )
-    _common.export_button(
-        ctx,
-        t("facilities.export"),
-        data=exporting.to_excel_bytes(facility_view.export_sheets(view, standards)),
-        file_name="facility_coverage.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="facilities_export",
+    _common.status_table(standards, tuple(ids), ctx.scenario, key="space_standards")
+    _common.chart(presentation.indicator_histogram, values, "F01", t("facilities.chart.f01"),
+                  ctx.standards, key="f01_histogram")
+    _common.excel_button(
+        ctx, t("facilities.export"), lambda: facility_view.export_sheets(view, standards),
+        file_name="facility_coverage.xlsx", key="facilities_export",
     )
 
 

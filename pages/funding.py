@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import exporting, facility_view, funding, funding_view, presentation
+from governance import facility_view, funding, funding_view, presentation
 from governance.contract import FUNDING_CATEGORY
 from governance.text import t
 from pages import _common
@@ -85,15 +85,11 @@ def funding_section() -> None:
         st.caption(line)
     ids = presentation.matrix_indicator_ids(view.standards_matrix)
     matrix = presentation.with_type_labels(view.standards_matrix)
-    styles = presentation.matrix_cell_styles(matrix, ids)
-    st.dataframe(
-        matrix.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
-        column_order=presentation.MATRIX_LEAD_COLUMNS + ids,
-        column_config=_common.matrix_column_config(ids, ctx.standards), key="funding_standards",
-    )
+    _common.status_table(matrix, tuple(ids), ctx.scenario, key="funding_standards")
     left, right = st.columns([3, 2])
-    left.plotly_chart(
-        presentation.funding_by_street_bar(view.by_street_category), key="funding_streets")
+    with left:
+        _common.chart(presentation.funding_by_street_bar, view.by_street_category,
+                      key="funding_streets")
     with right:
         st.markdown("**" + t("funding.by_source.title") + "**")
         _common.show_table(funding_view.for_display(view.by_source), funding_view.column_label)
@@ -106,9 +102,10 @@ def funding_section() -> None:
             max=f"{spread['max']:,.0f}",
             ratio="—" if spread["ratio"] is None else f"{spread['ratio']:.1f}",
         ))
-    st.plotly_chart(presentation.value_histogram(
-        view.per_household["per_household_yuan"], t("funding.chart.per_household"),
-        t("funding.axis.per_household")), key="funding_per_household")
+    _common.chart(
+        presentation.value_histogram, view.per_household["per_household_yuan"],
+        t("funding.chart.per_household"), t("funding.axis.per_household"),
+        key="funding_per_household")
     with st.expander(t("funding.sheet.per_household")):
         _common.show_table(view.per_household, funding_view.column_label)
 
@@ -124,9 +121,10 @@ def funding_section() -> None:
             "p90_delay_days"] else f"{delays['p90_delay_days']:.0f}")
     delay_metrics[2].metric(
         t("funding.delay.outstanding_yuan"), f"{float(delays['outstanding_yuan']):,.0f}")
-    st.plotly_chart(presentation.value_histogram(
-        view.lines["delay_days"], t("funding.chart.delay"), t("funding.axis.days"),
-        marks=[(on_time_days, t("funding.delay.on_time_days"))]), key="funding_delays")
+    _common.chart(
+        presentation.value_histogram, view.lines["delay_days"], t("funding.chart.delay"),
+        t("funding.axis.days"), ((on_time_days, t("funding.delay.on_time_days")),),
+        key="funding_delays")
     st.markdown("**" + t("funding.delay.problems") + "**")
     _common.show_table(funding_view.for_display(view.problem_lines), funding_view.column_label,
                        key="funding_problem_lines")
@@ -140,14 +138,8 @@ def funding_section() -> None:
     st.caption(t("funding.public_welfare.source"))
     _common.show_table(view.public_welfare, funding_view.column_label, key="public_welfare")
 
-    _common.export_button(
-        ctx,
-        t("funding.export"),
-        data=exporting.to_excel_bytes(funding_view.export_sheets(view)),
-        file_name="funding.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="funding_export",
-    )
+    _common.excel_button(ctx, t("funding.export"), lambda: funding_view.export_sheets(view),
+                         file_name="funding.xlsx", key="funding_export")
 
 
 funding_section()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import exporting, indicators, presentation
+from governance import indicators, presentation
 from governance.catalogue import DIMENSIONS
 from governance.text import t
 from pages import _common
@@ -42,30 +42,19 @@ st.caption(t("overview.matrix.caption"))
 matrix = _common.status_matrix(
     ctx.data, ctx.period, ctx.view_filter, ctx.scenario)
 indicator_ids = _common.matrix_indicator_ids(matrix)
-styles = presentation.matrix_cell_styles(matrix, indicator_ids)
-st.dataframe(
-    matrix.style.apply(lambda _: styles, axis=None),
-    hide_index=True,
-    width="stretch",
-    height=min(38 + 35 * len(matrix), 600),
-    column_order=_common.MATRIX_LEAD_COLUMNS + indicator_ids,
-    column_config=_common.matrix_column_config(indicator_ids, ctx.standards),
-    key="overview_matrix",
-)
-_common.export_button(
-    ctx,
-    t("overview.export"),
-    data=exporting.to_excel_bytes({t("overview.matrix.title"): _common.matrix_export(matrix)}),
-    file_name="overview_matrix.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="overview_export",
+_common.status_table(matrix, tuple(indicator_ids), ctx.scenario, key="overview_matrix",
+                     height=min(38 + 35 * len(matrix), 600))
+_common.excel_button(
+    ctx, t("overview.export"),
+    lambda: {t("overview.matrix.title"): _common.matrix_export(matrix)},
+    file_name="overview_matrix.xlsx", key="overview_export",
 )
 
 ranking_column, street_column = st.columns(2)
 with ranking_column:
-    st.plotly_chart(presentation.ranking_bar(matrix), key="overview_ranking")
+    _common.chart(presentation.ranking_bar, matrix, key="overview_ranking")
     st.caption(t("overview.ranking.caption"))
 with street_column:
     communities = _common.communities(ctx.data, ctx.view_filter)
     counts = indicators.street_status_counts(values, communities)
-    st.plotly_chart(presentation.street_status_bar(counts), key="overview_streets")
+    _common.chart(presentation.street_status_bar, counts, key="overview_streets")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import exporting, facility_view, maps, presentation, safety, safety_view
+from governance import facility_view, maps, presentation, safety, safety_view
 from governance.contract import INCIDENT_CATEGORY
 from governance.text import t
 from pages import _common
@@ -43,13 +43,8 @@ st.subheader(t("safety.standards.title"))
 for line in facility_view.standards_caption(safety.SAFETY_INDICATORS, ctx.standards):
     st.caption(line)
 ids = presentation.matrix_indicator_ids(matrix)
-labelled = presentation.with_type_labels(matrix)
-styles = presentation.matrix_cell_styles(labelled, ids)
-st.dataframe(
-    labelled.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
-    column_order=presentation.MATRIX_LEAD_COLUMNS + ids,
-    column_config=_common.matrix_column_config(ids, ctx.standards), key="safety_standards",
-)
+_common.status_table(presentation.with_type_labels(matrix), tuple(ids), ctx.scenario,
+                     key="safety_standards")
 
 
 def _indicator_label(indicator_id: str) -> str:
@@ -69,8 +64,8 @@ def trends_section() -> None:
         key="safety_trend_streets", placeholder=t("safety.trend.streets.placeholder"),
     )
     series = safety.trend(view.monthly, indicator_id, tuple(streets))
-    chart = presentation.safety_trend_chart(series, indicator_id, ctx.standards)
-    st.plotly_chart(chart, key="safety_trend")
+    _common.chart(presentation.safety_trend_chart, series, indicator_id, ctx.standards,
+                  key="safety_trend")
 
     heat_id = st.selectbox(
         t("safety.heatmap.indicator"), safety.SAFETY_INDICATORS, format_func=_indicator_label,
@@ -80,8 +75,8 @@ def trends_section() -> None:
     if heat.empty:
         st.info(t("safety.heatmap.empty"))
     else:
-        chart = presentation.street_month_heatmap(heat, heat_id, ctx.standards)
-        st.plotly_chart(chart, key="safety_heatmap")
+        _common.chart(presentation.street_month_heatmap, heat, heat_id, ctx.standards,
+                      key="safety_heatmap")
 
 
 @st.fragment
@@ -121,9 +116,10 @@ else:
     for column, (key, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
         column.metric(t(f"safety.kpi.{key}"), value)
     if len(incidents.counts):
-        st.plotly_chart(presentation.incident_month_bar(incidents.counts), key="safety_incidents")
+        _common.chart(presentation.incident_month_bar, incidents.counts, key="safety_incidents")
         left, right = st.columns([3, 2])
-        left.plotly_chart(presentation.resolution_bar(incidents.resolution),
+        with left:
+            _common.chart(presentation.resolution_bar, incidents.resolution,
                           key="safety_resolution")
         with right:
             _show(incidents.resolution, key="safety_resolution_table")
@@ -152,8 +148,8 @@ else:
             tuple(categories), incidents.summary.get("mean_lat"),
         )
         st.caption(t("safety.map.legend", cells=f"{len(cells):,}"))
-        st.pydeck_chart(maps.incident_deck(shapes, cells, cell_m), key="safety_map",
-                        height=520)
+        _common.static_map(maps.incident_deck, shapes, cells, cell_m, key="safety_map",
+                           height=520)
 
     map_section()
 
@@ -167,11 +163,5 @@ else:
     else:
         st.success(t("safety.reconcile.ok"))
 
-_common.export_button(
-    ctx,
-    t("safety.export"),
-    data=exporting.to_excel_bytes(safety_view.export_sheets(view)),
-    file_name="safety.xlsx",
-    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    key="safety_export",
-)
+_common.excel_button(ctx, t("safety.export"), lambda: safety_view.export_sheets(view),
+                     file_name="safety.xlsx", key="safety_export")

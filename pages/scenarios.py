@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import exporting, scenarios
+from governance import scenarios
 from governance.catalogue import DIMENSIONS
 from governance.text import escape_markdown, t
 from pages import _common
@@ -141,18 +141,10 @@ def scenario_section() -> None:
     _common.export_button(
         ctx, t("brief.download.xlsx"), container=brief_columns[1],
         data=lambda: _common.brief_workbook(ctx, scenario),
-        file_name="meeting-brief.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="brief_xlsx",
+        file_name="meeting-brief.xlsx", key="brief_xlsx",
     )
-    _common.export_button(
-        ctx,
-        t("scenario.export"),
-        data=exporting.to_excel_bytes(scenarios.export_sheets(comparison)),
-        file_name="scenario.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key="scenario_export",
-    )
+    _common.excel_button(ctx, t("scenario.export"), lambda: scenarios.export_sheets(comparison),
+                         file_name="scenario.xlsx", key="scenario_export")
 
 
 scenario_section()

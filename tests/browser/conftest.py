@@ -55,17 +55,19 @@ def _wait_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
 
 
 @contextlib.contextmanager
-def running_app(workdir: Path):
+def running_app(workdir: Path, launcher: Path = PROJECT_DIR / "serve.py",
+                extra_env: dict[str, str] | None = None):
     """`streamlit run app.py` on a fresh, empty database in workdir; yields its URL.
-    The first start loads the sample district."""
+    The first start loads the sample district. `launcher` stands in for serve.py
+    (benchmarks/timed_serve.py times every run)."""
     db_path = workdir / "browser.duckdb"
     port = _free_port()
     log_path = workdir / "streamlit.log"
-    env = {**os.environ, "GOVERNANCE_DB": str(db_path)}
+    env = {**os.environ, "GOVERNANCE_DB": str(db_path), **(extra_env or {})}
     with open(log_path, "w") as log:
         process = subprocess.Popen(
             [
-                sys.executable, str(PROJECT_DIR / "serve.py"),
+                sys.executable, str(launcher),
                 "--server.port", str(port), "--server.headless", "true",
             ],
             cwd=PROJECT_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,

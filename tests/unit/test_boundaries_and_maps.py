@@ -178,6 +178,26 @@ def test_coverage_deck_has_no_basemap_and_escapes_names():
     assert len(deck.to_json()) < 5_000_000
 
 
+def test_a_deck_encodes_its_json_once_and_as_pydeck_would(monkeypatch):
+    import pydeck as pdk
+
+    shapes = pd.DataFrame({"community_id": ["A"], "rings": [[_square(117.0, 32.0)]], "derived": [True]})
+    coverage = pd.DataFrame({"community_id": ["A"], "community_name": ["甲"], "street": ["东"],
+                             "households": [10], "covered_households": [5], "coverage_pct": [50.0]})
+    facilities = pd.DataFrame({"facility_name": ["站"], "facility_type": ["service_center"],
+                               "status": ["in_use"], "lon": [117.0], "lat": [32.0]})
+    deck = maps.coverage_deck(shapes, coverage, facilities, _points(50))
+    encodings = []
+    encode = pdk.Deck.to_json
+    monkeypatch.setattr(pdk.Deck, "to_json", lambda self: encodings.append(1) or encode(self))
+    first = deck.to_json()
+    assert deck.to_json() is first
+    assert len(encodings) == 1
+    plain = pdk.Deck(layers=deck.layers, initial_view_state=deck.initial_view_state,
+                     map_provider=None, tooltip=deck._tooltip)
+    assert json.loads(first) == json.loads(encode(plain))
+
+
 def test_proposals_from_text_reads_picker_formats_and_reports_bad_lines():
     from governance import facility_view
 

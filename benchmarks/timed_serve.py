@@ -1,0 +1,67 @@
+"""serve.py with every script run timed inside the server, for benchmarks/load.py.
+
+    GOVERNANCE_RUN_TIMINGS=runs.jsonl python benchmarks/timed_serve.py [serve.py arguments]
+
+Each whole-app run the server finishes is one JSON line: the session, the page,
+and how long it took from the rerun request reaching the session (the BackMsg,
+on the server's event loop) to the session queueing `script_finished` for the
+browser. A request that interrupts a run still in progress does not restart
+the clock: the person has been waiting since their first request. This is the
+server's own time, whatever the browsers on the same machine are doing; the
+first run of each session (opening the page) is marked `first`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+import threading
+import time
+from pathlib import Path
+
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.runtime.app_session import AppSession
+
+OUT = Path(os.environ["GOVERNANCE_RUN_TIMINGS"])
+# A finished whole-app run; FINISHED_EARLY_FOR_RERUN and fragment runs are not ends.
+RUN_ENDS = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
+
+_lock = threading.Lock()
+_waiting: dict[str, float] = {}  # session id -> when its pending request arrived
+_runs: dict[str, int] = {}  # session id -> runs finished so far
+
+_handle_backmsg = AppSession.handle_backmsg
+_enqueue_forward_msg = AppSession._enqueue_forward_msg
+
+
+def handle_backmsg(self, msg):
+    if msg.WhichOneof("type") == "rerun_script":
+        with _lock:
+            _waiting.setdefault(self.id, time.monotonic())
+    return _handle_backmsg(self, msg)
+
+
+def enqueue_forward_msg(self, msg):
+    if msg.WhichOneof("type") == "script_finished" and msg.script_finished in RUN_ENDS:
+        now = time.monotonic()
+        with _lock:
+            requested = _waiting.pop(self.id, None)
+            count = _runs.get(self.id, 0)
+            _runs[self.id] = count + 1
+            if requested is not None:
+                record = {
+                    "session": self.id, "page": self.page_script_hash, "first": count == 0,
+                    "requested": round(requested, 3), "at": round(now, 3),
+                    "ms": round((now - requested) * 1000, 1),
+                }
+                with OUT.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(record) + "\n")
+    return _enqueue_forward_msg(self, msg)
+
+
+AppSession.handle_backmsg = handle_backmsg
+AppSession._enqueue_forward_msg = enqueue_forward_msg
+
+if __name__ == "__main__":
+    runpy.run_path(str(Path(__file__).resolve().parent.parent / "serve.py"), run_name="__main__")
