@@ -1,7 +1,8 @@
 """Many people at once: N browser sessions against one app on loopback, plus an import.
 
     .venv/bin/python benchmarks/load.py [--sessions N] [--duration D]
-        [--think MIN MAX] [--import-at F] [--seed S] [--browser-nice N] [--json PATH]
+        [--think MIN MAX] [--import-at F] [--seed S] [--browser-nice N]
+        [--wire-sessions N] [--json PATH]
 
 The scene: a district runs one instance; before a meeting many people open the
 dashboard at the same time while a street official imports data.
@@ -114,6 +115,7 @@ from playwright.async_api import Page, async_playwright  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
+from benchmarks.wire_sessions import WireSession  # noqa: E402
 from governance.text import t  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, running_app  # noqa: E402
 from tests.conftest import messy_communities_csv  # noqa: E402
@@ -781,7 +783,7 @@ def _summary(rows: list[dict]) -> dict:
 async def run_load(
     sessions: int = 20, duration: float = 60.0, think: tuple[float, float] = (0.5, 2.0),
     import_at: float = 0.25, seed: int = 1, workdir: Path | None = None,
-    browser_nice: int = 19,
+    browser_nice: int = 19, wire_sessions: int = 0,
 ) -> dict:
     """Runs the load and returns every figure (see format_report)."""
     with tempfile.TemporaryDirectory(prefix="load-") as scratch:
@@ -794,10 +796,12 @@ async def run_load(
                 _renice_threads(os.getpid(), browser_nice)
             with ProcessSampler(server_pid, browser_nice) as sampler:
                 result = await _drive(url, server_pid, sampler, workdir, sessions, duration,
-                                      think, import_at, seed)
+                                      think, import_at, seed, wire_sessions)
         result["browser_nice"] = browser_nice
-        result["server_runs"] = server_runs(timings, *result["load_window"])
-        p95 = result["server_runs"]["reruns"]["p95_ms"]
+        wire_ids = {w["session_id"] for w in result["wire"]["sessions"]}
+        result["server_runs"] = server_runs(timings, *result["load_window"], exclude=wire_ids)
+        result["server_runs_all"] = server_runs(timings, *result["load_window"])
+        p95 = result["server_runs_all"]["reruns"]["p95_ms"]
         errors = len(result["errors"]) + len(result["no_rerun"])
         result["goal"] = {
             "p95_under_ms": GOAL_P95_MS, "p95_ms": p95, "errors": errors,
@@ -807,11 +811,13 @@ async def run_load(
         return result
 
 
-def server_runs(path: Path, start: float, end: float) -> dict:
+def server_runs(path: Path, start: float, end: float, exclude: set[str] = frozenset()) -> dict:
     """The server's own run times (benchmarks/timed_serve.py) during the load:
-    `reruns` (every run after a session's first) and `first` (opening the page)."""
+    `reruns` (every run after a session's first) and `first` (opening the page),
+    leaving out the sessions in `exclude`."""
     runs = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-    during = [run for run in runs if start <= run["at"] <= end]
+    during = [run for run in runs
+              if start <= run["at"] <= end and run["session"] not in exclude]
     reruns = [run["ms"] for run in during if not run["first"]]
     first = [run["ms"] for run in during if run["first"]]
 
@@ -822,7 +828,8 @@ def server_runs(path: Path, start: float, end: float) -> dict:
     return {"reruns": summary(reruns), "first": summary(first), "runs": during}
 
 
-async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_at, seed) -> dict:
+async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_at, seed,
+                 n_wire=0) -> dict:
     rec = Recorder()
     result: dict = {
         "sessions_requested": n, "duration_s": duration, "think_s": list(think), "seed": seed,
@@ -863,7 +870,11 @@ async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_a
         tasks = [asyncio.create_task(w.run(deadline, think)) for w in workers]
         importing = asyncio.create_task(
             import_session(contexts[n], url, rec.started + import_at * duration, rec))
+        wire = [WireSession(i, url, random.Random(seed * 1000 + n + 1 + i), think)
+                for i in range(n_wire)]
+        wire_tasks = [asyncio.create_task(w.run(deadline, rec.started)) for w in wire]
         await asyncio.gather(*tasks)
+        wire_results = await asyncio.gather(*wire_tasks)
         result["import"] = await importing
         result["load_window"] = [load_started, time.monotonic()]
         result["elapsed_s"] = rec.at()
@@ -904,6 +915,17 @@ async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_a
     result["errors"] = rec.errors
     result["page_errors"] = rec.page_errors[:50]
     result["server_log_problems"] = _server_log_problems(workdir / "streamlit.log")[:50]
+    answers = [a for w in wire_results for a in w.answers if a["action"] != "open"]
+    ms = [a["ms"] for a in answers]
+    result["wire"] = {
+        "sessions": [{"session": w.index, "session_id": w.session_id, "answers": len(w.answers),
+                      "errors": w.errors} for w in wire_results],
+        "answers": {"n": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95),
+                    "max_ms": max(ms, default=None)},
+    }
+    for w in wire_results:
+        for message in w.errors:
+            rec.error(-3 - w.index, "wire", "wire session", message)
     result["actions"] = rec.actions
     return result
 
@@ -952,12 +974,22 @@ def format_report(r: dict) -> str:
     out.append("By the page the action ended on:")
     for name, s in r["by_page"].items():
         out.append(line(name, s))
-    runs = r["server_runs"]
+    wire = r["wire"]
+    if wire["sessions"]:
+        s = wire["answers"]
+        out.append(
+            f"Wire sessions ({len(wire['sessions'])}, no browser; request sent → script_finished "
+            f"received), ms: n {s['n']}, p50 {_ms(s['p50_ms'])}, p95 {_ms(s['p95_ms'])}, "
+            f"max {_ms(s['max_ms'])}")
     out.append("Inside the server (benchmarks/timed_serve.py: rerun request → script_finished "
                "queued), ms:")
-    for name, s in (("reruns", runs["reruns"]), ("first run of a session", runs["first"])):
-        out.append(f"  {name:<24}{s['n']:>5}{_ms(s['p50_ms']):>8}{_ms(s['p95_ms']):>8}"
-                   f"{_ms(s['max_ms']):>8}")
+    groups = [("browser sessions", r["server_runs"])]
+    if wire["sessions"]:
+        groups.append(("all sessions", r["server_runs_all"]))
+    for group, runs in groups:
+        for name, s in (("reruns", runs["reruns"]), ("first run of a session", runs["first"])):
+            out.append(f"  {group + ': ' + name:<40}{s['n']:>5}{_ms(s['p50_ms']):>8}"
+                       f"{_ms(s['p95_ms']):>8}{_ms(s['max_ms']):>8}")
     imp = r["import"]
     if imp.get("ok"):
         out.append(
@@ -1009,13 +1041,18 @@ def main() -> int:
                         help="run Chromium, Playwright and this harness at niceness N so "
                         "that the server has the CPU first, as if the browsers were on "
                         "the users' own PCs (0: compete as equals)")
+    parser.add_argument("--wire-sessions", type=int, default=0, metavar="N",
+                        help="add N sessions that speak the websocket protocol without a "
+                        "browser (benchmarks/wire_sessions.py), to load the server as "
+                        "people at their own PCs would")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk", file=sys.stderr)
         return 2
     result = asyncio.run(run_load(args.sessions, args.duration, tuple(args.think),
-                                  args.import_at, args.seed, browser_nice=args.browser_nice))
+                                  args.import_at, args.seed, browser_nice=args.browser_nice,
+                                  wire_sessions=args.wire_sessions))
     print(format_report(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

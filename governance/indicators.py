@@ -23,6 +23,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from governance import db
 from governance.catalogue import DIMENSIONS, STATUSES, Dimension, Standards
@@ -107,6 +108,22 @@ class ViewFilter:
             if isinstance(value, str):
                 raise TypeError(f"ViewFilter.{name} must be a sequence of strings, not a str")
             object.__setattr__(self, name, tuple(value))
+
+
+def within_filter(table: pa.Table, view_filter: ViewFilter) -> pa.Table:
+    """The rows of a per-community table (with `street` and `community_type`) that
+    the filter keeps: the communities the queries' $scope_streets and
+    $community_types select, so one scope-wide result can serve every filter.
+    Only for results where a community's row does not depend on which other
+    communities are in view (indicator values do not: facilities are never
+    filtered). Filtered as Arrow, so pandas sees the same types as from SQL."""
+    keep = pa.array([True] * table.num_rows, pa.bool_())
+    for column, chosen in (("street", view_filter.streets),
+                           ("community_type", view_filter.community_types)):
+        if chosen:
+            keep = pc.and_(keep, pc.is_in(table.column(column),
+                                          value_set=pa.array(chosen, pa.string())))
+    return table.filter(keep)
 
 
 def _first_of_month(value: date | None) -> date | None:
@@ -287,6 +304,7 @@ def indicator_values(
     view_filter: ViewFilter = ViewFilter(),
     standards: Standards | None = None,
     scope: Scope = ALL_STREETS,
+    dimensions: Iterable[Dimension] | None = None,
 ) -> pa.Table:
     """Every computed indicator for every visible community, long format.
 
@@ -294,11 +312,15 @@ def indicator_values(
     community_type, dimension, indicator_id, value, floor_value, target_value,
     status, numerator, denominator. Sorted by community_id, then catalogue
     order. Values keep full precision: round only when displaying.
+    `dimensions` limits the work to those dimensions' queries (default: all).
     """
     standards = standards or Standards.default()
     params = query_params(conn, period, view_filter, standards, scope)
+    wanted = set(DIMENSIONS if dimensions is None else dimensions)
     tables = []
     for dimension, name in (*INDICATOR_QUERIES.items(), *EXTRA_INDICATOR_QUERIES):
+        if dimension not in wanted:
+            continue
         table = db.run_query(conn, name, params)
         table = table.append_column(
             "dimension", pa.array([dimension] * table.num_rows, pa.string())
@@ -486,7 +508,13 @@ def dimension_matrix(
     standards: Standards | None = None,
     scope: Scope = ALL_STREETS,
 ) -> pd.DataFrame:
-    """`status_matrix` of some indicators (one page's), every visible community a row."""
-    values = indicator_values(conn, period, view_filter, standards, scope).to_pandas()
+    """`status_matrix` of some indicators (one page's), every visible community a row.
+
+    Only the queries of those indicators' dimensions run."""
+    indicator_ids = list(indicator_ids)
+    by_id = {i.id: i for i in (standards or Standards.default()).indicators}
+    dimensions = {by_id[i].dimension for i in indicator_ids}
+    values = indicator_values(
+        conn, period, view_filter, standards, scope, dimensions).to_pandas()
     communities = communities_in_scope(conn, view_filter, scope).to_pandas()
-    return status_matrix(values[values["indicator_id"].isin(list(indicator_ids))], communities)
+    return status_matrix(values[values["indicator_id"].isin(indicator_ids)], communities)

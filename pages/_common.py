@@ -25,6 +25,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -404,18 +405,36 @@ def sample_banner(ctx: PageContext) -> None:
                   changes="；".join(scenarios.describe(ctx.scenario))), icon=":material/tune:")
 
 
+# Indicator values and the community list are computed once per scope and
+# narrowed to each street/type filter: a filter change then costs a row filter,
+# not every indicator query again (indicators.within_filter says when that holds).
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _scope_indicator_values(data: DataKey, period: Period, scenario: Scenario) -> pa.Table:
+    return indicators.indicator_values(
+        _connection(data.db_path), period, ViewFilter(), scenario.standards(), data.scope)
+
+
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def indicator_values(
     data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
 ) -> pd.DataFrame:
-    return indicators.indicator_values(
-        _connection(data.db_path), period, view_filter, scenario.standards(), data.scope
-    ).to_pandas()
+    return indicators.within_filter(
+        _scope_indicator_values(data, period, scenario), view_filter).to_pandas()
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def district_totals(data: DataKey, view_filter: ViewFilter) -> dict:
     return indicators.district_totals(_connection(data.db_path), view_filter, data.scope)
+
+
+def communities_or_stop(ctx: PageContext) -> dict:
+    """The district totals of the filtered view; when the filters match no
+    community, a message instead of the page (whose charts and maps need rows)."""
+    totals = district_totals(ctx.data, ctx.view_filter)
+    if not totals["communities"]:
+        st.info(t("overview.empty"))
+        st.stop()
+    return totals
 
 
 def status_label(status: str) -> str:
@@ -570,9 +589,13 @@ def period_caption(period: Period) -> str:
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _scope_communities(data: DataKey) -> pa.Table:
+    return indicators.communities_in_scope(_connection(data.db_path), ViewFilter(), data.scope)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def communities(data: DataKey, view_filter: ViewFilter) -> pd.DataFrame:
-    return indicators.communities_in_scope(
-        _connection(data.db_path), view_filter, data.scope).to_pandas()
+    return indicators.within_filter(_scope_communities(data), view_filter).to_pandas()
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -682,12 +705,6 @@ def chart(build, *args, key: str) -> None:
     st.plotly_chart(build(*args), key=key)
 
 
-@st.cache_resource(max_entries=16, show_spinner=False, hash_funcs=_BY_NAME)
-def static_map(build, *args, key: str, height: int) -> None:
-    """st.pydeck_chart of `build(*args)` for a map that takes no clicks."""
-    st.pydeck_chart(build(*args), key=key, height=height)
-
-
 def boundary_report(
     ctx: PageContext, stored: StoredUpload, file_name: str, coordinate_system: str
 ) -> importer.ImportReport:
@@ -732,13 +749,15 @@ def safety_community_months(
 
 
 # Each entry holds a map's cells and shapes: keep few.
-@st.cache_data(max_entries=8, show_spinner=False)
-def incident_map_data(
+@st.cache_resource(max_entries=8, show_spinner=False)
+def incident_map(
     data: DataKey, period: Period, view_filter: ViewFilter, cell_m: int,
     categories: tuple[str, ...], mean_lat: float | None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return safety_view.incident_map(
+) -> tuple[maps.SerializedOnceDeck, int]:
+    """The grid-event map and how many cells it draws."""
+    shapes, cells = safety_view.incident_map(
         _connection(data.db_path), period, cell_m, mean_lat, categories, view_filter, data.scope)
+    return maps.incident_deck(shapes, cells, cell_m), len(cells)
 
 
 def saved_scenario(ctx: PageContext, name: str) -> Scenario:

@@ -15,6 +15,7 @@ CIRCLES = [*coverage.CIRCLE_PRESETS_M, "custom"]
 ctx = _common.page_context()
 st.title(t("facilities.title"))
 _common.sample_banner(ctx)
+_common.communities_or_stop(ctx)
 
 type_column, circle_column, radius_column, detour_column = st.columns([2, 2, 1, 1])
 facility_type = type_column.selectbox(

@@ -17,9 +17,7 @@ if ctx.period.year is None:
     st.info(t("funding.no_year"))
     st.stop()
 st.caption(_common.period_caption(ctx.period))
-if not _common.district_totals(ctx.data, ctx.view_filter)["communities"]:
-    st.info(t("overview.empty"))
-    st.stop()
+_common.communities_or_stop(ctx)
 
 settings = ctx.standards.settings
 settings_columns = st.columns(3)

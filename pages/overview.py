@@ -14,10 +14,7 @@ st.title(t("overview.title"))
 _common.sample_banner(ctx)
 st.caption(_common.period_caption(ctx.period))
 
-totals = _common.district_totals(ctx.data, ctx.view_filter)
-if not totals["communities"]:
-    st.info(t("overview.empty"))
-    st.stop()
+totals = _common.communities_or_stop(ctx)
 
 kpi_columns = st.columns(3)
 kpi_columns[0].metric(t("overview.kpi.communities"), f"{totals['communities']:,}")

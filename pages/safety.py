@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import facility_view, maps, presentation, safety, safety_view
+from governance import facility_view, presentation, safety, safety_view
 from governance.contract import INCIDENT_CATEGORY
 from governance.text import t
 from pages import _common
@@ -143,13 +143,12 @@ else:
             format_func=INCIDENT_CATEGORY.label_of, key="safety_map_categories",
             placeholder=t("filter.all"),
         )
-        shapes, cells = _common.incident_map_data(
+        deck, cell_count = _common.incident_map(
             ctx.data, ctx.period, ctx.view_filter, int(cell_m),
             tuple(categories), incidents.summary.get("mean_lat"),
         )
-        st.caption(t("safety.map.legend", cells=f"{len(cells):,}"))
-        _common.static_map(maps.incident_deck, shapes, cells, cell_m, key="safety_map",
-                           height=520)
+        st.caption(t("safety.map.legend", cells=f"{cell_count:,}"))
+        st.pydeck_chart(deck, key="safety_map", height=520)
 
     map_section()
 

@@ -20,6 +20,8 @@ def test_effective_streamlit_settings_are_hardened_and_offline(monkeypatch):
         assert config.get_option("server.address") == "127.0.0.1"
         assert config.get_option("server.maxUploadSize") == 256
         assert config.get_option("server.headless") is True
+        # A full collection after every run serialised the sessions (benchmarks/load.py).
+        assert config.get_option("runner.postScriptGC") is False
     finally:
         config._config_options = None
     assert os.path.isfile(PROJECT_DIR / ".streamlit" / "config.toml")

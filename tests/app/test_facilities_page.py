@@ -121,3 +121,17 @@ def test_tables_show_words_not_codes(app):
     assert typed, "a table with community types is shown"
     for frame in typed:
         assert set(frame["社区类型"].dropna()) <= labels
+
+
+def test_filters_matching_no_community_say_so_instead_of_failing(app, app_db):
+    page = _open(app)
+    communities = _common._connection(str(app_db)).sql(
+        "select street, community_type from communities").fetchall()
+    street = sorted({s for s, _ in communities})[0]
+    absent = next(ty for ty in ("resettlement", "rural", "urban_village", "old_town", "urban")
+                  if (street, ty) not in communities)
+    page.multiselect(key="filter_streets").set_value([street]).run()
+    page.multiselect(key="filter_types").set_value([absent]).run()
+    assert not page.exception, page.exception
+    assert [i.value for i in page.info][-1] == t("overview.empty")
+    assert not page.get("deck_gl_json_chart")

@@ -53,5 +53,9 @@ def test_twenty_sessions_and_an_import_without_errors():
     assert result["import"]["ok"], result["import"]
     assert result["import"]["households_after"] == (
         result["import"]["households_before"] + result["import"]["rows"])
+    # The server timed every run, the sessions' included.
+    assert result["server_runs"]["reruns"]["n"] >= sum(s["actions"] for s in result["sessions"])
     # Reported, not asserted (see the module docstring).
-    print(f"p95 {result['overall']['p95_ms']} ms; goal met: {result['goal']['met']}")
+    goal = result["goal"]
+    print(f"reruns inside the server p95 {goal['p95_ms']} ms, in the page p95 "
+          f"{goal['in_page_p95_ms']} ms; goal met: {goal['met']}")

@@ -151,6 +151,33 @@ def test_indicator_values_shape_and_order(conn):
     }
 
 
+def test_indicator_values_of_some_dimensions_match_the_full_table(conn):
+    full = ind.indicator_values(conn, PERIOD).to_pandas()
+    safety = ind.indicator_values(conn, PERIOD, dimensions=["safety"]).to_pandas()
+    assert set(safety["dimension"]) == {"safety"} and len(safety) == 45
+    expected = full[full["dimension"] == "safety"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(safety, expected)
+    matrix = ind.dimension_matrix(conn, PERIOD, ["S01", "S06"])
+    assert [c for c in matrix.columns if c in COMPUTED_IDS] == ["S01", "S06"]
+    assert len(matrix) == 5
+
+
+@pytest.mark.parametrize("view_filter", [
+    ind.ViewFilter(streets=["东湖街道"]),
+    ind.ViewFilter(community_types=["rural"]),
+    ind.ViewFilter(streets=["东湖街道", "不存在的街道"], community_types=["urban", "rural"]),
+    ind.ViewFilter(streets=["不存在的街道"]),
+])
+def test_narrowing_scope_wide_results_equals_filtering_in_sql(conn, view_filter):
+    full = ind.indicator_values(conn, PERIOD)
+    filtered = ind.indicator_values(conn, PERIOD, view_filter)
+    assert ind.within_filter(full, view_filter).equals(filtered)
+    communities = ind.communities_in_scope(conn)
+    assert ind.within_filter(communities, view_filter).equals(
+        ind.communities_in_scope(conn, view_filter))
+    assert ind.within_filter(full, ind.ViewFilter()).equals(full)
+
+
 def test_indicator_values_spot_checks(conn):
     frame = ind.indicator_values(conn, PERIOD).to_pandas().set_index(
         ["community_id", "indicator_id"]
