@@ -159,13 +159,18 @@ def test_large_point_sets_are_aggregated_and_keep_household_totals():
     assert len(small) == 100
 
 
-def test_coverage_deck_has_no_basemap_and_escapes_names():
+def _one_community_map(name: str, points: int):
+    """coverage_deck of one square community with one service centre."""
     shapes = pd.DataFrame({"community_id": ["A"], "rings": [[_square(117.0, 32.0)]], "derived": [True]})
-    coverage = pd.DataFrame({"community_id": ["A"], "community_name": ["<b>甲</b>"], "street": ["东"],
+    coverage = pd.DataFrame({"community_id": ["A"], "community_name": [name], "street": ["东"],
                              "households": [10], "covered_households": [5], "coverage_pct": [50.0]})
     facilities = pd.DataFrame({"facility_name": ["站"], "facility_type": ["service_center"],
                                "status": ["in_use"], "lon": [117.0], "lat": [32.0]})
-    deck = maps.coverage_deck(shapes, coverage, facilities, _points(30_000))
+    return maps.coverage_deck(shapes, coverage, facilities, _points(points))
+
+
+def test_coverage_deck_has_no_basemap_and_escapes_names():
+    deck = _one_community_map("<b>甲</b>", 30_000)
     spec = json.loads(deck.to_json())
     # Streamlit swaps a null mapStyle for an internet basemap; pydeck's sentinel it drops.
     assert spec.get("mapStyle") == "__MAP_STYLE__"
@@ -181,12 +186,7 @@ def test_coverage_deck_has_no_basemap_and_escapes_names():
 def test_a_deck_encodes_its_json_once_and_as_pydeck_would(monkeypatch):
     import pydeck as pdk
 
-    shapes = pd.DataFrame({"community_id": ["A"], "rings": [[_square(117.0, 32.0)]], "derived": [True]})
-    coverage = pd.DataFrame({"community_id": ["A"], "community_name": ["甲"], "street": ["东"],
-                             "households": [10], "covered_households": [5], "coverage_pct": [50.0]})
-    facilities = pd.DataFrame({"facility_name": ["站"], "facility_type": ["service_center"],
-                               "status": ["in_use"], "lon": [117.0], "lat": [32.0]})
-    deck = maps.coverage_deck(shapes, coverage, facilities, _points(50))
+    deck = _one_community_map("甲", 50)
     encodings = []
     encode = pdk.Deck.to_json
     monkeypatch.setattr(pdk.Deck, "to_json", lambda self: encodings.append(1) or encode(self))
