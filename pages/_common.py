@@ -666,10 +666,19 @@ def coverage_map(
 # an import draws afresh. They draw on the container they are called in
 # (`with column:`): replay cannot target a container passed in.
 DRAWN_ENTRIES = 128
-# Builders and label functions are module-level, so their names key the cache;
-# thresholds key it by value (their settings are a read-only mapping).
+
+
+def _function_name(function: types.FunctionType) -> str:
+    """Builders and label functions key the drawers' caches by name, so only
+    module-level ones will do: two lambdas of one module would share a name."""
+    if "<" in function.__qualname__:
+        raise TypeError(f"a drawer takes module-level functions, not {function.__qualname__}")
+    return f"{function.__module__}.{function.__qualname__}"
+
+
+# Thresholds key the caches by value (their settings are a read-only mapping).
 _BY_NAME = {
-    types.FunctionType: lambda f: f"{f.__module__}.{f.__qualname__}",
+    types.FunctionType: _function_name,
     Standards: lambda s: repr((s.indicators, sorted(s.settings.items()))),
 }
 
