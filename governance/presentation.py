@@ -285,12 +285,14 @@ def funding_by_street_bar(by_street_category: pd.DataFrame) -> go.Figure:
     return _layout(fig, t("funding.chart.by_street"), height=380)
 
 
-def value_histogram(values: pd.Series, title: str, axis: str, marks=()) -> go.Figure:
-    """A distribution with optional vertical reference lines [(x, label), …]."""
+def value_histogram(values: pd.Series, title: str, axis: str, marks=(),
+                    counted: str | None = None) -> go.Figure:
+    """A distribution with optional vertical reference lines [(x, label), …];
+    the y axis counts `counted` (default: communities)."""
     fig = go.Figure(go.Histogram(x=values.dropna(), nbinsx=30, marker_color="#5c6bc0"))
     _reference_lines(fig, [(x, STATUS_COLOURS["not_met"], label, "right") for x, label in marks])
     fig.update_xaxes(title=axis)
-    fig.update_yaxes(title=t("facilities.chart.communities"))
+    fig.update_yaxes(title=counted or t("facilities.chart.communities"))
     return _layout(fig, title, height=320)
 
 

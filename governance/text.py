@@ -451,6 +451,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "funding.chart.delay": "拨付到账用时分布",
         "funding.axis.per_household": "元/户",
         "funding.axis.days": "天",
+        "funding.axis.lines": "拨付笔数",
         "funding.by_source.title": "资金来源",
         "funding.spread": "户均经费：最低 {min} 元，中位 {median} 元，最高 {max} 元（最高为最低的 {ratio} 倍）",
         "funding.per_household.title": "户均经费与同比",

@@ -122,7 +122,7 @@ def funding_section() -> None:
     _common.chart(
         presentation.value_histogram, view.lines["delay_days"], t("funding.chart.delay"),
         t("funding.axis.days"), ((on_time_days, t("funding.delay.on_time_days")),),
-        key="funding_delays")
+        t("funding.axis.lines"), key="funding_delays")
     st.markdown("**" + t("funding.delay.problems") + "**")
     _common.show_table(funding_view.for_display(view.problem_lines), funding_view.column_label,
                        key="funding_problem_lines")

@@ -71,3 +71,26 @@ def test_filters_matching_no_community_do_not_break_the_page(app):
     page.multiselect(key="filter_types").set_value(["resettlement"]).run()
     assert not page.exception, page.exception
     assert [i.value for i in page.info][-1] == t("overview.empty")
+
+
+def test_delay_histogram_counts_disbursements_and_marks_the_on_time_days(app):
+    import base64
+    import json
+
+    import numpy as np
+
+    page = _open(app)
+    charts = {json.loads(c.proto.spec)["layout"]["title"]["text"]: json.loads(c.proto.spec)
+              for c in page.get("plotly_chart")}
+    delays = charts[t("funding.chart.delay")]
+    assert delays["layout"]["yaxis"]["title"]["text"] == t("funding.axis.lines")
+    assert [s["x0"] for s in delays["layout"]["shapes"]] == [30]
+    with open(SAMPLE_DIR / "funding.csv", encoding="utf-8", newline="") as handle:
+        paid_2025 = [r for r in csv.DictReader(handle)
+                     if r["year"] == "2025" and r["disbursed_date"] and r["allocated_date"]]
+    values = delays["data"][0]["x"]  # plotly writes arrays as base64 typed arrays
+    count = (len(base64.b64decode(values["bdata"])) // np.dtype(values["dtype"]).itemsize
+             if isinstance(values, dict) else len(values))
+    assert count == len(paid_2025)
+    per_household = charts[t("funding.chart.per_household")]
+    assert per_household["layout"]["yaxis"]["title"]["text"] == t("facilities.chart.communities")
