@@ -333,6 +333,7 @@ def after_import(conn: duckdb.DuckDBPyConnection, results: Iterable[ImportResult
         note = t("backup.failed", folder=folder, detail=detail, import_id=import_id)
         for result in applied:
             result.report.notes.append(note)
+            result.warnings.append(note)
         return None
 
 

@@ -96,6 +96,8 @@ class ImportResult:
     unchanged: bool
     import_id: int | None  # the new import; for an unchanged file, the earlier one
     rows_replaced: int
+    # What went wrong after the import committed (it stands): a failed backup.
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

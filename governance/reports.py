@@ -44,6 +44,7 @@ def result_lines(results: list[ImportResult]) -> list[ResultLine]:
                       replaced=result.rows_replaced),
                 )
             )
+            lines.extend(ResultLine(False, warning) for warning in result.warnings)
         else:
             reasons = "；".join(result.report.messages()[:5])
             refused = t("cli.refused", file=result.report.file_name)

@@ -130,3 +130,17 @@ def test_hostile_file_names_are_not_rendered_as_markdown(app):
     ).run()
     labels = [s.label for s in page.selectbox if "导入到" in s.label]
     assert labels and "](http" not in labels[0] and "\\]\\(http" in labels[0]
+
+
+def test_a_failed_backup_after_an_import_is_shown_on_the_page(app, app_db):
+    from governance import backup
+
+    backup.backup_dir(app_db).write_text("not a folder")  # the backup cannot be written
+    page = _to_data_page(app)
+    page.file_uploader(key="upload_files").set_value(
+        ("社区基本情况.csv", messy_communities_csv(households_bump=5), "text/csv")
+    ).run()
+    page.button(key="apply_import").click().run()
+    assert not page.exception, page.exception
+    assert any("已导入" in s.value for s in page.success)
+    assert any("自动备份没有成功" in e.value for e in page.error)

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from governance import backup, boundaries, db, importer
+from governance import backup, boundaries, db, importer, reports
 from governance.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from governance.contract import TABLES
 from governance.text import t
@@ -194,6 +194,9 @@ def test_a_failed_backup_keeps_the_import_and_says_so(db_path, tmp_path):
     assert result.applied
     note = [n for n in result.report.notes if "自动备份没有成功" in n]
     assert len(note) == 1 and str(result.import_id) in note[0]
+    assert result.warnings == note
+    lines = reports.result_lines([result])
+    assert [line.ok for line in lines] == [True, False] and lines[1].text == note[0]
     conn = duckdb.connect(str(db_path), read_only=True)
     try:
         assert conn.execute("select count(*) from communities").fetchone() == (117,)
