@@ -8,7 +8,9 @@ on the server's event loop) to the session queueing `script_finished` for the
 browser. A request that interrupts a run still in progress does not restart
 the clock: the person has been waiting since their first request. This is the
 server's own time, whatever the browsers on the same machine are doing; the
-first run of each session (opening the page) is marked `first`.
+first run of each session (opening the page) is marked `first`. It leaves out
+sending the run's messages to the browser (wire_sessions.py's figure has it)
+and fragment reruns (no page action of the benchmark starts one).
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ _enqueue_forward_msg = AppSession._enqueue_forward_msg
 
 
 def handle_backmsg(self, msg):
-    if msg.WhichOneof("type") == "rerun_script":
+    # A fragment's rerun ends with FINISHED_FRAGMENT_RUN_SUCCESSFULLY, not a run end.
+    if msg.WhichOneof("type") == "rerun_script" and not msg.rerun_script.fragment_id:
         with _lock:
             _waiting.setdefault(self.id, time.monotonic())
     return _handle_backmsg(self, msg)

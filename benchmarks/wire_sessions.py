@@ -82,11 +82,11 @@ class WireSession:
             return "nav"
         key = self.rng.choice(FILTER_KEYS)
         chosen = self.chosen[key]
-        options = self.widget_ids.get(key, ("", []))[1]
-        if chosen and (len(chosen) >= 2 or self.rng.random() < 0.5):
+        left = [o for o in self.widget_ids.get(key, ("", []))[1] if o not in chosen]
+        if chosen and (len(chosen) >= 2 or not left or self.rng.random() < 0.5):
             chosen.remove(self.rng.choice(chosen))
-        elif options:
-            chosen.append(self.rng.choice([o for o in options if o not in chosen]))
+        elif left:
+            chosen.append(self.rng.choice(left))
         return key.removeprefix("filter_")
 
     def _page_name(self) -> str:

@@ -117,13 +117,12 @@ def within_filter(table: pa.Table, view_filter: ViewFilter) -> pa.Table:
     Only for results where a community's row does not depend on which other
     communities are in view (indicator values do not: facilities are never
     filtered). Filtered as Arrow, so pandas sees the same types as from SQL."""
-    keep = pa.array([True] * table.num_rows, pa.bool_())
     for column, chosen in (("street", view_filter.streets),
                            ("community_type", view_filter.community_types)):
         if chosen:
-            keep = pc.and_(keep, pc.is_in(table.column(column),
+            table = table.filter(pc.is_in(table.column(column),
                                           value_set=pa.array(chosen, pa.string())))
-    return table.filter(keep)
+    return table
 
 
 def _first_of_month(value: date | None) -> date | None:
@@ -326,7 +325,7 @@ def indicator_values(
             "dimension", pa.array([dimension] * table.num_rows, pa.string())
         )
         tables.append(table.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA))
-    values = pa.concat_tables(tables)
+    values = pa.concat_tables(tables) if tables else VALUES_SCHEMA.empty_table()
     order = {indicator_id: i for i, indicator_id in enumerate(indicator_order(standards))}
     rank = pa.array(
         [order.get(i, len(order)) for i in values.column("indicator_id").to_pylist()],
@@ -513,7 +512,7 @@ def dimension_matrix(
     Only the queries of those indicators' dimensions run."""
     indicator_ids = list(indicator_ids)
     by_id = {i.id: i for i in (standards or Standards.default()).indicators}
-    dimensions = {by_id[i].dimension for i in indicator_ids}
+    dimensions = {by_id[i].dimension for i in indicator_ids if i in by_id}
     values = indicator_values(
         conn, period, view_filter, standards, scope, dimensions).to_pandas()
     communities = communities_in_scope(conn, view_filter, scope).to_pandas()

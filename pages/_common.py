@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import pickle
 import sys
 import tempfile
 import threading
@@ -676,14 +677,28 @@ def _function_name(function: types.FunctionType) -> str:
     return f"{function.__module__}.{function.__qualname__}"
 
 
+def _content_digest(frame: pd.DataFrame | pd.Series) -> bytes:
+    """Every row of a frame: Streamlit hashes a 10,000-row sample of a large one,
+    and a drawer must not replay a table whose other rows changed."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((getattr(frame, "columns", None), frame.dtypes, frame.shape)).encode())
+    try:
+        digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    except TypeError:  # unhashable cells (lists): their pickle stands in
+        digest.update(pickle.dumps(frame))
+    return digest.digest()
+
+
 # Thresholds key the caches by value (their settings are a read-only mapping).
-_BY_NAME = {
+_DRAWER_KEYS = {
     types.FunctionType: _function_name,
     Standards: lambda s: repr((s.indicators, sorted(s.settings.items()))),
+    pd.DataFrame: _content_digest,
+    pd.Series: _content_digest,
 }
 
 
-@st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_BY_NAME)
+@st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_DRAWER_KEYS)
 def show_table(
     frame: pd.DataFrame, label, key: str | None = None, display=facility_view.for_display
 ) -> None:
@@ -692,7 +707,7 @@ def show_table(
     st.dataframe(shown, hide_index=True, width="stretch", key=key)
 
 
-@st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False)
+@st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_DRAWER_KEYS)
 def status_table(
     matrix: pd.DataFrame, indicator_ids: tuple[str, ...], scenario: Scenario, key: str,
     height: int | None = None,
@@ -708,7 +723,7 @@ def status_table(
     )
 
 
-@st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_BY_NAME)
+@st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_DRAWER_KEYS)
 def chart(build, *args, key: str) -> None:
     """st.plotly_chart of `build(*args)` (a module-level function of presentation)."""
     st.plotly_chart(build(*args), key=key)

@@ -37,3 +37,16 @@ def test_drawers_take_only_functions_with_a_unique_name():
     assert _common._function_name(presentation.ranking_bar) == "governance.presentation.ranking_bar"
     with pytest.raises(TypeError, match="module-level"):
         _common._function_name(lambda matrix: matrix)
+
+
+def test_large_frames_key_the_drawers_by_every_row():
+    import pandas as pd
+
+    frame = pd.DataFrame({"street": ["东关街道"] * 60_000, "value": range(60_000)})
+    changed = frame.copy()
+    changed.loc[59_999, "value"] = -1  # Streamlit's own hash samples 10,000 of 60,000 rows
+    assert _common._content_digest(frame) == _common._content_digest(frame.copy())
+    assert _common._content_digest(frame) != _common._content_digest(changed)
+    assert _common._content_digest(frame["value"]) != _common._content_digest(changed["value"])
+    with_lists = pd.DataFrame({"rings": [[[1.0, 2.0]], [[3.0, 4.0]]]})
+    assert _common._content_digest(with_lists) != _common._content_digest(with_lists.iloc[::-1])

@@ -394,3 +394,10 @@ def test_status_matrix_rows_come_from_communities_when_given(conn):
     assert same.equals(ind.status_matrix(ind.indicator_values(conn, PERIOD)))
     empty = ind.status_matrix(ind.VALUES_SCHEMA.empty_table(), communities)
     assert len(empty) == 5 and empty["rated_count"].tolist() == [0] * 5
+
+
+def test_dimension_matrix_of_no_known_indicator_is_the_communities_alone(conn):
+    for ids in ([], ["X99"]):
+        matrix = ind.dimension_matrix(conn, PERIOD, ids)
+        assert len(matrix) == 5
+        assert not [c for c in matrix.columns if c in COMPUTED_IDS]
