@@ -769,15 +769,14 @@ def _percentile(values: list[float], q: float) -> float | None:
     return ordered[int(rank) - 1]
 
 
+def _spread(ms: list[float], prefix: str = "") -> dict:
+    return {f"{prefix}n": len(ms), f"{prefix}p50_ms": _percentile(ms, 50),
+            f"{prefix}p95_ms": _percentile(ms, 95), f"{prefix}max_ms": max(ms, default=None)}
+
+
 def _summary(rows: list[dict]) -> dict:
-    ms = [row["ms"] for row in rows]
     server = [row["server_ms"] for row in rows if row.get("server_ms") is not None]
-    return {
-        "n": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95),
-        "max_ms": max(ms, default=None),
-        "server_n": len(server), "server_p50_ms": _percentile(server, 50),
-        "server_p95_ms": _percentile(server, 95), "server_max_ms": max(server, default=None),
-    }
+    return {**_spread([row["ms"] for row in rows]), **_spread(server, "server_")}
 
 
 async def run_load(
@@ -818,14 +817,8 @@ def server_runs(path: Path, start: float, end: float, exclude: set[str] = frozen
     runs = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     during = [run for run in runs
               if start <= run["at"] <= end and run["session"] not in exclude]
-    reruns = [run["ms"] for run in during if not run["first"]]
-    first = [run["ms"] for run in during if run["first"]]
-
-    def summary(ms: list[float]) -> dict:
-        return {"n": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95),
-                "max_ms": max(ms, default=None)}
-
-    return {"reruns": summary(reruns), "first": summary(first), "runs": during}
+    return {"reruns": _spread([run["ms"] for run in during if not run["first"]]),
+            "first": _spread([run["ms"] for run in during if run["first"]]), "runs": during}
 
 
 async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_at, seed,
@@ -915,13 +908,11 @@ async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_a
     result["errors"] = rec.errors
     result["page_errors"] = rec.page_errors[:50]
     result["server_log_problems"] = _server_log_problems(workdir / "streamlit.log")[:50]
-    answers = [a for w in wire_results for a in w.answers if a["action"] != "open"]
-    ms = [a["ms"] for a in answers]
     result["wire"] = {
         "sessions": [{"session": w.index, "session_id": w.session_id, "answers": len(w.answers),
                       "errors": w.errors} for w in wire_results],
-        "answers": {"n": len(ms), "p50_ms": _percentile(ms, 50), "p95_ms": _percentile(ms, 95),
-                    "max_ms": max(ms, default=None)},
+        "answers": _spread([a["ms"] for w in wire_results for a in w.answers
+                            if a["action"] != "open"]),
     }
     for w in wire_results:
         for message in w.errors:
