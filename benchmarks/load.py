@@ -306,8 +306,21 @@ def _own_cpu_s() -> float:
     return times.user + times.system
 
 
-def _renice_threads(pid: int, nice: int) -> None:
-    """Linux niceness is per thread: lower every thread of pid to `nice`."""
+def _autogroup(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/autogroup") as handle:
+            return handle.read().split()[0]
+    except OSError:
+        return None
+
+
+def _renice_threads(pid: int, nice: int, server_group: str | None = None) -> None:
+    """Linux niceness is per thread: lower every thread of pid to `nice`.
+
+    Niceness only ranks threads within one scheduler autogroup, and Playwright
+    starts Chromium in a session (so an autogroup) of its own: against the
+    server's group it would still take an equal share. So a process in another
+    group than the server's gets that group's niceness lowered too."""
     try:
         tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
     except OSError:
@@ -316,6 +329,10 @@ def _renice_threads(pid: int, nice: int) -> None:
         with suppress(OSError):
             if os.getpriority(os.PRIO_PROCESS, tid) < nice:
                 os.setpriority(os.PRIO_PROCESS, tid, nice)
+    group = _autogroup(pid)
+    if group is not None and server_group is not None and group != server_group:
+        with suppress(OSError), open(f"/proc/{pid}/autogroup", "w") as handle:
+            handle.write(str(nice))
 
 
 def find_server_pid() -> int:
@@ -332,6 +349,7 @@ class ProcessSampler:
     def __init__(self, server_pid: int, browser_nice: int = 0):
         self.server_pid = server_pid
         self.browser_nice = browser_nice
+        self.server_group = _autogroup(server_pid)
         self._harness_start = 0.0
         self.samples: list[tuple[float, int]] = []  # (monotonic s, server tree RSS kB)
         self._cpu: dict[int, tuple[bool, int]] = {}  # pid -> (is server, last ticks)
@@ -356,7 +374,7 @@ class ProcessSampler:
         if self.browser_nice:
             for pid in _tree(os.getpid(), children):
                 if pid not in server:
-                    _renice_threads(pid, self.browser_nice)
+                    _renice_threads(pid, self.browser_nice, self.server_group)
         return rss
 
     def mark_cpu(self) -> None:
