@@ -22,12 +22,12 @@ import threading
 import time
 from pathlib import Path
 
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.app_session import AppSession
 
+# Run as a script, so this folder is on the path; the same notion of a finished run.
+from wire_sessions import RUN_ENDS
+
 OUT = Path(os.environ["GOVERNANCE_RUN_TIMINGS"])
-# A finished whole-app run; FINISHED_EARLY_FOR_RERUN and fragment runs are not ends.
-RUN_ENDS = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
 
 _lock = threading.Lock()
 _waiting: dict[str, float] = {}  # session id -> when its pending request arrived

@@ -24,6 +24,7 @@ import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+# A finished whole-app run; FINISHED_EARLY_FOR_RERUN and fragment runs are not ends.
 RUN_ENDS = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
 FILTER_KEYS = ("filter_streets", "filter_types")
 ANSWER_TIMEOUT_S = 90
