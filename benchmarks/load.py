@@ -255,7 +255,9 @@ def _stat_fields(pid: int) -> list[str] | None:
             stat = handle.read()
     except OSError:
         return None
-    return stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2:].split()
+    # state, ppid, ... utime (12th), stime (13th): fewer means an unreadable line.
+    return fields if len(fields) >= 13 else None
 
 
 def _children() -> dict[int, list[int]]:
@@ -306,10 +308,20 @@ def _own_cpu_s() -> float:
     return times.user + times.system
 
 
+def parse_autogroup(text: str) -> str | None:
+    """The group in /proc/<pid>/autogroup ("/autogroup-131 nice 0"), or None.
+
+    The kernel prints nothing there when the task belongs to no autogroup
+    (autogroups off, as on CI's machine): then there is no group to lower,
+    and the per-thread niceness is all that applies."""
+    fields = text.split()
+    return fields[0] if fields and fields[0].startswith("/autogroup-") else None
+
+
 def _autogroup(pid: int) -> str | None:
     try:
         with open(f"/proc/{pid}/autogroup") as handle:
-            return handle.read().split()[0]
+            return parse_autogroup(handle.read())
     except OSError:
         return None
 
