@@ -133,7 +133,32 @@ def wait_for_app(page: Page) -> None:
     page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]')
 
 
-def screenshot(page: Page, name: str) -> Path:
+# Streamlit draws a lazily loaded element (table, chart, map) as a grey
+# skeleton until its code arrives; a screenshot before that shows empty boxes.
+_EVERYTHING_DRAWN = """() => {
+    const shown = (selector) =>
+        [...document.querySelectorAll(selector)].filter(e => e.checkVisibility());
+    return document.querySelectorAll('[data-testid="stSkeleton"]').length === 0
+        && shown('[data-testid="stDataFrame"]')
+            .every(e => e.querySelector('[data-testid="data-grid-canvas"]'))
+        && shown('[data-testid="stPlotlyChart"]').every(e => e.querySelector('.main-svg'))
+        && shown('[data-testid="stDeckGlJsonChart"]').every(e => e.querySelector('canvas'));
+}"""
+
+
+def wait_until_drawn(page: Page) -> None:
+    """Until every table, chart and map shown on the page has been drawn
+    (one in a closed expander or another tab is drawn when opened)."""
+    page.wait_for_function(_EVERYTHING_DRAWN)
+    # A canvas mounted is painted by the next frames.
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def screenshot(page: Page, name: str, drawn: bool = True) -> Path:
+    """test-artifacts/<name>.png of the page, once drawn (unless drawn=False:
+    a failed test's page is taken as it is)."""
+    if drawn:
+        wait_until_drawn(page)
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -148,4 +173,4 @@ def pytest_runtest_makereport(item, call):
     tab = item.funcargs.get("page") if hasattr(item, "funcargs") else None
     if report.when == "call" and report.failed and tab is not None:
         with contextlib.suppress(Exception):
-            screenshot(tab, f"failed-{item.name}")
+            screenshot(tab, f"failed-{item.name}", drawn=False)
