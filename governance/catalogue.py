@@ -38,6 +38,7 @@ class Indicator:
     floor: float | None = None
     target: float | None = None
     settings: tuple[str, ...] = ()
+    decimals: int = 1
 
     @property
     def has_standard(self) -> bool:
@@ -95,6 +96,7 @@ def _load(path: Path) -> Catalogue:
             floor=item.get("floor"),
             target=item.get("target"),
             settings=tuple(item.get("settings", ())),
+            decimals=item.get("decimals", 1),
         )
         for item in raw["indicators"]
     )

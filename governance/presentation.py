@@ -6,6 +6,9 @@ bundled plotly.js, and an exported brief embeds the library itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -198,6 +201,74 @@ def matrix_for_export(matrix: pd.DataFrame) -> pd.DataFrame:
             lambda s: t(f"status.{s}") if isinstance(s, str) else ""
         )
     return frame
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """How a table shows a number column: `format` as st.column_config takes it
+    ("localized" groups thousands in the reader's locale), and the decimals the
+    value is rounded to (half up, as 四舍五入) before it is sent."""
+
+    format: str
+    decimals: int | None = None
+
+    @property
+    def step(self) -> float | None:
+        # Streamlit truncates a value to its step's precision, so the value is
+        # rounded first (rounded_for_display) and the step only sets the digits.
+        return None if self.decimals is None else 10.0 ** -self.decimals
+
+
+WHOLE = NumberFormat("localized", 0)
+TENTHS = NumberFormat("localized", 1)
+PERCENT = NumberFormat("%.1f")
+# Column names carry their unit (the project's convention): the unit decides
+# how the number reads. An indicator value mixes units, so it gets tenths.
+_UNIT_FORMATS = (
+    ("_yuan", WHOLE), ("_m2", TENTHS), ("_m", WHOLE), ("_pct", PERCENT),
+    ("_hours", TENTHS), ("_per_1000", TENTHS), ("value", TENTHS),
+)
+# Integers that are labels, not quantities: no thousands separator.
+_PLAIN_INTEGERS = ("year",)
+
+
+def number_formats(frame: pd.DataFrame) -> dict[str, NumberFormat]:
+    """A NumberFormat for each numeric column of `frame` whose name or type says
+    how it reads (money in whole yuan, areas in tenths, counts grouped)."""
+    formats = {}
+    for name, dtype in frame.dtypes.items():
+        if not isinstance(name, str) or not pd.api.types.is_numeric_dtype(dtype) \
+                or pd.api.types.is_bool_dtype(dtype):
+            continue
+        by_unit = next((fmt for suffix, fmt in _UNIT_FORMATS if name.endswith(suffix)), None)
+        if by_unit is not None:
+            formats[name] = by_unit
+        elif pd.api.types.is_integer_dtype(dtype) and name not in _PLAIN_INTEGERS \
+                and not name.endswith("_id"):
+            formats[name] = WHOLE
+    return formats
+
+
+def indicator_number_format(indicator_id: str) -> NumberFormat:
+    """How an indicator's values read: to its catalogue decimals
+    (25,000 元, 2 起, 24.5 平方米/百户)."""
+    return NumberFormat("localized", _indicator(indicator_id, None).decimals)
+
+
+def round_half_up(values: pd.Series, decimals: int) -> pd.Series:
+    """values rounded half away from zero (四舍五入), where pandas rounds half to even."""
+    scale = 10.0 ** decimals
+    magnitude = np.floor(values.abs() * scale + 0.5) / scale
+    return magnitude.where(values >= 0, -magnitude)
+
+
+def rounded_for_display(frame: pd.DataFrame, formats: dict[str, NumberFormat]) -> pd.DataFrame:
+    """frame with each float column of `formats` rounded to its decimals."""
+    shown = frame.copy()
+    for name, fmt in formats.items():
+        if fmt.decimals is not None and pd.api.types.is_float_dtype(shown[name].dtype):
+            shown[name] = round_half_up(shown[name], fmt.decimals)
+    return shown
 
 
 def _reference_lines(fig: go.Figure, lines, vertical: bool = True) -> None:

@@ -522,6 +522,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "funding.delay.p90_delay_days": "到账用时90分位(天)",
         "funding.delay.outstanding_yuan": "尚未到账金额(元)",
         "funding.column.certified_social_workers": "持证社工人数",
+        "funding.column.level_yuan_assumed": "估算采用的津贴标准(元/月)",
         "funding.column.monthly_yuan": "津贴(元/月)",
         "funding.column.annual_yuan": "津贴(元/年)",
         "funding.column.monthly_min_yuan": "最低(元/月)",

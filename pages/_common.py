@@ -623,10 +623,11 @@ def matrix_column_config(indicator_ids: list[str], standards=None) -> dict:
         "met_share_pct": st.column_config.NumberColumn(labels["met_share_pct"], format="%.0f"),
     }
     for indicator_id in indicator_ids:
+        number = presentation.indicator_number_format(indicator_id)
         config[indicator_id] = st.column_config.NumberColumn(
             presentation.indicator_column_label(indicator_id),
             help=presentation.threshold_help(indicator_id, standards),
-            format="%.1f",
+            format=number.format, step=number.step,
         )
     return config
 
@@ -702,9 +703,16 @@ _DRAWER_KEYS = {
 def show_table(
     frame: pd.DataFrame, label, key: str | None = None, display=facility_view.for_display
 ) -> None:
-    """A read-only table with Chinese headers and codes shown as words (by `display`)."""
-    shown = display(frame).rename(columns=label)
-    st.dataframe(shown, hide_index=True, width="stretch", key=key)
+    """A read-only table with Chinese headers, codes shown as words (by `display`)
+    and numbers formatted by their unit."""
+    shown = display(frame)
+    formats = presentation.number_formats(shown)
+    shown = presentation.rounded_for_display(shown, formats).rename(columns=label)
+    column_config = {
+        label(name): st.column_config.NumberColumn(format=fmt.format, step=fmt.step)
+        for name, fmt in formats.items()
+    }
+    st.dataframe(shown, hide_index=True, width="stretch", key=key, column_config=column_config)
 
 
 @st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_DRAWER_KEYS)
@@ -716,6 +724,8 @@ def status_table(
     the scenario's thresholds in the column tooltips."""
     ids = list(indicator_ids)
     styles = presentation.matrix_cell_styles(matrix, ids)
+    matrix = presentation.rounded_for_display(
+        matrix, {i: presentation.indicator_number_format(i) for i in ids if i in matrix})
     st.dataframe(
         matrix.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
         height=height or "auto", column_order=MATRIX_LEAD_COLUMNS + ids,

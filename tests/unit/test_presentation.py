@@ -91,3 +91,58 @@ def test_reference_lines_draw_what_plotlys_line_helpers_draw():
     theirs.add_hline(y=30, line_dash="dash", line_color="#c00", annotation_text="30 小时",
                      annotation_position="top left")
     assert ours.to_dict()["layout"] == theirs.to_dict()["layout"]
+
+
+def test_number_formats_follow_the_unit_in_the_column_name():
+    frame = pd.DataFrame({
+        "community_id": ["c1"], "year": [2025], "households": [4633],
+        "space_cost_yuan": [3253800.0], "space_gap_m2": [1084.56], "coverage_pct": [66.43],
+        "nearest_walking_m": [412.7], "baseline_value": [24.4818], "lat": [32.6345],
+        "is_covered": [True],
+    })
+    formats = presentation.number_formats(frame)
+    assert formats == {
+        "households": presentation.WHOLE,
+        "space_cost_yuan": presentation.WHOLE,
+        "space_gap_m2": presentation.TENTHS,
+        "coverage_pct": presentation.PERCENT,
+        "nearest_walking_m": presentation.WHOLE,
+        "baseline_value": presentation.TENTHS,
+    }
+    # A year is a label, a coordinate keeps its digits, a text or a flag is not a number.
+    assert not {"year", "lat", "community_id", "is_covered"} & formats.keys()
+    assert presentation.NumberFormat("localized", 0) == presentation.WHOLE
+    assert (presentation.WHOLE.step, presentation.TENTHS.step, presentation.PERCENT.step) \
+        == (1, 0.1, None)
+
+
+def test_values_are_rounded_half_up_before_streamlit_truncates_them():
+    frame = pd.DataFrame({
+        "baseline_value": [24.2928, 24.25, -0.25, 0.04, float("nan")],
+        "cost_yuan": [57.5, 3253799.6, 0.49, -2.5, 1.0],
+        "coverage_pct": [28.8125, 1.0, 2.0, 3.0, 4.0],
+    })
+    shown = presentation.rounded_for_display(frame, presentation.number_formats(frame))
+    assert shown["baseline_value"].tolist()[:4] == [24.3, 24.3, -0.3, 0.0]
+    assert pd.isna(shown["baseline_value"].iloc[4])
+    assert shown["cost_yuan"].tolist() == [58.0, 3253800.0, 0.0, -3.0, 1.0]
+    # sprintf rounds a percentage itself: it is sent as it is.
+    assert shown["coverage_pct"].tolist() == frame["coverage_pct"].tolist()
+    # The frame given is left as it was.
+    assert frame["cost_yuan"].iloc[0] == 57.5
+
+
+def test_rounding_keeps_missing_values_of_nullable_columns():
+    frame = pd.DataFrame({"amount_yuan": pd.array([1.5, None, -1.5], dtype="Float64")})
+    shown = presentation.rounded_for_display(frame, presentation.number_formats(frame))
+    assert shown["amount_yuan"].tolist()[0] == 2.0
+    assert pd.isna(shown["amount_yuan"].iloc[1])
+    assert shown["amount_yuan"].tolist()[2] == -2.0
+
+
+def test_indicator_values_read_to_their_catalogue_decimals():
+    # Money per community, incident and staff counts are whole; the rest one decimal.
+    for whole in ("M01", "M02", "S04", "S05", "O01"):
+        assert presentation.indicator_number_format(whole) == presentation.WHOLE, whole
+    for tenths in ("F01", "M03", "S01", "S07", "O02"):
+        assert presentation.indicator_number_format(tenths) == presentation.TENTHS, tenths
