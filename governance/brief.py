@@ -43,6 +43,8 @@ CHART_WIDTH_PX = 660
 # 297 mm − margins ≈ 267 mm ≈ 1,009 px: a chart plus its heading and note must fit.
 CHART_MAX_HEIGHT_PX = 820
 PLOT_CONFIG = {"staticPlot": True, "displayModeBar": False, "responsive": False}
+# The look the brief was proofread in (its axes make room for long labels).
+BRIEF_TEMPLATE = "plotly"
 
 
 @dataclass
@@ -180,12 +182,16 @@ def _plot_safe(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fit(figure: go.Figure) -> go.Figure:
-    """A copy sized for the printable width, its title left to the HTML heading."""
+    """A copy sized for the printable width, its title left to the HTML heading.
+
+    The template is named, not left to plotly's process default: inside the
+    app Streamlit makes its own template the default, and that one has no
+    automargin, so long street names were cut off at the left edge."""
     fitted = go.Figure(figure)
     height = fitted.layout.height or 360
     fitted.update_layout(
-        title_text="", width=CHART_WIDTH_PX, height=min(height, CHART_MAX_HEIGHT_PX),
-        autosize=False, margin={"t": 16},
+        template=BRIEF_TEMPLATE, title_text="", width=CHART_WIDTH_PX,
+        height=min(height, CHART_MAX_HEIGHT_PX), autosize=False, margin={"t": 16},
     )
     return fitted
 

@@ -66,8 +66,9 @@ def _editor() -> scenarios.Scenario:
     return scenarios.from_values(start_name or None, thresholds, settings)
 
 
-def _save_controls(scenario: scenarios.Scenario) -> None:
-    """Name and save the scenario (administrators and leaders)."""
+def _save_controls(scenario: scenarios.Scenario) -> scenarios.Scenario:
+    """Name and save the scenario (administrators and leaders); returns it under
+    its saved name when it is saved unchanged, so the brief is titled by it."""
     save_column, button_column = st.columns([3, 1])
     name = save_column.text_input(t("scenario.name"), value=start_name, key="scenario_name",
                                   max_chars=scenarios.NAME_MAX)
@@ -86,8 +87,9 @@ def _save_controls(scenario: scenarios.Scenario) -> None:
     if not stored.is_baseline:
         if scenarios.same_changes(stored, scenario):
             st.success(t("scenario.saved", name=escape_markdown(stored.name)))
-        else:
-            st.warning(t("scenario.unsaved", name=escape_markdown(stored.name)))
+            return stored
+        st.warning(t("scenario.unsaved", name=escape_markdown(stored.name)))
+    return scenario
 
 
 @st.fragment
@@ -126,7 +128,7 @@ def scenario_section() -> None:
     _common.show_table(comparison.gaps, scenarios.column_label, key="scenario_gaps")
 
     if ctx.user.can_edit_scenarios:
-        _save_controls(scenario)
+        scenario = _save_controls(scenario)
     else:
         st.caption(t("scenario.read_only"))
 

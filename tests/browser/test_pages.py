@@ -133,6 +133,28 @@ def test_safety_page_draws_red_flags_charts_map_and_exports(page, app_server):
     assert page.outside_requests == [], page.outside_requests
 
 
+def _assert_brief_labels_inside_charts(context, html: str) -> None:
+    """Every axis label of the brief as downloaded from the app lies inside its
+    chart: built in the app, plotly's default template once cut street names off."""
+    tab = context.new_page()
+    try:
+        tab.set_content(html)
+        tab.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length > 4")
+        outside = tab.evaluate("""() => [...document.querySelectorAll('.js-plotly-plot')]
+            .flatMap(plot => {
+                const box = plot.getBoundingClientRect();
+                return [...plot.querySelectorAll('.xtick text, .ytick text')]
+                    .filter(label => {
+                        const r = label.getBoundingClientRect();
+                        return r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1);
+                    })
+                    .map(label => plot.id + ': ' + label.textContent);
+            })""")
+    finally:
+        tab.close()
+    assert outside == []
+
+
 def test_scenario_saved_and_applied_to_every_page(page, app_server):
     _open(page, app_server, "scenarios")
     changed = page.locator('[data-testid="stMetric"]', has_text="变化的社区 × 指标")
@@ -153,6 +175,9 @@ def test_scenario_saved_and_applied_to_every_page(page, app_server):
     html = Path(download_info.value.path()).read_text(encoding="utf-8")
     assert "情景与基线" in html and "基本值 20 → 30" in html
     assert html.count("Plotly.newPlot") >= 5
+    # Titled by the name it was just saved under.
+    assert "情景“浏览器情景”" in html and "未命名情景" not in html
+    _assert_brief_labels_inside_charts(page.context, html)
     wait_for_app(page)  # the click is audited, which reruns the page
     sidebar = page.locator('[data-testid="stSidebarUserContent"]')
     picker = sidebar.locator('[data-testid="stSelectbox"]', has_text="情景").locator("input")

@@ -197,6 +197,22 @@ def test_html_is_one_offline_file_with_plotly_once(conn, scenario):
         assert chart.figure.layout.height <= brief.CHART_MAX_HEIGHT_PX
 
 
+def test_charts_keep_room_for_labels_whatever_plotlys_default_template(conn, monkeypatch):
+    """In the app Streamlit makes its own template plotly's default; that one has
+    no automargin, and the brief's street names were cut off at the left edge."""
+    import plotly.io as pio
+    from streamlit.elements.lib.streamlit_plotly_theme import configure_streamlit_plotly_theme
+
+    monkeypatch.setattr(pio.templates, "default", pio.templates.default)
+    configure_streamlit_plotly_theme()
+    assert pio.templates.default == "streamlit"
+    b = _build(conn)
+    for chart in b.charts:
+        template = chart.figure.layout.template
+        assert template.layout.yaxis.automargin is True, chart.heading
+        assert template.layout.xaxis.automargin is True, chart.heading
+
+
 def test_uploaded_names_are_escaped_everywhere(conn):
     conn.execute("update communities set community_name = ? where community_id = 'C02'",
                  [SCRIPT_NAME])
