@@ -29,6 +29,7 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from governance.clock import local_time
 from governance.text import t
 
 Role = Literal["admin", "leader", "street"]
@@ -287,6 +288,18 @@ class Accounts:
                 " where (? is null or action = ?) order by id desc limit ?",
                 (action, action, int(limit))).fetchall()
         return pd.DataFrame(rows, columns=columns)
+
+
+def audit_log_for_display(log: pd.DataFrame) -> pd.DataFrame:
+    """The audit log as an administrator reads it: local times, actions and
+    outcomes in words, the local user by name."""
+    return log.assign(
+        at=local_time(log["at"]),
+        username=log["username"].map(
+            lambda u: t("auth.local_user") if u == LOCAL_USERNAME else u),
+        action=log["action"].map(lambda a: t(f"audit.action.{a}")),
+        outcome=log["outcome"].map(lambda o: t(f"audit.result.{o}")),
+    )
 
 
 def _valid_username(username: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
+from governance.clock import local_time
 from governance.contract import TABLES
 from governance.db import run_query
 from governance.text import has_text, t
@@ -23,14 +24,17 @@ def table_label(name: str) -> str:
 
 
 def import_history(conn: duckdb.DuckDBPyConnection, limit_rows: int = 200) -> pd.DataFrame:
-    """Newest first, table names in Chinese, columns labelled for display."""
+    """Newest first, table names in Chinese, times local (headers by column_label)."""
     frame = run_query(conn, "import_history", {"limit_rows": limit_rows}).to_pandas()
     frame["table_name"] = frame["table_name"].map(table_label)
-    frame = frame[list(HISTORY_COLUMNS)]
-    return frame.rename(columns={c: t(f"history.{c}") for c in HISTORY_COLUMNS})
+    frame["applied_at"] = local_time(frame["applied_at"])
+    return frame[list(HISTORY_COLUMNS)]
+
+
+def column_label(name: str) -> str:
+    return t(f"history.{name}")
 
 
 def by_account(history_frame: pd.DataFrame, applied_by: str) -> pd.DataFrame:
-    """The displayed history narrowed to one account's imports."""
-    column = t("history.applied_by")
-    return history_frame[history_frame[column] == applied_by].reset_index(drop=True)
+    """The history narrowed to one account's imports."""
+    return history_frame[history_frame["applied_by"] == applied_by].reset_index(drop=True)

@@ -57,9 +57,12 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0, "font": {"size": 15}},
         height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        # Room on the right for the last tick label (100 %), which plotly
+        # hides when it would overflow; the legend sits in the figure's own
+        # bottom margin, so it never covers the axis title of a short chart.
+        margin={"l": 10, "r": 30, "t": 40, "b": 10},
         font={"family": FONT_FAMILY},
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
         plot_bgcolor="#ffffff",
     )
     return fig
@@ -343,17 +346,27 @@ def indicator_histogram(
     return _layout(fig, title, height=320)
 
 
+YUAN_PER_WAN = 10_000
+
+
 def funding_by_street_bar(by_street_category: pd.DataFrame) -> go.Figure:
-    """Stacked bars: each street's funds by category (元)."""
+    """Stacked bars, one row per street (most funded on top), of its funds by
+    category in 万元: street names read across, as in the other street charts."""
+    totals = by_street_category.groupby("street", sort=False)["amount_yuan"].sum()
+    streets = totals.sort_values(ascending=False, kind="stable").index.tolist()
     fig = go.Figure()
     for item in FUNDING_CATEGORY.codes:
         part = by_street_category[by_street_category["category"] == item.code]
         if part.empty:
             continue
-        fig.add_trace(go.Bar(x=part["street"], y=part["amount_yuan"], name=item.label))
+        fig.add_trace(go.Bar(
+            y=part["street"], x=part["amount_yuan"] / YUAN_PER_WAN, orientation="h",
+            name=item.label, hovertemplate=t("funding.chart.by_street.hover"),
+        ))
     fig.update_layout(barmode="stack")
-    fig.update_yaxes(title=t("funding.chart.yuan"))
-    return _layout(fig, t("funding.chart.by_street"), height=380)
+    fig.update_xaxes(title=t("funding.chart.wan_yuan"), tickformat=",.0f")
+    fig.update_yaxes(categoryorder="array", categoryarray=streets, autorange="reversed")
+    return _layout(fig, t("funding.chart.by_street"), height=max(320, 26 * len(streets) + 150))
 
 
 def value_histogram(values: pd.Series, title: str, axis: str, marks=(),
@@ -442,6 +455,9 @@ def street_month_heatmap(
         colorbar={"title": {"text": item.unit}},
         hovertemplate=t("safety.chart.heatmap.hover", unit=item.unit),
     ))
+    # One column per month, labelled as the data is: left to itself plotly
+    # reads "2025-09" as a date and ticks fortnights, or hours for one month.
+    fig.update_xaxes(type="category")
     fig.update_yaxes(autorange="reversed")
     return _layout(
         fig, f"{indicator_column_label(indicator_id)}：{t('safety.chart.heatmap')}",

@@ -22,6 +22,7 @@ import pandas as pd
 
 from governance import db, funding, indicators
 from governance.catalogue import Standards, load_catalogue
+from governance.clock import local_time
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
 from governance.text import has_text, t
 
@@ -169,8 +170,10 @@ def _valid_name(name: str | None) -> str:
 
 
 def list_scenarios(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """queries/saved_scenarios.sql: name, saved_at, saved_by, changes (count)."""
-    return db.run_query(conn, "saved_scenarios").to_pandas()
+    """queries/saved_scenarios.sql: name, saved_at (local time), saved_by, changes (count)."""
+    saved = db.run_query(conn, "saved_scenarios").to_pandas()
+    saved["saved_at"] = local_time(saved["saved_at"])
+    return saved
 
 
 def load_scenario(conn: duckdb.DuckDBPyConnection, name: str) -> Scenario | None:
@@ -391,7 +394,8 @@ def compare(
 
 def editable_thresholds(dimension: str) -> list[dict[str, Any]]:
     """The indicators of one dimension that have a standard, with the policy
-    default floor/target (None: the indicator has no such bound) and source."""
+    default floor/target (None: the indicator has no such bound), source, and
+    the labels of the settings its standard also depends on."""
     catalogue = load_catalogue()
     rows = []
     for item in catalogue.by_dimension(dimension):
@@ -401,6 +405,7 @@ def editable_thresholds(dimension: str) -> list[dict[str, Any]]:
             "indicator_id": item.id, "name": item.name, "unit": item.unit,
             "floor": item.floor, "target": item.target,
             "source": catalogue.source_text(item),
+            "setting_labels": [catalogue.setting(key).label for key in item.settings],
         })
     return rows
 

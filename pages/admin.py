@@ -96,9 +96,8 @@ actions = ["", "sign_in", "sign_out", "import", "export", "scenario_save", "scen
 action = st.selectbox(t("admin.audit.action"), actions,
                       format_func=lambda a: t(f"audit.action.{a}") if a else t("filter.all"),
                       key="admin_audit_action")
-log = store.audit_log(500, action or None)
-log = log.assign(
-    action=log["action"].map(lambda a: t(f"audit.action.{a}")),
-    outcome=log["outcome"].map(lambda o: t(f"audit.result.{o}")),
-)
-st.dataframe(log.rename(columns=_label), hide_index=True, width="stretch")
+log = auth.audit_log_for_display(store.audit_log(500, action or None))
+if log.empty:
+    st.caption(t("admin.audit.empty"))
+else:
+    st.dataframe(log.rename(columns=_label), hide_index=True, width="stretch")

@@ -134,4 +134,4 @@ if not ctx.user.is_admin:
 if history_frame.empty:
     st.caption(t("data.history.empty"))
 else:
-    st.dataframe(history_frame, hide_index=True, width="stretch")
+    _common.show_table(history_frame, history.column_label)

@@ -45,6 +45,12 @@ def _editor() -> scenarios.Scenario:
     for tab, dimension in zip(tabs, DIMENSIONS, strict=False):
         with tab:
             for row in scenarios.editable_thresholds(dimension):
+                if row["floor"] is None and row["target"] is None:
+                    # Its standard is a rule of settings (O01: members by household band).
+                    st.caption(t("scenario.threshold_in_settings", tab=t("scenario.settings"),
+                                 indicator=f"{row['indicator_id']} {row['name']}",
+                                 settings="、".join(row["setting_labels"])))
+                    continue
                 floor, target = scenarios.threshold_of(start, row["indicator_id"])
                 left, right = st.columns(2)
                 label = f"{row['indicator_id']} {row['name']}（{row['unit']}）"

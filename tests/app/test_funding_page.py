@@ -94,3 +94,40 @@ def test_delay_histogram_counts_disbursements_and_marks_the_on_time_days(app):
     assert count == len(paid_2025)
     per_household = charts[t("funding.chart.per_household")]
     assert per_household["layout"]["yaxis"]["title"]["text"] == t("facilities.chart.communities")
+
+
+def _plotted(values) -> list:
+    """A plotly array as the spec carries it: a list, or a base64 typed array."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
+def test_street_funding_bars_read_across_in_wan_yuan_most_funded_first(app):
+    import json
+
+    page = _open(app)
+    spec = next(json.loads(c.proto.spec) for c in page.get("plotly_chart")
+                if json.loads(c.proto.spec)["layout"]["title"]["text"]
+                == t("funding.chart.by_street"))
+    street_of = {r["community_id"]: r["street"] for r in _communities()}
+    expected: dict[str, float] = {}
+    with open(SAMPLE_DIR / "funding.csv", encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["year"] == "2025":
+                street = street_of[row["community_id"]]
+                expected[street] = expected.get(street, 0) + float(row["amount_yuan"]) / 10_000
+    plotted: dict[str, float] = {}
+    for trace in spec["data"]:
+        assert trace["orientation"] == "h"
+        for street, wan in zip(_plotted(trace["y"]), _plotted(trace["x"]), strict=True):
+            plotted[street] = plotted.get(street, 0) + wan
+    assert plotted.keys() == expected.keys()
+    for street, wan in expected.items():
+        assert abs(plotted[street] - wan) < 1e-6, street
+    assert spec["layout"]["xaxis"]["title"]["text"] == t("funding.chart.wan_yuan")
+    assert spec["layout"]["yaxis"]["categoryarray"] == sorted(expected, key=lambda s: -expected[s])

@@ -89,6 +89,9 @@ def test_heat_map_is_streets_by_months(app):
     streets = {r["street"] for r in _rows("communities")}
     assert sorted(spec["y"]) == sorted(streets)
     assert spec["x"] == [m for m in _latest_months()]
+    layout = next(s["layout"] for s in specs if s["data"] and s["data"][0]["type"] == "heatmap")
+    # Each month a column labelled 2025-01, not a date axis ticking fortnights.
+    assert layout["xaxis"]["type"] == "category"
     # The colour turns yellow exactly at the floor: 居民满意率在95%以上.
     position = (95 - spec["zmin"]) / (spec["zmax"] - spec["zmin"])
     assert spec["colorscale"][1][0] == pytest.approx(position)

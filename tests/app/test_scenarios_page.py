@@ -9,6 +9,7 @@ import csv
 import duckdb
 
 from governance import scenarios
+from governance.catalogue import load_catalogue
 from governance.text import t
 from tests.conftest import SAMPLE_DIR
 
@@ -148,3 +149,13 @@ def test_an_applied_scenario_reaches_every_page(app):
     assert any("高标准" in i.value for i in page.info)
     page.selectbox(key="filter_scenario").set_value("").run()
     assert not any("高标准" in i.value for i in page.info)
+
+
+def test_a_standard_made_of_settings_points_to_the_settings_tab(app):
+    page = _open(app)
+    # O01's members-by-household-band rule has no floor to type in: say where it is set.
+    note = next(c.value for c in page.caption if c.value.startswith("O01 "))
+    assert t("scenario.settings") in note
+    catalogue = load_catalogue()
+    for key in catalogue.indicator("O01").settings:
+        assert catalogue.setting(key).label in note

@@ -7,9 +7,13 @@ import json
 import re
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
+from governance import auth
 from tests.app.conftest import TIMEOUT_S
+from tests.conftest import PROJECT_DIR
 
+PASSWORD = "correct-horse-battery"
 # A raw column name, as the frames carry it: it has no place on screen.
 RAW_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)+$")
 
@@ -27,6 +31,13 @@ PAGES = {
 }
 
 
+def _accounts_with_a_history(app_db) -> None:
+    """An account and an audit line, so the admin page has both its tables."""
+    store = auth.Accounts(auth.accounts_path(app_db))
+    store.add_user("admin", PASSWORD, "admin")
+    store.audit("admin", "export", "facility_coverage.xlsx")
+
+
 def shown_headers(table) -> list[str]:
     """The headers a reader sees: the column config's label where it sets one,
     only the columns in column_order where the table orders them."""
@@ -36,8 +47,16 @@ def shown_headers(table) -> list[str]:
 
 
 @pytest.mark.parametrize("name", list(PAGES))
-def test_every_table_header_is_a_label_not_a_column_name(app, name):
+def test_every_table_header_is_a_label_not_a_column_name(app_db, name):
     path, interact = PAGES[name]
+    if name == "admin":
+        _accounts_with_a_history(app_db)
+    app = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=TIMEOUT_S)
+    app.run()
+    if name == "admin":
+        app.text_input(key="signin_username").input("admin")
+        app.text_input(key="signin_password").input(PASSWORD)
+        app.button[0].click().run()
     app.switch_page(path).run(timeout=TIMEOUT_S)
     if interact is not None:
         interact(app).run(timeout=TIMEOUT_S)

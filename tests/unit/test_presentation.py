@@ -146,3 +146,12 @@ def test_indicator_values_read_to_their_catalogue_decimals():
         assert presentation.indicator_number_format(whole) == presentation.WHOLE, whole
     for tenths in ("F01", "M03", "S01", "S07", "O02"):
         assert presentation.indicator_number_format(tenths) == presentation.TENTHS, tenths
+
+
+def test_a_one_street_chart_keeps_its_legend_off_the_axis_title():
+    counts = pd.DataFrame({"street": ["东关街道"] * 3, "status": ["met", "not_met", "no_data"],
+                           "count": [4, 6, 1]})
+    layout = presentation.street_status_bar(counts).layout
+    # Placed in the figure's margin (not at a fraction of a short plot's height).
+    assert (layout.legend.yref, layout.legend.y, layout.legend.yanchor) == ("container", 0, "bottom")
+    assert layout.xaxis.range == (0, 100) and layout.margin.r >= 30
