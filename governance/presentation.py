@@ -229,7 +229,7 @@ PERCENT = NumberFormat("%.1f")
 # how the number reads. An indicator value mixes units, so it gets tenths.
 _UNIT_FORMATS = (
     ("_yuan", WHOLE), ("_m2", TENTHS), ("_m", WHOLE), ("_pct", PERCENT),
-    ("_hours", TENTHS), ("_per_1000", TENTHS), ("value", TENTHS),
+    ("_hours", TENTHS), ("_per_1000", TENTHS), ("_rate", TENTHS), ("value", TENTHS),
 )
 # Integers that are labels, not quantities: no thousands separator.
 _PLAIN_INTEGERS = ("year",)

@@ -171,11 +171,12 @@ def sidebar_filters() -> None:
         st.multiselect(
             t("filter.streets"), _streets(data),
             key="filter_streets", help=t("filter.streets.help"), placeholder=t("filter.all"),
+            select_all=False,  # its label is English, and picking none already means all
         )
         st.multiselect(
             t("filter.types"), [c.code for c in COMMUNITY_TYPE.codes],
             format_func=COMMUNITY_TYPE.label_of, key="filter_types",
-            help=t("filter.types.help"), placeholder=t("filter.all"),
+            help=t("filter.types.help"), placeholder=t("filter.all"), select_all=False,
         )
         if years:
             st.selectbox(t("filter.year"), years, key="filter_year", help=t("filter.year.help"))

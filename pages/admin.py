@@ -38,7 +38,8 @@ with st.form("admin_add_user", clear_on_submit=True):
     display_name = right.text_input(t("admin.display_name"), key="admin_new_display_name")
     role = left.selectbox(t("admin.role"), auth.ROLES, format_func=lambda r: t(f"auth.role.{r}"),
                           key="admin_new_role")
-    chosen = right.multiselect(t("admin.streets"), streets, key="admin_new_streets")
+    chosen = right.multiselect(t("admin.streets"), streets, key="admin_new_streets",
+                               placeholder=t("admin.streets.placeholder"), select_all=False)
     password = left.text_input(t("admin.password"), type="password", key="admin_new_password",
                                help=t("auth.error.short_password",
                                       length=auth.PASSWORD_MIN_LENGTH))
@@ -63,7 +64,8 @@ if not users.empty:
             format_func=lambda r: t(f"auth.role.{r}"), key=f"admin_role_{who}")
         new_streets = right.multiselect(
             t("admin.streets"), sorted(set(streets) | set(account.streets)),
-            default=list(account.streets), key=f"admin_streets_{who}")
+            default=list(account.streets), key=f"admin_streets_{who}",
+            placeholder=t("admin.streets.placeholder"), select_all=False)
         if left.button(t("admin.save_access"), key=f"admin_save_{who}"):
             try:
                 store.set_access(who, new_role, tuple(new_streets))

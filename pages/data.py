@@ -16,7 +16,8 @@ _common.sample_banner(ctx)
 st.subheader(t("data.templates.title"))
 st.caption(t("data.templates.caption"))
 for table in TABLES.values():
-    csv_column, xlsx_column, help_column = st.columns([1, 1, 3])
+    # Wide enough for the longest label (社区基本信息 模板（Excel）) on a laptop screen.
+    csv_column, xlsx_column, help_column = st.columns([1.3, 1.3, 2.4])
     csv_column.download_button(
         t("data.templates.csv", table=table.label),
         data=_common.template_bytes(table.name, "csv"),

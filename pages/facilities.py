@@ -61,7 +61,8 @@ def coverage_section() -> None:
         )
         closed = st.multiselect(
             t("facilities.whatif.close"), list(closable), format_func=closable.get,
-            key="closed_facilities", placeholder=t("filter.all"),
+            key="closed_facilities", placeholder=t("facilities.whatif.close.placeholder"),
+            select_all=False,  # one click would close every facility
         )
     map_state = st.session_state.get("coverage_map")
     clicked = facility_view.proposal_from_selection(map_state.selection if map_state else None)

@@ -62,6 +62,7 @@ def trends_section() -> None:
     streets = right.multiselect(
         t("safety.trend.streets"), sorted(matrix["street"].unique()),
         key="safety_trend_streets", placeholder=t("safety.trend.streets.placeholder"),
+        select_all=False,
     )
     series = safety.trend(view.monthly, indicator_id, tuple(streets))
     _common.chart(presentation.safety_trend_chart, series, indicator_id, ctx.standards,
@@ -141,7 +142,7 @@ else:
         categories = right.multiselect(
             t("safety.map.categories"), [c.code for c in INCIDENT_CATEGORY.codes],
             format_func=INCIDENT_CATEGORY.label_of, key="safety_map_categories",
-            placeholder=t("filter.all"),
+            placeholder=t("filter.all"), select_all=False,
         )
         deck, cell_count = _common.incident_map(
             ctx.data, ctx.period, ctx.view_filter, int(cell_m),

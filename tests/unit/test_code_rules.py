@@ -91,3 +91,19 @@ def test_no_outside_hosts_in_app_code():
     pattern = re.compile(r"https?://(?!localhost|127\.0\.0\.1)")
     for path in _python_files("pages", "governance"):
         assert not pattern.search(path.read_text(encoding="utf-8")), path
+
+
+def test_every_multiselect_speaks_chinese():
+    """Streamlit's own multiselect texts are English: "Select all" (which in the
+    facility what-if closed every facility in one click) and "Choose options".
+    Every multiselect turns the first off and says the second itself."""
+    offenders = []
+    for path in _python_files("pages"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "multiselect":
+                keywords = {k.arg: k.value for k in node.keywords}
+                select_all = keywords.get("select_all")
+                if not (isinstance(select_all, ast.Constant) and select_all.value is False) \
+                        or "placeholder" not in keywords:
+                    offenders.append(f"{path.relative_to(PROJECT_DIR)}:{node.lineno}")
+    assert offenders == []

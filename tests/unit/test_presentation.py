@@ -98,7 +98,7 @@ def test_number_formats_follow_the_unit_in_the_column_name():
         "community_id": ["c1"], "year": [2025], "households": [4633],
         "space_cost_yuan": [3253800.0], "space_gap_m2": [1084.56], "coverage_pct": [66.43],
         "nearest_walking_m": [412.7], "baseline_value": [24.4818], "lat": [32.6345],
-        "is_covered": [True],
+        "is_covered": [True], "satisfaction_rate": [92.0], "police_hours": [26.5],
     })
     formats = presentation.number_formats(frame)
     assert formats == {
@@ -108,6 +108,8 @@ def test_number_formats_follow_the_unit_in_the_column_name():
         "coverage_pct": presentation.PERCENT,
         "nearest_walking_m": presentation.WHOLE,
         "baseline_value": presentation.TENTHS,
+        "satisfaction_rate": presentation.TENTHS,
+        "police_hours": presentation.TENTHS,
     }
     # A year is a label, a coordinate keeps its digits, a text or a flag is not a number.
     assert not {"year", "lat", "community_id", "is_covered"} & formats.keys()
