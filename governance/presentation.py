@@ -274,6 +274,9 @@ def rounded_for_display(frame: pd.DataFrame, formats: dict[str, NumberFormat]) -
     return shown
 
 
+LABEL_BACKING = "rgba(255,255,255,0.85)"
+
+
 def _reference_lines(fig: go.Figure, lines, vertical: bool = True) -> None:
     """Dashed lines across the plot at data values, each with an optional label:
     what fig.add_vline / add_hline draw, added in one layout update. Those
@@ -296,7 +299,9 @@ def _reference_lines(fig: go.Figure, lines, vertical: bool = True) -> None:
                     "yanchor": "bottom"}
         shapes.append(line)
         if label is not None:
-            annotations.append({"text": label, "showarrow": False, **mark})
+            # A light backing keeps the label readable where it crosses a tall bar.
+            annotations.append({"text": label, "showarrow": False, "bgcolor": LABEL_BACKING,
+                                **mark})
     fig.update_layout(shapes=shapes, annotations=annotations)
 
 

@@ -716,7 +716,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "brief.chart.f01": "F01 每百户办公和活动用房面积分布",
         "brief.chart.f01.note": "虚线为所用标准的基本值与目标值。",
         "brief.chart.funding": "各街道经费构成（{year} 年）",
-        "brief.chart.funding.note": "所选年度拨付的经费按类别汇总，单位：元。",
+        "brief.chart.funding.note": "所选年度拨付的经费按类别汇总，单位：万元。",
         "brief.chart.safety_trend": "{indicator}：全区逐月",
         "brief.chart.safety_trend.note": "虚线为所用标准；月份为所选统计期。",
         "brief.chart.scenario": "情景与基线：达标社区数有变化的指标",

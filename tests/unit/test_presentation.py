@@ -80,16 +80,16 @@ def test_reference_lines_draw_what_plotlys_line_helpers_draw():
     presentation._reference_lines(ours, [(2, "#c00", "底线", "left"), (3, "#c00", "目标", "right"),
                                          (1, "#555", None, "right")])
     theirs.add_vline(x=2, line_dash="dash", line_color="#c00", annotation_text="底线",
-                     annotation_position="top left")
+                     annotation_position="top left", annotation_bgcolor=presentation.LABEL_BACKING)
     theirs.add_vline(x=3, line_dash="dash", line_color="#c00", annotation_text="目标",
-                     annotation_position="top right")
+                     annotation_position="top right", annotation_bgcolor=presentation.LABEL_BACKING)
     theirs.add_vline(x=1, line_dash="dash", line_color="#555")
     assert ours.to_dict()["layout"] == theirs.to_dict()["layout"]
 
     ours, theirs = go.Figure(), go.Figure()
     presentation._reference_lines(ours, [(30, "#c00", "30 小时", "left")], vertical=False)
     theirs.add_hline(y=30, line_dash="dash", line_color="#c00", annotation_text="30 小时",
-                     annotation_position="top left")
+                     annotation_position="top left", annotation_bgcolor=presentation.LABEL_BACKING)
     assert ours.to_dict()["layout"] == theirs.to_dict()["layout"]
 
 
