@@ -273,7 +273,7 @@ def _standard_text(indicator_id: str, standards: Standards) -> str:
         return t("brief.standard.rural", bounds=bounds,
                  value=f"{float(settings['rural_office_area_floor_m2']):g}", unit=item.unit)
     if item.has_standard and item.floor is None and item.target is None:
-        return item.formula
+        return presentation.readable_formula(item.formula)
     return bounds
 
 

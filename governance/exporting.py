@@ -87,14 +87,38 @@ def column_widths(frame: pd.DataFrame, headers: list[str]) -> list[int]:
     return widths
 
 
+# How a number column reads in Excel, by the unit its Chinese header ends
+# with: the cell keeps every digit, only its display is rounded.
+_UNIT_NUMBER_FORMATS = (
+    (re.compile(r"[(（]元[)）]$"), "#,##0"),
+    (re.compile(r"[(（](?:平方米|万元)[)）]$"), "#,##0.0"),
+    (re.compile(r"[(（]%[)）]$"), "0.0"),
+)
+
+
+def number_format_for(header: str) -> str | None:
+    """Excel number format for a column headed `header` ("用房成本(元)" → "#,##0")."""
+    return next((fmt for unit, fmt in _UNIT_NUMBER_FORMATS if unit.search(header)), None)
+
+
 class _Formats:
     def __init__(self, workbook: xlsxwriter.Workbook) -> None:
+        self._workbook = workbook
         self.header = workbook.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
         self.date = workbook.add_format({"num_format": "yyyy-mm-dd"})
         self.datetime = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        self._numbers: dict[str, Any] = {}
+
+    def number(self, num_format: str | None) -> Any:
+        if num_format is None:
+            return None
+        if num_format not in self._numbers:
+            self._numbers[num_format] = self._workbook.add_format({"num_format": num_format})
+        return self._numbers[num_format]
 
 
-def _write_cell(ws: Any, row: int, col: int, value: Any, formats: _Formats) -> None:
+def _write_cell(ws: Any, row: int, col: int, value: Any, formats: _Formats,
+                number_format: Any = None) -> None:
     """Write one value with an explicit type; text is always literal text."""
     if _is_missing(value):
         return
@@ -103,7 +127,7 @@ def _write_cell(ws: Any, row: int, col: int, value: Any, formats: _Formats) -> N
     elif isinstance(value, int | float | np.integer | np.floating | Decimal):
         number = float(value)
         if math.isfinite(number):
-            ws.write_number(row, col, number)
+            ws.write_number(row, col, number, number_format)
         else:
             ws.write_string(row, col, str(value))
     elif isinstance(value, pd.Timestamp | dt.datetime):
@@ -140,8 +164,9 @@ def write_frame(workbook: xlsxwriter.Workbook, name: str, frame: pd.DataFrame,
             ws.set_column(col, col, widths[col])
         for col in range(len(headers)):
             values = part.iloc[:, col].tolist()
+            number_format = formats.number(number_format_for(headers[col]))
             for offset, value in enumerate(values, start=1):
-                _write_cell(ws, offset, col, value, formats)
+                _write_cell(ws, offset, col, value, formats, number_format)
         ws.freeze_panes(1, 0)
         if headers:
             ws.autofilter(0, 0, max(len(part), 1), len(headers) - 1)

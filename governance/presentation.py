@@ -6,6 +6,7 @@ bundled plotly.js, and an exported brief embeds the library itself.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +14,13 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from governance.catalogue import Standards, load_catalogue
-from governance.contract import COMMUNITY_TYPE, FUNDING_CATEGORY, INCIDENT_CATEGORY
+from governance.contract import (
+    COMMUNITY_TYPE,
+    FUNDING_CATEGORY,
+    FUNDING_SOURCE,
+    INCIDENT_CATEGORY,
+    TABLES,
+)
 from governance.text import t
 
 STATUS_COLOURS = {
@@ -154,13 +161,41 @@ def threshold_bounds(indicator_id: str, standards: Standards | None = None) -> s
     return t(f"direction.{item.direction}") + " " + " / ".join(bounds)
 
 
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+_FORMULA_WORDS = {"mean": "formula.mean"}
+
+
+def _formula_vocabulary() -> dict[str, str]:
+    """Contract column names and enum codes → their Chinese labels."""
+    words = {code.code: code.label for enum in (FUNDING_CATEGORY, FUNDING_SOURCE)
+             for code in enum.codes}
+    for table in TABLES.values():
+        for column in table.columns:
+            words.setdefault(column.name, column.label)
+    return words
+
+
+def readable_formula(formula: str) -> str:
+    """A catalogue formula with its column names and codes in Chinese
+    (office_area_m2 / households × 100 → 办公和活动用房面积 / 户数 × 100)."""
+    vocabulary = _formula_vocabulary()
+
+    def word(match: re.Match) -> str:
+        name = match.group(0)
+        if name in _FORMULA_WORDS:
+            return t(_FORMULA_WORDS[name])
+        return vocabulary.get(name, name)
+
+    return _NAME.sub(word, formula)
+
+
 def threshold_help(indicator_id: str, standards: Standards | None = None) -> str:
     """Standard in force and verbatim policy source, for a column header tooltip."""
     catalogue = load_catalogue()
     item = _indicator(indicator_id, standards)
     return "\n\n".join([
         f"{item.id} {item.name}（{item.unit}）",
-        item.formula,
+        readable_formula(item.formula),
         threshold_bounds(indicator_id, standards),
         t("threshold.source", source=catalogue.source_text(item)),
     ])

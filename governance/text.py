@@ -618,6 +618,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "scenario.start": "从哪个情景开始",
         "scenario.delete": "删除该情景",
         "scenario.settings": "参数",
+        "formula.mean": "平均",
         "scenario.threshold_in_settings": "{indicator}：标准由参数确定（{settings}），请在“{tab}”页中调整。",
         "scenario.floor": " · 基本值",
         "scenario.target": " · 目标值",

@@ -120,3 +120,14 @@ def test_csv_handles_object_columns_mixing_numbers_and_text():
 def test_csv_neutralises_formula_headers_too():
     back = to_csv_bytes(pd.DataFrame({"=cmd": [1]})).decode("utf-8-sig").splitlines()
     assert back[0] == "'=cmd"
+
+
+def test_numbers_read_by_the_unit_in_their_header_and_keep_every_digit():
+    frame = pd.DataFrame({
+        "用房成本(元)": [3253799.6], "用房缺口（平方米）": [1084.5612], "覆盖率(%)": [66.4321],
+        "基线下的值": [24.48175653858573], "年度": [2025],
+    })
+    ws = _book(to_excel_bytes({"s": frame}))["s"]
+    assert [ws.cell(2, c).number_format for c in range(1, 6)] \
+        == ["#,##0", "#,##0.0", "0.0", "General", "General"]
+    assert ws["A2"].value == 3253799.6 and ws["D2"].value == 24.48175653858573

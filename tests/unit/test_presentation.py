@@ -157,3 +157,19 @@ def test_a_one_street_chart_keeps_its_legend_off_the_axis_title():
     # Placed in the figure's margin (not at a fraction of a short plot's height).
     assert (layout.legend.yref, layout.legend.y, layout.legend.yanchor) == ("container", 0, "bottom")
     assert layout.xaxis.range == (0, 100) and layout.margin.r >= 30
+
+
+def test_every_formula_reads_in_chinese():
+    import re
+
+    from governance.catalogue import load_catalogue
+
+    assert presentation.readable_formula("office_area_m2 / households × 100") \
+        == "办公和活动用房面积 / 户数 × 100"
+    assert presentation.readable_formula("Σ amount_yuan（source ≠ fiscal）") \
+        == "Σ 金额（资金来源 ≠ 财政拨款）"
+    left = {i.id: re.findall(r"[A-Za-z_]{2,}", presentation.readable_formula(i.formula))
+            for i in load_catalogue().indicators}
+    assert {k: v for k, v in left.items() if v} == {}
+    help_text = presentation.threshold_help("F01")
+    assert "office_area_m2" not in help_text and "办公和活动用房面积 / 户数" in help_text
