@@ -87,18 +87,25 @@ def column_widths(frame: pd.DataFrame, headers: list[str]) -> list[int]:
     return widths
 
 
-# How a number column reads in Excel, by the unit its Chinese header ends
-# with: the cell keeps every digit, only its display is rounded.
+# How a number column reads in Excel, by the unit its header ends with (the
+# units are the string table's, so a translation keeps them): the cell keeps
+# every digit, only its display is rounded.
 _UNIT_NUMBER_FORMATS = (
-    (re.compile(r"[(（]元[)）]$"), "#,##0"),
-    (re.compile(r"[(（](?:平方米|万元)[)）]$"), "#,##0.0"),
-    (re.compile(r"[(（]%[)）]$"), "0.0"),
+    (("export.unit.yuan",), "#,##0"),
+    (("export.unit.m2", "export.unit.wan_yuan"), "#,##0.0"),
+    (("export.unit.percent",), "0.0"),
 )
+_HEADER_UNIT = re.compile(r"[(（](?P<unit>[^()（）]+)[)）]\s*$")
 
 
 def number_format_for(header: str) -> str | None:
     """Excel number format for a column headed `header` ("用房成本(元)" → "#,##0")."""
-    return next((fmt for unit, fmt in _UNIT_NUMBER_FORMATS if unit.search(header)), None)
+    found = _HEADER_UNIT.search(header)
+    if found is None:
+        return None
+    unit = found.group("unit").strip()
+    return next((fmt for keys, fmt in _UNIT_NUMBER_FORMATS
+                 if unit in {t(key) for key in keys}), None)
 
 
 class _Formats:
