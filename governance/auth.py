@@ -290,6 +290,15 @@ class Accounts:
         return pd.DataFrame(rows, columns=columns)
 
 
+def users_for_display(users: pd.DataFrame) -> pd.DataFrame:
+    """The account list as an administrator reads it: roles in words, local times."""
+    return users.assign(
+        role=users["role"].map(lambda r: t(f"auth.role.{r}")),
+        created_at=local_time(users["created_at"]),
+        updated_at=local_time(users["updated_at"]),
+    )
+
+
 def audit_log_for_display(log: pd.DataFrame) -> pd.DataFrame:
     """The audit log as an administrator reads it: local times, actions and
     outcomes in words, the local user by name."""

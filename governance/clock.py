@@ -7,19 +7,15 @@ bureau's server is its own time zone (Asia/Shanghai on a Chinese intranet).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pandas as pd
-
-
-def utc_now() -> datetime:
-    """Now, as stored: naive UTC, to the microsecond."""
-    return datetime.now(UTC).replace(tzinfo=None)
+from dateutil.tz import tzlocal
 
 
 def local_time(values: pd.Series) -> pd.Series:
     """Stored naive-UTC timestamps (datetimes or ISO strings) in the server's
-    local time, naive and to the second, for display; missing stay missing."""
-    moments = pd.to_datetime(values, utc=True)
-    here = datetime.now().astimezone().tzinfo
-    return moments.dt.tz_convert(here).dt.tz_localize(None).dt.floor("s")
+    local time, naive and to the second, for display; missing stay missing.
+
+    tzlocal follows the zone's rules, so a moment across a daylight-saving
+    change gets its own offset (today's fixed offset would not)."""
+    moments = pd.to_datetime(values, utc=True, format="ISO8601")
+    return moments.dt.tz_convert(tzlocal()).dt.tz_localize(None).dt.floor("s")

@@ -268,6 +268,8 @@ _UNIT_FORMATS = (
 )
 # Integers that are labels, not quantities: no thousands separator.
 _PLAIN_INTEGERS = ("year",)
+# Counts of people and households, whatever dtype a sum left them in.
+_COUNTED = ("households", "population")
 
 
 def number_formats(frame: pd.DataFrame) -> dict[str, NumberFormat]:
@@ -281,8 +283,9 @@ def number_formats(frame: pd.DataFrame) -> dict[str, NumberFormat]:
         by_unit = next((fmt for suffix, fmt in _UNIT_FORMATS if name.endswith(suffix)), None)
         if by_unit is not None:
             formats[name] = by_unit
-        elif pd.api.types.is_integer_dtype(dtype) and name not in _PLAIN_INTEGERS \
-                and not name.endswith("_id"):
+        elif any(word in name for word in _COUNTED) or (
+                pd.api.types.is_integer_dtype(dtype) and name not in _PLAIN_INTEGERS
+                and not name.endswith("_id")):
             formats[name] = WHOLE
     return formats
 
@@ -294,10 +297,15 @@ def indicator_number_format(indicator_id: str) -> NumberFormat:
 
 
 def round_half_up(values: pd.Series, decimals: int) -> pd.Series:
-    """values rounded half away from zero (四舍五入), where pandas rounds half to even."""
+    """values rounded half away from zero (四舍五入) as their decimal digits read
+    (1.005 → 1.01, 0.15 → 0.2), where pandas rounds half to even."""
     scale = 10.0 ** decimals
-    magnitude = np.floor(values.abs() * scale + 0.5) / scale
-    return magnitude.where(values >= 0, -magnitude)
+    scaled = values.abs() * scale
+    # A relative epsilon (as Streamlit's own truncation uses) absorbs the binary
+    # error that puts 1.005 × 100 just under 100.5.
+    magnitude = np.floor(scaled + 0.5 + scaled * 2.0 ** -52 * 10) / scale
+    # + 0.0 turns −0.0 (from −0.04) into 0.0, which would read "-0.0".
+    return magnitude.where(values >= 0, -magnitude) + 0.0
 
 
 def rounded_for_display(frame: pd.DataFrame, formats: dict[str, NumberFormat]) -> pd.DataFrame:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,6 +82,13 @@ BASELINE = Scenario()
 def same_changes(a: Scenario, b: Scenario) -> bool:
     """The same thresholds and settings, whatever the names."""
     return a.thresholds == b.thresholds and a.settings == b.settings
+
+
+def named_as(edited: Scenario, saved: Scenario) -> Scenario:
+    """`edited` under `saved`'s name while it has saved's changes; unnamed once
+    it differs, so a brief is never titled by a scenario it no longer is."""
+    name = saved.name if not saved.is_baseline and same_changes(edited, saved) else None
+    return replace(edited, name=name)
 
 
 def _shown(value: Any) -> str:

@@ -320,7 +320,8 @@ def _user_box(user: auth.User) -> None:
         if local_mode():
             st.caption(t("auth.local_mode", address=st.get_option("server.address") or "127.0.0.1"))
             return
-        scope = "、".join(user.streets) if user.scope is not None else t("filter.all")
+        scope = (t("text.list_separator").join(user.streets) if user.scope is not None
+                 else t("filter.all"))
         st.caption(t("auth.signed_in_as", name=escape_markdown(user.display_name),
                      role=user.role_label, scope=escape_markdown(scope or t("auth.no_streets"))))
         if st.button(t("auth.sign_out"), key="sign_out"):
@@ -400,11 +401,12 @@ def sample_banner(ctx: PageContext) -> None:
     """What the page is showing: sample data, and the scenario applied, if any."""
     tables = _sample_tables(ctx.db_path, ctx.version)
     if tables:
-        labels = "、".join(history.table_label(name) for name in tables)
+        labels = t("text.list_separator").join(history.table_label(name) for name in tables)
         st.warning(t("sample.banner", tables=labels), icon="⚠️")
     if not ctx.scenario.is_baseline:
-        st.info(t("scenario.applied", name=escape_markdown(ctx.scenario.name),
-                  changes="；".join(scenarios.describe(ctx.scenario))), icon=":material/tune:")
+        changes = t("text.clause_separator").join(scenarios.describe(ctx.scenario))
+        st.info(t("scenario.applied", name=escape_markdown(ctx.scenario.name), changes=changes),
+                icon=":material/tune:")
 
 
 # Indicator values and the community list are computed once per scope and

@@ -28,7 +28,7 @@ users = store.list_users()
 if users.empty:
     st.info(t("admin.local_mode"))
 else:
-    shown = users.assign(role=users["role"].map(lambda r: t(f"auth.role.{r}")))
+    shown = auth.users_for_display(users)
     st.dataframe(shown.rename(columns=_label), hide_index=True, width="stretch")
 
 with st.form("admin_add_user", clear_on_submit=True):

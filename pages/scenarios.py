@@ -49,7 +49,7 @@ def _editor() -> scenarios.Scenario:
                     # Its standard is a rule of settings (O01: members by household band).
                     st.caption(t("scenario.threshold_in_settings", tab=t("scenario.settings"),
                                  indicator=f"{row['indicator_id']} {row['name']}",
-                                 settings="、".join(row["setting_labels"])))
+                                 settings=t("text.list_separator").join(row["setting_labels"])))
                     continue
                 floor, target = scenarios.threshold_of(start, row["indicator_id"])
                 left, right = st.columns(2)
@@ -69,7 +69,7 @@ def _editor() -> scenarios.Scenario:
             settings[row["key"]] = _number(
                 columns[index % 2], f"{row['label']}（{row['unit']}）" if row["unit"]
                 else row["label"], value, f"scn_setting_{row['key']}{suffix}", row["help"])
-    return scenarios.from_values(start_name or None, thresholds, settings)
+    return scenarios.named_as(scenarios.from_values(None, thresholds, settings), start)
 
 
 def _save_controls(scenario: scenarios.Scenario) -> scenarios.Scenario:
@@ -86,14 +86,14 @@ def _save_controls(scenario: scenarios.Scenario) -> scenarios.Scenario:
         else:
             _common.audit(ctx, "scenario_save", t(
                 "audit.scenario_detail", name=name.strip(),
-                changes="；".join(scenarios.describe(scenario))))
+                changes=t("text.clause_separator").join(scenarios.describe(scenario))))
             # The whole app, so the sidebar's scenario list has the new name.
             st.rerun(scope="app")
     stored = _common.saved_scenario(ctx, name.strip()) if name.strip() else scenarios.BASELINE
     if not stored.is_baseline:
         if scenarios.same_changes(stored, scenario):
             st.success(t("scenario.saved", name=escape_markdown(stored.name)))
-            return stored
+            return scenarios.named_as(scenario, stored)
         st.warning(t("scenario.unsaved", name=escape_markdown(stored.name)))
     return scenario
 

@@ -130,4 +130,6 @@ def test_street_funding_bars_read_across_in_wan_yuan_most_funded_first(app):
     for street, wan in expected.items():
         assert abs(plotted[street] - wan) < 1e-6, street
     assert spec["layout"]["xaxis"]["title"]["text"] == t("funding.chart.wan_yuan")
+    # Listed most funded first, and drawn top down.
     assert spec["layout"]["yaxis"]["categoryarray"] == sorted(expected, key=lambda s: -expected[s])
+    assert spec["layout"]["yaxis"]["autorange"] == "reversed"

@@ -41,7 +41,7 @@ def test_street_filter_narrows_kpis_and_matrix(app):
 
 def _as_shown(value: float) -> float:
     """The matrix shows (and sends) one decimal, rounded half up; exports keep all."""
-    return float(Decimal(value).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return float(Decimal(repr(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def test_matrix_f01_is_office_area_per_hundred_households(app):

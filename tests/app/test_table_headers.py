@@ -14,8 +14,9 @@ from tests.app.conftest import TIMEOUT_S
 from tests.conftest import PROJECT_DIR
 
 PASSWORD = "correct-horse-battery"
-# A raw column name, as the frames carry it: it has no place on screen.
-RAW_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)+$")
+# A raw column name, as the frames carry it (snake_case, or one lowercase
+# word such as street): it has no place on screen.
+RAW_NAME = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+|[a-z][a-z0-9]*)$")
 
 PAGES = {
     "overview": ("pages/overview.py", None),

@@ -6,6 +6,7 @@ import os
 import sqlite3
 import stat
 
+import pandas as pd
 import pytest
 
 from governance import auth
@@ -110,3 +111,30 @@ def test_oidc_claims_map_to_a_local_account_name():
     assert auth.oidc_username({"preferred_username": "jie1", "email": "x@y"}) == "jie1"
     assert auth.oidc_username({"email": "jie1@bureau.gov"}) == "jie1@bureau.gov"
     assert auth.oidc_username({}) == ""
+
+
+def test_admin_reads_local_times_words_and_the_local_user_by_name(store, monkeypatch):
+    import time
+
+    from governance.text import t
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        store.add_user("leader", "correct-horse-battery", "leader")
+        store.audit(auth.LOCAL_USERNAME, "export", "a.xlsx")
+        raw_log, raw_users = store.audit_log(), store.list_users()
+        log = auth.audit_log_for_display(raw_log)
+        users = auth.users_for_display(raw_users)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stored_at = pd.Timestamp(raw_log["at"].iloc[0])
+    assert log["at"].iloc[0] == stored_at + pd.Timedelta(hours=8)
+    assert log["username"].iloc[0] == t("auth.local_user")
+    assert log["action"].iloc[0] == t("audit.action.export")
+    assert users["created_at"].iloc[0] == pd.Timestamp(raw_users["created_at"].iloc[0]) \
+        + pd.Timedelta(hours=8)
+    assert users["role"].iloc[0] == t("auth.role.leader")
+    # The headers no longer claim UTC.
+    assert "UTC" not in t("admin.column.at") + t("admin.column.created_at")

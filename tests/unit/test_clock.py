@@ -33,7 +33,17 @@ def test_iso_strings_as_the_audit_log_keeps_them(shanghai):
     assert shown.tolist() == [pd.Timestamp("2026-12-01 04:05:00")]
 
 
-def test_utc_now_is_naive_and_utc():
-    now = clock.utc_now()
-    assert now.tzinfo is None
-    assert abs((pd.Timestamp.now(tz="UTC").tz_localize(None) - now).total_seconds()) < 5
+def test_mixed_iso_precision_from_an_older_log_is_read(shanghai):
+    shown = clock.local_time(pd.Series(["2026-11-30T20:05:00", "2026-11-30T20:05:00.5"]))
+    assert shown.tolist() == [pd.Timestamp("2026-12-01 04:05:00")] * 2
+
+
+def test_each_moment_gets_its_own_daylight_saving_offset(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        shown = clock.local_time(pd.Series([datetime(2026, 1, 15, 12), datetime(2026, 7, 15, 12)]))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert shown.tolist() == [pd.Timestamp("2026-01-15 13:00"), pd.Timestamp("2026-07-15 14:00")]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
 import pandas as pd
 import pytest
 
@@ -99,6 +102,7 @@ def test_number_formats_follow_the_unit_in_the_column_name():
         "space_cost_yuan": [3253800.0], "space_gap_m2": [1084.56], "coverage_pct": [66.43],
         "nearest_walking_m": [412.7], "baseline_value": [24.4818], "lat": [32.6345],
         "is_covered": [True], "satisfaction_rate": [92.0], "police_hours": [26.5],
+        "households_uncovered": [3417.0],
     })
     formats = presentation.number_formats(frame)
     assert formats == {
@@ -110,6 +114,7 @@ def test_number_formats_follow_the_unit_in_the_column_name():
         "baseline_value": presentation.TENTHS,
         "satisfaction_rate": presentation.TENTHS,
         "police_hours": presentation.TENTHS,
+        "households_uncovered": presentation.WHOLE,  # a float after a sum, still a count
     }
     # A year is a label, a coordinate keeps its digits, a text or a flag is not a number.
     assert not {"year", "lat", "community_id", "is_covered"} & formats.keys()
@@ -126,6 +131,7 @@ def test_values_are_rounded_half_up_before_streamlit_truncates_them():
     })
     shown = presentation.rounded_for_display(frame, presentation.number_formats(frame))
     assert shown["baseline_value"].tolist()[:4] == [24.3, 24.3, -0.3, 0.0]
+    assert math.copysign(1, shown["baseline_value"].iloc[3]) == 1  # 0.0, not -0.0
     assert pd.isna(shown["baseline_value"].iloc[4])
     assert shown["cost_yuan"].tolist() == [58.0, 3253800.0, 0.0, -3.0, 1.0]
     # sprintf rounds a percentage itself: it is sent as it is.
@@ -173,3 +179,11 @@ def test_every_formula_reads_in_chinese():
     assert {k: v for k, v in left.items() if v} == {}
     help_text = presentation.threshold_help("F01")
     assert "office_area_m2" not in help_text and "办公和活动用房面积 / 户数" in help_text
+
+
+@pytest.mark.parametrize("value", [1.005, 0.15, 2.675, 24.25, 1084.45, 0.05, 99.95, 12.344999])
+def test_half_up_rounding_follows_the_decimal_digits(value):
+    for decimals in (1, 2):
+        expected = float(Decimal(repr(value)).quantize(Decimal(10) ** -decimals, ROUND_HALF_UP))
+        got = presentation.round_half_up(pd.Series([value, -value]), decimals).tolist()
+        assert got == [expected, -expected], (value, decimals)

@@ -136,3 +136,13 @@ def test_gap_costs_of_an_empty_view():
                            "value": pd.Series(dtype="float64")})
     standards = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {}).standards()
     assert scenarios.gap_costs(communities, values, standards).empty
+
+
+def test_an_edited_scenario_keeps_a_name_only_while_it_is_unchanged():
+    saved = scenarios.from_values("十五分钟圈", {"F01": (30.0, 30.0)}, {})
+    same = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {})
+    edited = scenarios.from_values(None, {"F01": (25.0, 30.0)}, {})
+    assert scenarios.named_as(same, saved).name == "十五分钟圈"
+    assert scenarios.named_as(edited, saved).name is None
+    assert scenarios.named_as(same, scenarios.BASELINE).name is None
+    assert scenarios.same_changes(scenarios.named_as(edited, saved), edited)
