@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -165,6 +166,7 @@ _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _FORMULA_WORDS = {"mean": "formula.mean"}
 
 
+@cache
 def _formula_vocabulary() -> dict[str, str]:
     """Contract column names and enum codes → their Chinese labels."""
     words = {code.code: code.label for enum in (FUNDING_CATEGORY, FUNDING_SOURCE)
@@ -309,12 +311,11 @@ def round_half_up(values: pd.Series, decimals: int) -> pd.Series:
 
 
 def rounded_for_display(frame: pd.DataFrame, formats: dict[str, NumberFormat]) -> pd.DataFrame:
-    """frame with each float column of `formats` rounded to its decimals."""
-    shown = frame.copy()
-    for name, fmt in formats.items():
-        if fmt.decimals is not None and pd.api.types.is_float_dtype(shown[name].dtype):
-            shown[name] = round_half_up(shown[name], fmt.decimals)
-    return shown
+    """frame with each float column of `formats` rounded to its decimals (a
+    copy; `frame` itself when there is nothing to round, as on most reruns)."""
+    rounded = {name: round_half_up(frame[name], fmt.decimals) for name, fmt in formats.items()
+               if fmt.decimals is not None and pd.api.types.is_float_dtype(frame[name].dtype)}
+    return frame.assign(**rounded) if rounded else frame
 
 
 LABEL_BACKING = "rgba(255,255,255,0.85)"
