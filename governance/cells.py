@@ -539,6 +539,38 @@ def header_scale(column: Column, unit: str) -> float | None:
     return HEADER_MONEY_UNITS.get(unit)
 
 
+# Conversions the import applies silently to a cell that then parses; the
+# import's 处理说明 counts them per column, so a clerk can see what was read how.
+CONVERSIONS: tuple[str, ...] = ("full_width", "thousands", "percent_sign", "wan", "chinese_date")
+_NUMERIC_KINDS = frozenset({"int", "number", "money", "percent", "year"})
+_DATE_KINDS = frozenset({"date", "datetime", "year_month"})
+
+
+def conversion_counts(column: Column, raw, parsed: Parsed) -> dict[str, int]:
+    """How many of the column's accepted cells needed each conversion."""
+    raw = _array(raw)
+    accepted = _mask(pc.and_(pc.is_valid(raw), pc.is_null(parsed.errors)))
+    checks: dict[str, pa.Array] = {}
+    if column.kind in _NUMERIC_KINDS | _DATE_KINDS:
+        # Text keeps its own punctuation; NFKC there is not worth a word.
+        checks["full_width"] = pc.not_equal(pc.utf8_normalize(raw, form="NFKC"), raw)
+    if column.kind in _NUMERIC_KINDS:
+        normal = normalize(raw)
+        checks["thousands"] = pc.match_substring_regex(normal, r"\d,\d{3}")
+        if column.kind == "percent":
+            checks["percent_sign"] = pc.match_substring(normal, "%")
+        if column.kind == "money":
+            checks["wan"] = pc.match_substring(normal, "万")
+    if column.kind in _DATE_KINDS:
+        checks["chinese_date"] = pc.match_substring_regex(raw, "[年月日时]")
+    counts = {}
+    for name, hits in checks.items():
+        count = pc.sum(pc.and_(accepted, _mask(hits))).as_py() or 0
+        if count:
+            counts[name] = int(count)
+    return counts
+
+
 def parse_column(column: Column, raw, *, scale: float = 1.0) -> Parsed:
     """Dispatch on the contract column's kind."""
     kind = column.kind

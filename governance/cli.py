@@ -5,6 +5,7 @@
     python -m governance indicators --db PATH [--year Y] [--from YYYY-MM --to YYYY-MM]
                                     [--format csv|json] [--out FILE]
     python -m governance sample --out DIR [--communities N] [--seed S]
+    python -m governance clear-sample --db PATH [--yes]
     python -m governance backups --db PATH
     python -m governance restore --db PATH --from BACKUP [--yes]
 
@@ -29,7 +30,17 @@ from typing import TextIO
 
 import duckdb
 
-from governance import backup, boundaries, cli_users, coords, db, importer, indicators, sample
+from governance import (
+    backup,
+    boundaries,
+    cli_users,
+    coords,
+    db,
+    importer,
+    indicators,
+    sample,
+    sample_rows,
+)
 from governance.contract import TABLES
 from governance.text import t
 
@@ -181,6 +192,27 @@ def _cmd_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _cmd_clear_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    conn = _open_db(args.db)
+    try:
+        cur = conn.cursor()
+        try:
+            present = sample_rows.count(cur)
+        finally:
+            cur.close()
+        if not present.total:
+            print(t("sample.clear.nothing"), file=out)
+            return EXIT_OK
+        if not args.yes:
+            print(t("cli.clear_sample.need_yes", tables=present.describe()), file=err)
+            return EXIT_REFUSED
+        removed = sample_rows.clear(conn)
+        print(t("sample.clear.done", tables=removed.describe()), file=out)
+        return EXIT_OK
+    finally:
+        conn.close()
+
+
 def _size_text(size: int) -> str:
     return format(size / (1 << 20), ".1f") + " MB"
 
@@ -310,6 +342,11 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.add_argument("--incidents", type=int, default=None, help=t("cli.help.incidents"))
     cmd.add_argument("--seed", type=int, default=sample.DEFAULT_SEED)
     cmd.set_defaults(handler=_cmd_sample)
+
+    cmd = commands.add_parser("clear-sample", help=t("cli.help.clear_sample"))
+    cmd.add_argument("--db", required=True, help=t("cli.help.db"))
+    cmd.add_argument("--yes", action="store_true", help=t("cli.help.clear_sample_yes"))
+    cmd.set_defaults(handler=_cmd_clear_sample)
 
     cmd = commands.add_parser("backups", help=t("cli.backups.help"))
     cmd.add_argument("--db", required=True, help=t("cli.help.db"))

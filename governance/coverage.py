@@ -38,10 +38,11 @@ it is exact within that limit, and a point with nothing that near reports
 NULL nearest columns and `search_limit_m`, so a page says "no service centre
 within 3,000 m" rather than inventing a number.
 
-Basis: residences (楼栋/网格) when any are loaded; otherwise every community
-centroid (communities.lon/lat) weighted by communities.households. The basis is
-global, not per community: once residences are loaded, a community without any
-has no points and its coverage is no data. Facilities are never scope-filtered
+Basis, per community: its residences (楼栋/网格) when it has any; otherwise its
+centroid (communities.lon/lat) weighted by communities.households, so a
+district whose first import has no buildings still gets coverage figures, and
+one community without buildings does not lose its figure because others have
+them. A community with neither has no points: no data. Facilities are never scope-filtered
 (residents walk across street boundaries); points are, through their community.
 When no facility in the table has coordinates, coverage is no data everywhere.
 
@@ -66,7 +67,7 @@ from governance.contract import FACILITY_TYPE
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter, query_params
 from governance.text import t
 
-Basis = Literal["residences", "centroids"]
+Basis = Literal["residences", "centroids", "mixed"]
 
 NO_FILTER = ViewFilter()
 
@@ -291,7 +292,8 @@ def coverage_basis(
     view_filter: ViewFilter = NO_FILTER,
     scope: Scope = ALL_STREETS,
 ) -> dict[str, Any]:
-    """{"basis", "communities", "points", "communities_without_points",
+    """{"basis", "communities", "communities_on_residences",
+    "communities_on_centroids", "communities_without_points", "points",
     "facilities_located"} for the visible communities (queries/coverage_basis.sql)."""
     params = query_params(conn, Period(), view_filter, scope=scope)
     return db.run_query(conn, BASIS_QUERY, params).to_pylist()[0]
@@ -403,6 +405,13 @@ def nearest_text(row: Mapping[str, Any], facility_label: str | None = None) -> s
     )
 
 
-def basis_text(basis: Basis) -> str:
-    """What the page says about the basis of the figures."""
-    return t(f"coverage.basis.{basis}")
+def basis_text(basis: Mapping[str, Any]) -> str:
+    """What the page says about the basis of the figures (a coverage_basis row):
+    how many communities rest on buildings, how many on centres."""
+    text = t(f"coverage.basis.{basis['basis']}",
+             residences=f"{basis['communities_on_residences']:,}",
+             centroids=f"{basis['communities_on_centroids']:,}")
+    if basis["communities_without_points"]:
+        text += t("coverage.basis.without_points",
+                  count=f"{basis['communities_without_points']:,}")
+    return text

@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from governance import backup, cells, coords, db, decoding, import_scope, tabular
+from governance import backup, cells, coords, db, decoding, import_scope, sample_rows, tabular
 from governance.contract import TABLES, Column, Table, detect_table
 from governance.text import t
 
@@ -98,6 +98,8 @@ class ImportResult:
     rows_replaced: int
     # What went wrong after the import committed (it stands): a failed backup.
     warnings: list[str] = field(default_factory=list)
+    # What else the applied import did, beside its own rows: the sample removed.
+    effects: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -238,8 +240,10 @@ def _chunk_tables(
     scales: dict[str, float],
     percent_bits: dict[str, int],
     counters: dict[str, list[int]],
+    conversions: dict[str, dict[str, int]],
 ) -> tuple[pa.Table, pa.Table]:
-    """Parse one chunk → (staged rows, cell problems), both Arrow tables."""
+    """Parse one chunk → (staged rows, cell problems), both Arrow tables;
+    adds the chunk's silent conversions to `conversions` (column → kind → cells)."""
     n = len(chunk)
     rows = pa.array(chunk.rows, pa.int32())
     parsed: dict[str, cells.Parsed] = {}
@@ -261,6 +265,9 @@ def _chunk_tables(
         counters[column.name][0] += result.plain_count
         counters[column.name][1] += result.plain_outside
         counters[column.name][2] += result.defaults
+        for kind, count in cells.conversion_counts(column, raws[column.name], result).items():
+            per_column = conversions.setdefault(column.name, {})
+            per_column[kind] = per_column.get(kind, 0) + count
 
     # Same-row rules, only where both cells parsed; a cell's first error wins.
     for column in table.columns:
@@ -317,6 +324,22 @@ def _chunk_tables(
         else _PROBLEM_SCHEMA.empty_table()
     )
     return staged, problems
+
+
+def _conversion_notes(table: Table, conversions: dict[str, dict[str, int]]) -> list[str]:
+    """One line per column that needed conversions, in contract order:
+    「户数」：全角数字 1 格、千位分隔符 3 格已换算."""
+    notes = []
+    for column in table.columns:
+        counts = conversions.get(column.name)
+        if not counts:
+            continue
+        parts = t("text.list_separator").join(
+            t(f"import.conversion.{kind}", count=f"{counts[kind]:,}")
+            for kind in cells.CONVERSIONS if kind in counts
+        )
+        notes.append(t("import.note.conversions", column=column.label, parts=parts))
+    return notes
 
 
 def _display_expr(column: Column, alias: str = "") -> str:
@@ -477,6 +500,7 @@ def _stage(
     percent_columns = [c for c in table.columns if c.kind == "percent"]
     percent_bits = {c.name: 1 << i for i, c in enumerate(percent_columns)}
     counters = {c.name: [0, 0, 0] for c in table.columns}  # plain, plain outside, defaults
+    conversions: dict[str, dict[str, int]] = {}
 
     staged.tmpdir = tempfile.TemporaryDirectory(prefix="governance-import-")
     con = duckdb.connect(
@@ -499,6 +523,7 @@ def _stage(
                     scales,
                     percent_bits,
                     counters,
+                    conversions,
                 )
                 if converts_coordinates:
                     rows_arrow = _coordinates_to_wgs84(rows_arrow, source.coordinate_system)
@@ -526,7 +551,7 @@ def _stage(
         staged.report = _refusal(source, t("import.decode_failed"), sha)
         return staged
     reader.close()
-    notes = reader.notes() + notes
+    notes = reader.notes() + notes + _conversion_notes(table, conversions)
     if encoding == "gb18030":
         notes.insert(0, t("import.note.encoding", encoding="GBK/GB18030"))
     rows = reader.data_rows
@@ -579,6 +604,11 @@ def _stage(
                 }
                 sql_problem_total += _count(con, db.read_sql("import_unknown_community"), params)
                 con.unregister("ref_ids")
+        if table.name == "communities":
+            zero, examples = con.execute(db.read_sql("import_zero_households")).fetchall()[0]
+            if zero:
+                notes.append(t("import.note.zero_households", count=zero,
+                               examples=t("text.list_separator").join(examples)))
         periods_sql = _periods_sql(table)
         if periods_sql is not None:
             staged.periods = [r[0] for r in con.execute(periods_sql).fetchall()]
@@ -888,6 +918,7 @@ def _apply(
 ) -> None:
     cur = conn.cursor()
     history: list[dict] = []
+    effects: dict[int, list[str]] = {}
     try:
         cur.execute("begin transaction")
         communities_item: _Staged | None = None
@@ -907,6 +938,14 @@ def _apply(
                 continue
             # fetchall: a half-read result would block registering Arrow data.
             import_id = int(cur.execute(db.read_sql("import_next_id")).fetchall()[0][0])
+            if table.name == "communities" and not is_sample and scope is None:
+                # The district's own communities for every street: the sample
+                # district leaves whole, every table of it, in this transaction.
+                removed = sample_rows.remove(cur)
+                if removed.total:
+                    effect = t("sample.removed", tables=removed.describe())
+                    report.notes.append(effect)
+                    effects.setdefault(id(item), []).append(effect)
             rows_replaced = _replace(cur, item, scope)
             reader = item.con.sql(
                 "select * exclude (_row, _plain) from staged order by _row"
@@ -937,7 +976,8 @@ def _apply(
                     "item": item,
                 }
             )
-            results[id(item)] = ImportResult(report, True, False, import_id, rows_replaced)
+            results[id(item)] = ImportResult(report, True, False, import_id, rows_replaced,
+                                             effects=effects.get(id(item), []))
             if table.name == "communities":
                 communities_item = item
         if communities_item is not None:
@@ -954,6 +994,10 @@ def _apply(
                             examples="、".join(examples or []),
                         )
                     )
+        if history and scope is not None and sample_rows.count(cur).total:
+            for entry in history:
+                entry["item"].report.notes.append(t("sample.street_import_note"))
+                results[id(entry["item"])].effects.append(t("sample.street_import_note"))
         applied_at = datetime.now(UTC).replace(tzinfo=None)
         for entry in history:
             item = entry.pop("item")

@@ -44,6 +44,7 @@ def result_lines(results: list[ImportResult]) -> list[ResultLine]:
                       replaced=result.rows_replaced),
                 )
             )
+            lines.extend(ResultLine(True, effect) for effect in result.effects)
             lines.extend(ResultLine(False, warning) for warning in result.warnings)
         else:
             reasons = "；".join(result.report.messages()[:5])

@@ -1088,8 +1088,3 @@ def ensure_sample_loaded(conn: duckdb.DuckDBPyConnection) -> bool:
         raise RuntimeError("the shipped sample data was refused by the importer: "
                            + "; ".join(messages or ["no result for every file"]))
     return True
-
-
-def sample_tables_present(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    """Data tables that still hold rows written by a sample import, contract order."""
-    return [row[0] for row in _fetch(conn, "sample_tables_present")]

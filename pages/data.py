@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import boundaries, coords, history, importer, reports
+from governance import boundaries, coords, db, exporting, history, importer, reports, sample_rows
 from governance.contract import TABLES
 from governance.text import escape_markdown, t
 from pages import _common
 
 ctx = _common.page_context("import")
 st.title(t("data.title"))
-_common.sample_banner(ctx)
+# Filled last, from the data as it stands after this run's import or clear.
+banner = st.container()
 
 st.subheader(t("data.templates.title"))
 st.caption(t("data.templates.caption"))
@@ -21,14 +22,14 @@ for table in TABLES.values():
     csv_column.download_button(
         t("data.templates.csv", table=table.label),
         data=_common.template_bytes(table.name, "csv"),
-        file_name=f"{table.name}_template.csv",
+        file_name=exporting.template_name(table.label, "csv"),
         mime="text/csv",
         key=f"template_csv_{table.name}",
     )
     xlsx_column.download_button(
         t("data.templates.xlsx", table=table.label),
         data=_common.template_bytes(table.name, "xlsx"),
-        file_name=f"{table.name}_template.xlsx",
+        file_name=exporting.template_name(table.label, "xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"template_xlsx_{table.name}",
     )
@@ -128,6 +129,19 @@ if boundary_upload is not None:
         for line in reports.result_lines([result] if result else []):
             (st.success if line.ok else st.error)(escape_markdown(line.text))
 
+sample_left = _common.sample_tables(ctx, db.data_version(ctx.conn))
+if ctx.user.is_admin and sample_left:
+    st.subheader(t("sample.clear.title"))
+    st.caption(t("sample.clear.caption", tables=t("text.list_separator").join(
+        history.table_label(name) for name in sample_left)))
+    confirmed = st.checkbox(t("sample.clear.confirm"), key="sample_clear_confirm")
+    if st.button(t("sample.clear.button"), disabled=not confirmed, key="sample_clear"):
+        removed = _common.run_import(lambda: sample_rows.clear(ctx.conn))
+        if removed is not None:
+            _common.audit(ctx, "sample_clear", removed.describe())
+            st.success(t("sample.clear.done", tables=removed.describe())
+                       if removed.total else t("sample.clear.nothing"))
+
 st.subheader(t("data.history.title"))
 history_frame = history.import_history(ctx.conn)
 if not ctx.user.is_admin:
@@ -136,3 +150,5 @@ if history_frame.empty:
     st.caption(t("data.history.empty"))
 else:
     _common.show_table(history_frame, history.column_label)
+
+_common.sample_banner(ctx, banner, version=db.data_version(ctx.conn))

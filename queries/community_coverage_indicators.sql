@@ -9,10 +9,10 @@
 --   service_center is ≤ $service_circle_radius_m / households × 100; walking
 --   distance = haversine on the 6,371,008.8 m sphere × $walking_detour_factor.
 --   Facilities: status 'in_use' with coordinates, in any community (never
---   scope-filtered). Households: residences when any are loaded (a community
---   without residences then has none), else the community centroid weighted by
---   communities.households. no_data when the community has no point (no
---   residences, or no centroid coordinates), its points hold 0 households, or no
+--   scope-filtered). Households, per community: its residences when it has
+--   any, else its centroid weighted by communities.households. no_data when
+--   the community has no point (no residences and no centroid coordinates),
+--   its points hold 0 households, or no
 --   facility in the table has coordinates (locations not uploaded). Same grid
 --   engine as coverage_points.sql (see governance/coverage.py).
 -- Parameters: $scope_streets, $community_types, $thresholds,
@@ -61,16 +61,19 @@ scoped_communities as (
       and list_contains($community_types, community_type)
 ),
 
-residences_loaded as (
-    select count(*) > 0 as is_loaded
+residence_communities as (
+    select distinct community_id
     from residences
+    semi join scoped_communities using (community_id)
 ),
 
-    -- Residences when any are loaded; otherwise one point per community at its
-    -- centroid, weighted by the community's households.
+    -- Each community on its own basis: its residences (楼栋/网格) when it has
+    -- any, otherwise one point at its centre weighted by its households, so a
+    -- district's first import without buildings still has coverage figures.
+    -- point_no is even for residences and odd for centres: never the same.
 points as (
     select
-        r.rowid as point_no,
+        r.rowid * 2 as point_no,
         r.residence_id as point_id,
         'residences' as basis,
         r.community_id,
@@ -82,11 +85,17 @@ points as (
 
     union all
 
-    select c.community_no, c.community_id, 'centroids', c.community_id, c.households, c.lon, c.lat
+    select
+        c.community_no * 2 + 1,
+        c.community_id,
+        'centroids',
+        c.community_id,
+        c.households,
+        c.lon,
+        c.lat
     from scoped_communities as c
-    cross join residences_loaded as l
-    where not l.is_loaded
-      and c.lon is not null
+    anti join residence_communities using (community_id)
+    where c.lon is not null
       and c.lat is not null
 ),
 

@@ -12,9 +12,9 @@
 --   "Covered" uses the stored in-use facilities with coordinates (any community:
 --   never scope-filtered) minus $closed_facility_ids plus $added_facilities;
 --   "baseline" uses the stored in-use facilities alone, so newly covered / lost
---   are the households whose point changed state. Points: residences when any
---   are loaded (a community without residences then has none), else community
---   centroids weighted by communities.households. coverage_pct =
+--   are the households whose point changed state. Points, per community: its
+--   residences when it has any, else its centroid weighted by
+--   communities.households (basis says which; NULL when it has neither). coverage_pct =
 --   households_covered / households_total × 100; NULL (no data) when the
 --   community has no points, its points hold 0 households, or no facility in
 --   the table has coordinates (locations not uploaded).
@@ -79,16 +79,19 @@ scoped_communities as (
       and list_contains($community_types, community_type)
 ),
 
-residences_loaded as (
-    select count(*) > 0 as is_loaded
+residence_communities as (
+    select distinct community_id
     from residences
+    semi join scoped_communities using (community_id)
 ),
 
-    -- Residences when any are loaded; otherwise one point per community at its
-    -- centroid, weighted by the community's households.
+    -- Each community on its own basis: its residences (楼栋/网格) when it has
+    -- any, otherwise one point at its centre weighted by its households, so a
+    -- district's first import without buildings still has coverage figures.
+    -- point_no is even for residences and odd for centres: never the same.
 points as (
     select
-        r.rowid as point_no,
+        r.rowid * 2 as point_no,
         r.residence_id as point_id,
         'residences' as basis,
         r.community_id,
@@ -100,11 +103,17 @@ points as (
 
     union all
 
-    select c.community_no, c.community_id, 'centroids', c.community_id, c.households, c.lon, c.lat
+    select
+        c.community_no * 2 + 1,
+        c.community_id,
+        'centroids',
+        c.community_id,
+        c.households,
+        c.lon,
+        c.lat
     from scoped_communities as c
-    cross join residences_loaded as l
-    where not l.is_loaded
-      and c.lon is not null
+    anti join residence_communities using (community_id)
+    where c.lon is not null
       and c.lat is not null
 ),
 
@@ -315,7 +324,10 @@ final as (
         c.street,
         c.community_type,
         t.facility_type,
-        case when l.is_loaded then 'residences' else 'centroids' end as basis,
+        case
+            when r.community_id is not null then 'residences'
+            when c.lon is not null and c.lat is not null then 'centroids'
+        end as basis,
         coalesce(s.points, 0)::bigint as points,
         coalesce(s.households_total, 0)::bigint as households_total,
         case when g.is_located then s.households_covered end::bigint as households_covered,
@@ -333,8 +345,8 @@ final as (
         case when g.is_located then s.households_lost end::bigint as households_lost
     from scoped_communities as c
     cross join facility_types as t
-    cross join residences_loaded as l
     cross join facilities_located as g
+    left join residence_communities as r on r.community_id = c.community_id
     left join community_sums as s
         on s.community_id = c.community_id
         and s.type_no = t.type_no

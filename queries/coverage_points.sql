@@ -19,9 +19,9 @@
 --   The nearest facility (after closures and proposals) is found exactly up to
 --   search_limit_m = greatest($radius_m, $nearest_search_m) walking; a point with
 --   none that near has NULL nearest columns ("farther than search_limit_m").
---   Ties go to the smallest facility_id. Points: residences when any are loaded,
---   else community centroids weighted by communities.households (a community
---   without coordinates has no point). Exact for |lat| < 85°; longitudes do not
+--   Ties go to the smallest facility_id. Points, per community: its residences when it
+--   has any, else its centroid weighted by communities.households (a community
+--   with neither has no point). Exact for |lat| < 85°; longitudes do not
 --   wrap at ±180°.
 -- Parameters: $scope_streets, $community_types, $facility_types, $radius_m,
 --   $walking_detour_factor, $nearest_search_m, $added_facilities,
@@ -85,16 +85,19 @@ scoped_communities as (
       and list_contains($community_types, community_type)
 ),
 
-residences_loaded as (
-    select count(*) > 0 as is_loaded
+residence_communities as (
+    select distinct community_id
     from residences
+    semi join scoped_communities using (community_id)
 ),
 
-    -- Residences when any are loaded; otherwise one point per community at its
-    -- centroid, weighted by the community's households.
+    -- Each community on its own basis: its residences (楼栋/网格) when it has
+    -- any, otherwise one point at its centre weighted by its households, so a
+    -- district's first import without buildings still has coverage figures.
+    -- point_no is even for residences and odd for centres: never the same.
 points as (
     select
-        r.rowid as point_no,
+        r.rowid * 2 as point_no,
         r.residence_id as point_id,
         'residences' as basis,
         r.community_id,
@@ -106,11 +109,17 @@ points as (
 
     union all
 
-    select c.community_no, c.community_id, 'centroids', c.community_id, c.households, c.lon, c.lat
+    select
+        c.community_no * 2 + 1,
+        c.community_id,
+        'centroids',
+        c.community_id,
+        c.households,
+        c.lon,
+        c.lat
     from scoped_communities as c
-    cross join residences_loaded as l
-    where not l.is_loaded
-      and c.lon is not null
+    anti join residence_communities using (community_id)
+    where c.lon is not null
       and c.lat is not null
 ),
 

@@ -144,3 +144,50 @@ def test_a_failed_backup_after_an_import_is_shown_on_the_page(app, app_db):
     assert not page.exception, page.exception
     assert any("已导入" in s.value for s in page.success)
     assert any("自动备份没有成功" in e.value for e in page.error)
+
+
+def _sample_warnings(page) -> list[str]:
+    return [w.value for w in page.warning if w.value.startswith("示例数据")]
+
+
+def test_district_import_removes_the_sample_and_the_banner_at_once(app, app_db):
+    from tests import district_files
+
+    page = _to_data_page(app)
+    assert _sample_warnings(page)
+    uploads = [
+        (name, build(), "application/octet-stream")
+        for name, build in district_files.FILES.values()
+    ]
+    page.file_uploader(key="upload_files").set_value(uploads).run()
+    assert not page.exception, page.exception
+    page.button(key="apply_import").click().run()
+    assert not page.exception, page.exception
+    successes = " ".join(s.value for s in page.success)
+    assert "已导入" in successes
+    # the run that imported already draws the page from the data as it now is
+    assert _sample_warnings(page) == []
+    assert not [b for b in page.button if b.key == "sample_clear"]
+    # what left is said, with numbers, beside the import's result
+    assert "示例数据已全部移除" in successes and "网格事件 35,738 行" in successes
+    # and every other page agrees
+    page.switch_page("pages/overview.py").run()
+    assert not page.exception, page.exception
+    assert _sample_warnings(page) == []
+    counts = _snapshot_through_app(page, app_db)[0]
+    assert counts == (5, district_files.HOUSEHOLDS_TOTAL)
+
+
+def test_administrator_clears_the_sample_after_confirming(app, app_db):
+    page = _to_data_page(app)
+    clear = page.button(key="sample_clear")
+    assert clear.disabled  # not before the confirmation is ticked
+    page.checkbox(key="sample_clear_confirm").check().run()
+    page.button(key="sample_clear").click().run()
+    assert not page.exception, page.exception
+    assert any("已清除示例数据：社区基本信息 117 行" in s.value for s in page.success)
+    assert _sample_warnings(page) == []
+    assert _snapshot_through_app(page, app_db)[0] == (0, None)
+    page.switch_page("pages/overview.py").run()
+    assert not page.exception, page.exception
+    assert _sample_warnings(page) == []

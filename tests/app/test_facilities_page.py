@@ -36,7 +36,7 @@ def test_default_view_shows_ten_minute_service_centre_coverage(app, app_db):
     assert 0 < expected < 100  # the sample district has gaps
     uncovered = int(rated["households_total"].sum() - rated["households_covered_after"].sum())
     assert _metric(page, t("facilities.kpi.uncovered")) == f"{uncovered:,}"
-    assert any(coverage.basis_text("residences") == c.value for c in page.caption)
+    assert any(coverage.basis_text(view.basis) == c.value for c in page.caption)
 
 
 def test_wider_circle_covers_more_households(app, app_db):

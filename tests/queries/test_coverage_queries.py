@@ -179,7 +179,10 @@ def test_community_coverage_is_household_weighted(conn):
     k03, k04 = rows["K03", "service_center"], rows["K04", "service_center"]
     assert (k03["points"], k03["households_total"], k03["coverage_pct"]) == (0, 0, None)
     assert (k04["points"], k04["households_total"], k04["coverage_pct"]) == (1, 0, None)
-    assert {r["basis"] for r in rows.values()} == {"residences"}
+    # K03 has neither residences nor centre coordinates: no basis at all
+    assert {k: r["basis"] for (k, _), r in rows.items()} == {
+        "K01": "residences", "K02": "residences", "K03": None, "K04": "residences",
+        "K05": "residences", "K06": "residences"}
     # no what-if: the baseline equals the plain figures
     for row in rows.values():
         assert row["households_covered_baseline"] == row["households_covered"]
@@ -208,7 +211,7 @@ def test_community_coverage_by_type(conn):
 def test_centroid_fallback(conn):
     conn.execute("delete from residences")
     rows = communities(conn)
-    assert {r["basis"] for r in rows.values()} == {"centroids"}
+    assert {r["basis"] for k, r in rows.items() if k[0] != "K03"} == {"centroids"}
     # K01 centroid 0.001° N of S1 (139 m walking) carries all 180 households
     k01 = rows["K01", "service_center"]
     assert (k01["points"], k01["households_total"], k01["coverage_pct"]) == (1, 180, 100.0)
@@ -222,6 +225,25 @@ def test_centroid_fallback(conn):
     assert point_rows["K01", "service_center"]["basis"] == "centroids"
     assert point_rows["K01", "service_center"]["nearest_walking_m"] == pytest.approx(
         walking(0.001 * M_PER_DEG), rel=1e-9)
+
+
+def test_basis_is_per_community(conn):
+    # K05 loses its residences (R06 200 hh covered, R07 100 hh not): it falls back
+    # to its centre, 0.001° N of S6 in use (139 m walking), carrying its 300 households.
+    conn.execute("delete from residences where community_id = 'K05'")
+    rows = communities(conn)
+    k05 = rows["K05", "service_center"]
+    assert (k05["basis"], k05["points"], k05["households_total"]) == ("centroids", 1, 300)
+    assert k05["coverage_pct"] == pytest.approx(100.0)
+    # the others keep their residences and their figures
+    assert rows["K01", "service_center"]["basis"] == "residences"
+    assert pct(rows, "K01") == pytest.approx(130 / 180 * 100)
+    point_rows = points(conn)
+    assert point_rows["K05", "service_center"]["basis"] == "centroids"
+    assert point_rows["R01", "service_center"]["basis"] == "residences"
+    f03_rows = f03(conn)
+    assert f03_rows["K05"]["value"] == pytest.approx(100.0)
+    assert f03_rows["K05"]["denominator"] == 300
 
 
 def test_scope_and_type_filters(conn):
@@ -351,8 +373,13 @@ def test_f03_with_the_indicator_fixture(memory_conn):
 def test_coverage_basis(conn):
     base = {"scope_streets": STREETS, "community_types": TYPES}
     row = db.run_query(conn, "coverage_basis", base).to_pylist()[0]
-    assert row == {"basis": "residences", "communities": 6, "points": 9,
+    assert row == {"basis": "residences", "communities": 6, "communities_on_residences": 5,
+                   "communities_on_centroids": 0, "points": 9,
                    "communities_without_points": 1, "facilities_located": 7}
+    conn.execute("delete from residences where community_id = 'K05'")  # R06, R07
+    row = db.run_query(conn, "coverage_basis", base).to_pylist()[0]
+    assert (row["basis"], row["communities_on_residences"], row["communities_on_centroids"],
+            row["points"]) == ("mixed", 4, 1, 8)
     conn.execute("delete from residences")
     row = db.run_query(conn, "coverage_basis", base).to_pylist()[0]
     assert (row["basis"], row["points"], row["communities_without_points"]) == ("centroids", 5, 1)

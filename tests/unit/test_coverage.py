@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from governance import coverage, db
+from governance.text import t
 from governance.catalogue import Standards
 from tests.conftest import load_fixture_sql
 
@@ -343,7 +344,12 @@ def test_points_api_and_sentences(conn):
     assert rows["R07"]["is_covered"]  # 722 m ≤ 1,000 m
     assert "722" in coverage.nearest_text(rows["R07"])
     assert "3,000" in coverage.nearest_text(rows["R04"])  # nothing within the search
-    assert coverage.basis_text("centroids") != coverage.basis_text("residences")
+    basis = coverage.coverage_basis(conn)
+    assert coverage.basis_text(basis) == "5 个社区按楼栋/网格的位置和户数计算。" + t(
+        "coverage.basis.without_points", count="1")
+    conn.execute("delete from residences where community_id = 'K05'")
+    assert coverage.basis_text(coverage.coverage_basis(conn)).startswith(
+        "4 个社区按楼栋/网格计算；1 个社区没有楼栋/网格数据，按社区中心点和社区户数估算")
 
 
 def test_f03_values_and_basis(conn):

@@ -188,7 +188,7 @@ def test_percent_forms_and_the_column_rule(conn_with_communities, tmp_path):
     ).fetchall()
     assert rows == [("C001", 95.0, 95.0), ("C002", 95.0, 50.0), ("C003", 90.5, 100.0)]
     assert t("import.note.percent_fraction", column="普法教育覆盖率") in result.report.notes
-    assert not any("居民满意率" in n for n in result.report.notes)
+    assert t("import.note.percent_fraction", column="居民满意率") not in result.report.notes
 
 
 def test_ambiguous_percent_mix_is_refused(conn_with_communities, tmp_path):
@@ -650,3 +650,49 @@ def test_locked_database_file_is_a_refusal(tmp_path):
     finally:
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+def test_notes_name_every_conversion_the_import_made(tmp_path):
+    from tests import district_files
+
+    paths = district_files.write_district(tmp_path)
+    conn = db.connect_memory()
+    sources = [importer.SourceFile(p, name, p.name) for name, p in paths.items()]
+    reports = {r.table: r for r in importer.validate_batch(conn, sources)}
+    assert all(r.ok for r in reports.values())
+    communities = reports["communities"].notes
+    assert "已跳过合计行：第 9 行" in communities
+    # 1,000 / 1,200 / 1,500 and ８００; ２２１０ in the population column
+    assert "「户数」：全角数字 1 格、千位分隔符 3 格，已按标准写法读入" in communities
+    assert "「常住人口」：全角数字 1 格，已按标准写法读入" in communities
+    safety = reports["safety"].notes
+    assert "「月份」：中文日期写法（如 2025年1月）51 格，已按标准写法读入" in safety
+    assert "「居民满意率」：带 % 的百分数 51 格，已按标准写法读入" in safety
+    assert "「金额」以万元填写，已换算为元（×10000）" in reports["funding"].notes
+
+
+def test_money_written_in_wan_per_cell_is_noted(tmp_path):
+    conn = db.connect_memory()
+    conn.execute(
+        "insert into communities (community_id, community_name, street, community_type,"
+        " households, population, office_area_m2, import_id)"
+        " values ('C1', '甲', '东街道', 'urban', 100, 300, 50, 0)"
+    )
+    source = _source(tmp_path, "f.csv", "funding",
+                     "社区编码,年度,经费类别,金额\nC1,2025,办公经费,2.5万\nC1,2025,党建经费,12000\n")
+    report = importer.validate_file(source, conn=conn)
+    assert report.ok, report.messages()
+    assert "「金额」：以“万”为单位的金额 1 格，已按标准写法读入" in report.notes
+
+
+def test_communities_with_no_households_are_accepted_and_named(tmp_path):
+    source = _source(
+        tmp_path, "c.csv", "communities",
+        "社区编码,社区名称,街道,社区类型,户数,常住人口,办公和活动用房面积\n"
+        "N1,新建社区,东街道,城市社区,0,0,120\n"
+        "N2,老社区,东街道,城市社区,800,2000,300\n",
+    )
+    report = importer.validate_file(source)
+    assert report.ok
+    note = next(n for n in report.notes if "户数为 0" in n)
+    assert note.startswith("有 1 个社区户数为 0（如 N1）")

@@ -11,7 +11,16 @@ import numpy as np
 import openpyxl
 import pytest
 
-from governance import coords, db, history, importer, reports, sample, tabular, templates
+from governance import (
+    coords,
+    db,
+    history,
+    importer,
+    reports,
+    sample_rows,
+    tabular,
+    templates,
+)
 from governance.cli import EXIT_OK, EXIT_REFUSED, main
 from governance.contract import TABLES
 from governance.text import t
@@ -385,4 +394,4 @@ def test_sample_banner_lists_incidents_written_by_a_sample_import(memory_conn, t
         applied_by="tester", is_sample=True,
     )
     assert all(r.applied for r in results)
-    assert sample.sample_tables_present(memory_conn) == ["communities", "incidents"]
+    assert sample_rows.tables_present(memory_conn) == ["communities", "incidents"]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from governance import db, sample
+from governance import db, sample, sample_rows
 from governance.contract import TABLES
 from governance.sample import SAMPLE_DIR, SampleSize, generate_district, write_sample
 
@@ -317,7 +317,7 @@ def test_small_and_odd_sizes_work():
 def test_sample_tables_present_is_empty_on_a_new_database():
     conn = db.connect_memory()
     try:
-        assert sample.sample_tables_present(conn) == []
+        assert sample_rows.tables_present(conn) == []
     finally:
         conn.close()
 

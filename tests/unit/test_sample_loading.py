@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
-from governance import db, sample
+from governance import db, sample, sample_rows
 from governance.contract import COMMUNITY_TYPE, TABLES
 from governance.sample import SAMPLE_APPLIED_BY, SAMPLE_DIR
 
@@ -54,7 +54,7 @@ def test_import_history_marks_the_sample(loaded):
 
 def test_sample_tables_present_lists_all_tables_in_contract_order(loaded):
     conn, _ = loaded
-    assert sample.sample_tables_present(conn) == list(TABLES)
+    assert sample_rows.tables_present(conn) == list(TABLES)
 
 
 def test_second_call_returns_false_and_changes_nothing(loaded):
@@ -70,7 +70,7 @@ def test_a_table_without_sample_rows_drops_out_of_the_list():
     try:
         assert sample.ensure_sample_loaded(conn) is True
         conn.execute("delete from residences")
-        assert sample.sample_tables_present(conn) == [n for n in TABLES if n != "residences"]
+        assert sample_rows.tables_present(conn) == [n for n in TABLES if n != "residences"]
     finally:
         conn.close()
 
