@@ -8,6 +8,7 @@ identifiers ever spliced into SQL come from the contract's allowlist through
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -30,12 +31,31 @@ DB_ENV_VAR = "GOVERNANCE_DB"
 
 SCHEMA_VERSION = "1"
 
+log = logging.getLogger("governance.db")
+
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# Every stored table's key, as schema.sql declares it. A database made before
+# the keys were declared gets them on its next read-write connect.
+STORAGE_KEYS: dict[str, tuple[str, ...]] = {
+    "import_history": ("import_id",),
+    "meta": ("key",),
+    "communities": ("community_id",),
+    "facilities": ("facility_id",),
+    "funding": ("import_id", "line_no"),
+    "safety": ("community_id", "month"),
+    "residences": ("residence_id",),
+    "incidents": ("incident_id",),
+    "community_boundaries": ("community_id",),
+    "scenarios": ("name",),
+}
 
 IDENTIFIER_ALLOWLIST: frozenset[str] = frozenset(
     {name for name in TABLES}
     | {column.name for table in TABLES.values() for column in table.columns}
+    | set(STORAGE_KEYS)
+    | {column for key in STORAGE_KEYS.values() for column in key}
 )
 
 
@@ -66,8 +86,50 @@ def read_sql(name: str) -> str:
     return (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
 
 
+def declared_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple[str, ...]]:
+    """table → primary key columns, as the database holds them."""
+    cur = conn.cursor()
+    try:
+        return {name: tuple(columns) for name, columns in
+                cur.execute(read_sql("declared_keys")).fetchall()}
+    finally:
+        cur.close()
+
+
+def _declare_missing_keys(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """Give an older database the keys schema.sql declares; the tables whose
+    stored rows hold duplicates (so no key can be declared) are returned and
+    logged, and stay as they are until those rows are corrected."""
+    held = declared_keys(conn)
+    blocked = []
+    cur = conn.cursor()
+    try:
+        columns = {row[0] for row in cur.execute(
+            "select column_name from information_schema.columns"
+            " where table_name = 'funding' and table_schema = 'main'").fetchall()}
+        if "line_no" not in columns:
+            cur.execute(read_sql("migrate_funding_line_no")).fetchall()
+        for table, key in STORAGE_KEYS.items():
+            if held.get(table) == key:
+                continue
+            statement = (
+                "alter table " + quote_identifier(table) + " add primary key ("
+                + ", ".join(quote_identifier(column) for column in key) + ")"
+            )
+            try:
+                cur.execute(statement).fetchall()
+            except duckdb.ConstraintException:
+                log.error("table %s holds duplicate keys %s: no primary key declared",
+                          table, key)
+                blocked.append(table)
+    finally:
+        cur.close()
+    return blocked
+
+
 def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(read_sql("schema"))
+    _declare_missing_keys(conn)
     cur = conn.cursor()
     try:
         cur.execute("begin transaction")

@@ -12,6 +12,8 @@ import_history and bumps the data version once.
 from __future__ import annotations
 
 import contextlib
+import logging
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ import pyarrow.compute as pc
 from governance import backup, cells, coords, db, decoding, import_scope, sample_rows, tabular
 from governance.contract import TABLES, Column, Table, detect_table
 from governance.text import t
+
+log = logging.getLogger("governance.importer")
 
 if TYPE_CHECKING:
     import pandas
@@ -200,7 +204,8 @@ def _reason_text(
             other_value=label_of(detail or ""),
         )
     if reason == "bad_enum" and column is not None and column.enum is not None:
-        choices = "、".join(f"{c.code} {c.label}" for c in column.enum.codes)
+        # The Chinese labels (the codes are accepted too, as the template says).
+        choices = "、".join(c.label for c in column.enum.codes)
         return t(key, choices=choices)
     if reason == "ambiguous_percent":
         try:
@@ -790,6 +795,22 @@ def _db_path(conn: duckdb.DuckDBPyConnection) -> str:
     return str(row[0]) if row and row[0] else ":memory:"
 
 
+_DUPLICATE_KEY = re.compile(r'Duplicate key "([^"]*)"')
+
+
+def _refused_by_keys(sources: list[SourceFile],
+                     exc: duckdb.ConstraintException) -> list[ImportResult]:
+    log.warning("import refused by a database key: %s", exc)
+    match = _DUPLICATE_KEY.search(str(exc))
+    labels = {c.name: c.label for table in TABLES.values() for c in table.columns}
+    key = "、".join(
+        f"{labels.get(name, name)} {value}"
+        for name, value in re.findall(r"(\w+): ([^,]*)", match.group(1) if match else "")
+    ) or "—"
+    reason = t("import.refused_by_key", key=key)
+    return [ImportResult(_refusal(s, reason), False, False, None, 0) for s in sources]
+
+
 def _locked_results(sources: list[SourceFile], path: str) -> list[ImportResult]:
     reason = t("error.db_locked", path=path)
     return [ImportResult(_refusal(s, reason), False, False, None, 0) for s in sources]
@@ -889,6 +910,22 @@ def _replace(
     return _count(cur, sql, params or None)
 
 
+def _moved_text(moved: list[tuple[str, str, str, str]]) -> str:
+    shown = t("text.list_separator").join(
+        t("import.moved_one", community_id=community_id, name=name, before=before, after=after)
+        for community_id, name, before, after in moved[:10]
+    ) + ("…" if len(moved) > 10 else "")
+    return t("import.moved", count=len(moved), examples=shown)
+
+
+def _stored_rows_sql(table: Table) -> str:
+    """A staged file's rows as they are stored: a table keyed by file line
+    (funding) keeps the row number as line_no."""
+    if "line_no" in db.STORAGE_KEYS.get(table.name, ()):
+        return "select * exclude (_plain) rename (_row as line_no) from staged order by line_no"
+    return "select * exclude (_row, _plain) from staged order by _row"
+
+
 def _orphans_sql(table: Table) -> str:
     quoted = db.quote_identifier(table.name)
     community_id = db.quote_identifier("community_id")
@@ -946,10 +983,13 @@ def _apply(
                     effect = t("sample.removed", tables=removed.describe())
                     report.notes.append(effect)
                     effects.setdefault(id(item), []).append(effect)
+                moved = import_scope.moved_communities(cur, item)
+                if moved:
+                    effect = _moved_text(moved)
+                    report.notes.append(effect)
+                    effects.setdefault(id(item), []).append(effect)
             rows_replaced = _replace(cur, item, scope)
-            reader = item.con.sql(
-                "select * exclude (_row, _plain) from staged order by _row"
-            ).to_arrow_reader(INSERT_BATCH_ROWS)
+            reader = item.con.sql(_stored_rows_sql(table)).to_arrow_reader(INSERT_BATCH_ROWS)
             cur.register("incoming", reader)
             try:
                 cur.execute(
@@ -959,7 +999,10 @@ def _apply(
                     {"import_id": import_id},
                 ).fetchall()
             finally:
-                cur.unregister("incoming")
+                # After a refused insert the transaction is aborted and even
+                # unregistering fails: the insert's own error is the one to raise.
+                with contextlib.suppress(duckdb.TransactionException):
+                    cur.unregister("incoming")
             if progress is not None:
                 progress(report.file_name, report.rows)
             history.append(
@@ -1096,15 +1139,20 @@ def _scope_conflicts(
     streets = import_scope.community_streets(conn, communities.con if communities else None)
     for item in items:
         rows, total = import_scope.out_of_scope_rows(item, streets, scope)
-        if not total:
+        held, held_total = import_scope.held_elsewhere(conn, item, scope)
+        if not total and not held_total:
             continue
         report = item.report
         named = [CellProblem(report.file_name, row, label, value,
                              import_scope.reason(street, scope))
                  for row, label, value, street in rows]
+        named += [CellProblem(report.file_name, row, label, value,
+                              import_scope.held_reason(street))
+                  for row, label, value, street in held]
+        named.sort(key=lambda problem: problem.row or 0)
         report.problems[:0] = named
         del report.problems[MAX_LISTED_PROBLEMS:]
-        report.problem_count += total
+        report.problem_count += total + held_total
 
 
 def validate_batch(
@@ -1156,6 +1204,10 @@ def _import_files(
                 if _is_lock_error(exc):
                     return _locked_results(sources, _db_path(conn))
                 raise
+            except duckdb.ConstraintException as exc:
+                # The database's own key held where the checks above let a
+                # duplicate through: rolled back, said in Chinese.
+                return _refused_by_keys(sources, exc)
             # Committed: keep a copy (never raises; a failure becomes a note).
             backup.after_import(conn, list(results.values()))
         out = []

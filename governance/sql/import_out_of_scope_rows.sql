@@ -1,7 +1,8 @@
 -- Staged rows citing a community whose street is outside $scope_streets
--- (ref_streets: community_id, street, priority — the batch's own communities
--- file, priority 0, wins over the stored ones). Unknown communities are
--- reported by the reference check instead. Columns: row, value, street, total.
+-- (ref_streets: community_id, street, priority — a stored community's street,
+-- priority 0, wins over what the batch's own communities file says, priority
+-- 1). Unknown communities are reported by the reference check instead.
+-- Columns: row, value, street, total.
 select s._row, s.community_id, r.street, count(*) over () as total
 from staged as s
 inner join (

@@ -1,10 +1,13 @@
 -- Storage schema. Idempotent: run on every connect.
 -- Column names and types follow governance/contract.py; tests/unit/test_schema.py
--- checks the two agree. No primary keys: uniqueness is validated on import, and
--- DuckDB's eager key checks would refuse a delete-then-insert of the same key
--- inside one transaction. Every data row carries the import that wrote it.
+-- checks the two agree. Every table's key is declared here as its PRIMARY KEY
+-- (db.STORAGE_KEYS says the same, and adds them to a database made before
+-- keys were declared), so no code path can store a duplicate; the importer
+-- still checks keys first, to name the rows. Every data row carries the import
+-- that wrote it; a funding line is known by its import and its row in the file.
 
 create sequence if not exists import_id_seq start 1;
+create sequence if not exists funding_line_seq start 1000000000;
 
 create table if not exists import_history (
     import_id integer not null,
@@ -16,7 +19,8 @@ create table if not exists import_history (
     applied_at timestamp not null,
     applied_by varchar not null,
     is_sample boolean not null,
-    notes varchar
+    notes varchar,
+    primary key (import_id)
 );
 
 -- Added after the first release: the coordinate system an import was read in.
@@ -24,7 +28,8 @@ alter table import_history add column if not exists coordinate_system varchar de
 
 create table if not exists meta (
     key varchar not null,
-    value varchar not null
+    value varchar not null,
+    primary key (key)
 );
 
 create table if not exists communities (
@@ -46,7 +51,8 @@ create table if not exists communities (
     volunteers integer,
     lon double,
     lat double,
-    import_id integer not null
+    import_id integer not null,
+    primary key (community_id)
 );
 
 create table if not exists facilities (
@@ -59,7 +65,8 @@ create table if not exists facilities (
     status varchar not null,
     lon double,
     lat double,
-    import_id integer not null
+    import_id integer not null,
+    primary key (facility_id)
 );
 
 create table if not exists funding (
@@ -70,7 +77,11 @@ create table if not exists funding (
     amount_yuan decimal(18, 2) not null,
     allocated_date date,
     disbursed_date date,
-    import_id integer not null
+    import_id integer not null,
+    -- The line's row in its file (allocation lines have no key of their own);
+    -- rows written by hand, not by an import, take a number that is never reused.
+    line_no integer not null default nextval('funding_line_seq'),
+    primary key (import_id, line_no)
 );
 
 -- month is stored as the first day of the month.
@@ -91,7 +102,8 @@ create table if not exists safety (
     police_hours double,
     satisfaction_rate double,
     legal_education_rate double,
-    import_id integer not null
+    import_id integer not null,
+    primary key (community_id, month)
 );
 
 create table if not exists residences (
@@ -101,7 +113,8 @@ create table if not exists residences (
     population integer,
     lon double not null,
     lat double not null,
-    import_id integer not null
+    import_id integer not null,
+    primary key (residence_id)
 );
 
 -- Optional grid events (网格事件), one row per incident; an import replaces the
@@ -116,7 +129,8 @@ create table if not exists incidents (
     resolved_at timestamp,
     lon double,
     lat double,
-    import_id integer not null
+    import_id integer not null,
+    primary key (incident_id)
 );
 
 -- The catalogue's status rule, written once for every indicator query.
@@ -145,7 +159,8 @@ create or replace macro indicator_status(value, floor_value, target_value, direc
 create table if not exists community_boundaries (
     community_id varchar not null,
     geometry_json varchar not null,
-    import_id integer not null
+    import_id integer not null,
+    primary key (community_id)
 );
 
 -- Named what-if scenarios: only what differs from the policy defaults, as JSON
@@ -155,5 +170,6 @@ create table if not exists scenarios (
     payload_json varchar not null,
     changes integer not null,
     saved_at timestamp not null,
-    saved_by varchar not null
+    saved_by varchar not null,
+    primary key (name)
 );

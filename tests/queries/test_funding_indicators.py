@@ -142,7 +142,7 @@ def test_scope_and_type_filter(conn):
 
 def test_funding_lines_of_unknown_communities_are_ignored(conn):
     conn.execute(
-        "insert into funding values ('C99', 2024, 'office', 'fiscal', 1000.00, null, null, 9)"
+        "insert into funding values ('C99', 2024, 'office', 'fiscal', 1000.00, null, null, 9, 1)"
     )
     rows = run(conn, params())
     assert {c for c, _ in rows} == {"C01", "C02", "C03", "C04", "C05"}

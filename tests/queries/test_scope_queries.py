@@ -95,7 +95,7 @@ def test_funding_years(conn):
 
 def test_funding_years_ignore_unknown_communities(conn):
     conn.execute(
-        "insert into funding values ('C99', 2019, 'office', 'fiscal', 1.00, null, null, 9)"
+        "insert into funding values ('C99', 2019, 'office', 'fiscal', 1.00, null, null, 9, 1)"
     )
     assert [r["year"] for r in run(conn, "funding_years", scope_streets=STREETS)] == [2024, 2023]
 

@@ -225,3 +225,90 @@ def test_messy_workbooks_only_ever_produce_reports(case):
             event("applied" if result.applied else "refused")
         finally:
             conn.close()
+
+
+# -- a street account's batches ------------------------------------------------------
+
+TWO_STREETS = (
+    "社区编码,社区名称,街道,社区类型,户数,常住人口,办公和活动用房面积\n"
+    "E1,东一,东街道,村,10,30,5\nE2,东二,东街道,村,10,30,5\n"
+    "W1,西一,西街道,村,10,30,5\nW2,西二,西街道,村,10,30,5\n"
+)
+TWO_STREETS_FACILITIES = "设施编码,社区编码,设施类型\nFE,E1,警务室\nFW,W1,警务室\n"
+TWO_STREETS_INCIDENTS = (
+    "事件编号,社区编码,发生时间,事件类别,办理状态\nIE,E1,2024-01-02,治安案件,已上报\n"
+    "IW,W1,2024-01-03,治安案件,已上报\n"
+)
+ROW_COMMUNITY = st.sampled_from(["E1", "E2", "E3", "W1", "W2"])
+STREET = st.sampled_from(["东街道", "西街道"])
+
+
+@st.composite
+def street_batch(draw) -> list[tuple[str, str]]:
+    """One to three files of a batch 东街道 sends: its own rows, new ones, and
+    now and then another street's community, facility or event id."""
+    files = []
+    for table in draw(st.lists(st.sampled_from(
+            ["communities", "safety", "facilities", "incidents"]), min_size=1, max_size=3,
+            unique=True)):
+        ids = draw(st.lists(ROW_COMMUNITY, min_size=1, max_size=4, unique=True))
+        if table == "communities":
+            lines = ["社区编码,社区名称,街道,社区类型,户数,常住人口,办公和活动用房面积"]
+            lines += [f"{c},名{c},{draw(STREET)},村,10,30,5" for c in ids]
+        elif table == "safety":
+            lines = ["社区编码,月份,刑事案件数"] + [f"{c},2024-01,{n}" for n, c in enumerate(ids)]
+        elif table == "facilities":
+            keys = draw(st.permutations(["FE", "FW", "FN", "FM"]))
+            lines = ["设施编码,社区编码,设施类型"] + [
+                f"{k},{c},警务室" for k, c in zip(keys, ids, strict=False)]
+        else:
+            keys = draw(st.permutations(["IE", "IW", "IN", "IM"]))
+            lines = ["事件编号,社区编码,发生时间,事件类别,办理状态"] + [
+                f"{k},{c},2024-01-05,治安案件,已上报" for k, c in zip(keys, ids, strict=False)]
+        files.append((table, "\n".join(lines) + "\n"))
+    return files
+
+
+def _west(conn) -> dict[str, list]:
+    """Everything of 西街道's: its communities and every row citing them."""
+    out = {"communities": conn.execute(
+        "select * from communities where street = '西街道' order by all").fetchall()}
+    for name in ("facilities", "safety", "incidents"):
+        out[name] = conn.execute(
+            "select * from " + name + " where community_id in ('W1', 'W2')"
+            " or " + ("facility_id = 'FW'" if name == "facilities" else
+                      "incident_id = 'IW'" if name == "incidents" else "false")
+            + " order by all").fetchall()
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(street_batch())
+def test_a_street_batch_never_touches_another_streets_rows(files):
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = db.connect_memory()
+        try:
+            setup = []
+            for table, text in (("communities", TWO_STREETS),
+                                ("facilities", TWO_STREETS_FACILITIES),
+                                ("incidents", TWO_STREETS_INCIDENTS)):
+                path = Path(tmp) / f"setup_{table}.csv"
+                path.write_text(text, encoding="utf-8")
+                setup.append(importer.SourceFile(path, table))
+            assert all(r.applied for r in importer.import_files(conn, setup, applied_by="admin"))
+            west = _west(conn)
+            sources = []
+            for number, (table, text) in enumerate(files):
+                path = Path(tmp) / f"{number}_{table}.csv"
+                path.write_text(text, encoding="utf-8")
+                sources.append(importer.SourceFile(path, table))
+            results = importer.import_files(conn, sources, applied_by="jie", scope=("东街道",))
+            # all or nothing, and 西街道's rows exactly as they were
+            assert len({r.applied or r.unchanged for r in results}) == 1
+            assert _west(conn) == west
+            # every key the database holds is unique (the declared keys hold)
+            assert conn.execute("select count(*) = count(distinct community_id)"
+                                " from communities").fetchone()[0]
+            event("applied" if results[0].applied else "refused")
+        finally:
+            conn.close()

@@ -37,7 +37,8 @@ def test_schema_has_every_contract_column_with_its_type(memory_conn, table):
         {"table": table.name},
     ).fetchall()
     stored = {name: (data_type, nullable) for name, data_type, nullable in rows}
-    assert set(stored) == set(table.column_names) | {"import_id"}
+    storage_only = {"import_id"} | set(db.STORAGE_KEYS[table.name]) - set(table.column_names)
+    assert set(stored) == set(table.column_names) | storage_only
     for column in table.columns:
         data_type, nullable = stored[column.name]
         assert data_type in KIND_TO_TYPES[column.kind], (column.name, data_type)
@@ -106,7 +107,7 @@ def test_enum_lookup_accepts_code_label_and_alias():
 def test_quote_identifier_only_admits_the_allowlist():
     assert db.quote_identifier("communities") == '"communities"'
     assert db.quote_identifier("amount_yuan") == '"amount_yuan"'
-    for hostile in ("communities; drop table meta", "meta", 'x"y', ""):
+    for hostile in ("communities; drop table meta", "information_schema", 'x"y', ""):
         with pytest.raises(db.QueryError):
             db.quote_identifier(hostile)
 
@@ -149,3 +150,94 @@ def test_data_version_bumps_inside_a_transaction(memory_conn):
     db.bump_data_version(cur)
     cur.execute("commit")
     assert db.data_version(memory_conn) == 1
+
+
+# --- keys the database enforces ---------------------------------------------------
+
+
+def test_every_table_declares_its_key(memory_conn):
+    assert db.declared_keys(memory_conn) == db.STORAGE_KEYS
+
+
+@pytest.mark.parametrize("table", list(TABLES.values()), ids=list(TABLES))
+def test_the_contract_key_is_the_stored_key(table):
+    # funding lines have no key of their own: they are known by import and row
+    assert db.STORAGE_KEYS[table.name] == (table.key or ("import_id", "line_no"))
+
+
+def _old_layout(path) -> None:
+    """A database as the first releases made it: the same tables, no keys,
+    funding without line_no (schema.sql with its keys and line_no taken out)."""
+    import re
+
+    import duckdb
+
+    text = db.read_sql("schema")
+    text = re.sub(r",\s*primary key \([^)]*\)", "", text)
+    text = re.sub(r"\s*-- The line's row in its file.*?line_no [^\n]*\n", "\n", text, flags=re.S)
+    conn = duckdb.connect(str(path))
+    conn.execute(text)
+    conn.execute(
+        "insert into funding (community_id, year, category, source, amount_yuan, import_id)"
+        " values ('C1', 2025, 'office', 'fiscal', 100, 7), ('C1', 2025, 'office', 'fiscal', 100, 7),"
+        " ('C2', 2025, 'office', 'fiscal', 50, 8)")
+    conn.execute(
+        "insert into communities (community_id, community_name, street, community_type,"
+        " households, population, office_area_m2, import_id) values"
+        " ('C1', '甲', '东街道', 'urban', 10, 30, 5, 1), ('C2', '乙', '东街道', 'urban', 10, 30, 5, 1)")
+    assert db.declared_keys(conn) == {}
+    conn.close()
+
+
+def test_an_older_database_gets_every_key_on_connect(tmp_path):
+    path = tmp_path / "old.duckdb"
+    _old_layout(path)
+    conn = db.connect(path)
+    try:
+        assert db.declared_keys(conn) == db.STORAGE_KEYS
+        # two identical lines of one import stay two lines, numbered in stored order
+        assert conn.execute(
+            "select import_id, line_no from funding order by import_id, line_no").fetchall() == [
+            (7, 1), (7, 2), (8, 1)]
+    finally:
+        conn.close()
+
+
+def test_an_older_database_with_duplicates_keeps_them_and_says_so(tmp_path, caplog):
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    _old_layout(path)
+    raw = duckdb.connect(str(path))
+    raw.execute(
+        "insert into communities (community_id, community_name, street, community_type,"
+        " households, population, office_area_m2, import_id)"
+        " values ('C1', '甲', '西街道', 'urban', 10, 30, 5, 2)")
+    raw.close()
+    with caplog.at_level("ERROR", logger="governance.db"):
+        conn = db.connect(path)
+    try:
+        keys = db.declared_keys(conn)
+        assert "communities" not in keys
+        assert keys["facilities"] == ("facility_id",)  # the others are declared
+        assert "communities holds duplicate keys" in caplog.text
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(("table", "row"), [
+    ("communities", "('C1', '甲', '东街道', 'urban', 10, 30, 5, 1)"),
+    ("safety", "('C1', date '2025-01-01', 1)"),
+])
+def test_the_database_refuses_a_duplicate_key(memory_conn, table, row):
+    import duckdb
+
+    columns = {
+        "communities": "(community_id, community_name, street, community_type, households,"
+                       " population, office_area_m2, import_id)",
+        "safety": "(community_id, month, import_id)",
+    }[table]
+    statement = "insert into " + db.quote_identifier(table) + " " + columns + " values " + row
+    memory_conn.execute(statement)
+    with pytest.raises(duckdb.ConstraintException):
+        memory_conn.execute(statement)
