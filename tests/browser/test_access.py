@@ -64,3 +64,71 @@ def test_roles_in_the_browser(browser, tmp_path):
         assert "jie" in audit.text_content() and "登录" in audit.text_content()
         screenshot(tab, "admin_page")
         context.close()
+
+
+def _takeover_files(street: str) -> tuple[str, str, bytes, bytes]:
+    """A street account's communities file holding its own communities plus one
+    of another street's with the street rewritten to its own, and a safety file
+    reporting that community's January with serious cases."""
+    with open(SAMPLE_DIR / "communities.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = ["community_id", "community_name", "street", "community_type", "households",
+               "population", "office_area_m2"]
+    own = [r for r in rows if r["street"] == street]
+    victim = next(r for r in rows if r["street"] != street)
+    lines = [",".join(columns)]
+    lines += [",".join(r[c] for c in columns) for r in own]
+    lines.append(",".join(street if c == "street" else victim[c] for c in columns))
+    safety = ("community_id,month,criminal_cases,major_criminal_cases,mass_incidents\n"
+              f"{victim['community_id']},2025-01,3,3,2\n")
+    return (victim["community_id"], victim["street"], ("\n".join(lines) + "\n").encode(),
+            safety.encode())
+
+
+def test_a_street_account_cannot_take_over_another_streets_community(browser, tmp_path):
+    import duckdb
+
+    street, count = _street_counts()
+    victim_id, victim_street, communities, safety = _takeover_files(street)
+    store = auth.Accounts(tmp_path / "accounts.sqlite")
+    store.add_user("jie", PASSWORD, "street", (street,))
+    with running_app(tmp_path) as url:
+        context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        tab = context.new_page()
+        tab.set_default_timeout(120_000)
+        _sign_in(tab, url, "jie")
+        tab.locator('[data-testid="stSidebarNavLink"]', has_text="数据管理").click()
+        wait_for_app(tab)
+        tab.locator('[data-testid="stFileUploaderDropzoneInput"][accept*=".csv"]').set_input_files(
+            files=[{"name": "社区.csv", "mimeType": "text/csv", "buffer": communities},
+                   {"name": "平安.csv", "mimeType": "text/csv", "buffer": safety}])
+        wait_for_app(tab)
+        body = tab.locator('[data-testid="stMain"]')
+        expect(body.get_by_text("校验未通过").first).to_be_visible()
+        assert body.get_by_text("校验未通过").count() == 2  # both files of the batch
+        # The problem tables name the row, the community and whose it is.
+        grids = tab.locator('[data-testid="stDataFrame"]')
+        grids.first.locator('[data-testid^="glide-cell-"]').first.wait_for(state="attached")
+        problems = " ".join(grids.nth(i).text_content() for i in range(grids.count()))
+        assert victim_id in problems and victim_street in problems
+        assert tab.get_by_role("button", name="导入", exact=True).is_disabled()
+        grids.first.scroll_into_view_if_needed()
+        screenshot(tab, "street_takeover_refused")
+        context.close()
+    conn = duckdb.connect(str(tmp_path / "browser.duckdb"), read_only=True)
+    try:
+        streets = conn.execute(
+            "select street, count(*) from communities where community_id = $id group by street",
+            {"id": victim_id}).fetchall()
+        assert streets == [(victim_street, 1)]
+        assert conn.execute("select count(*) from communities").fetchone()[0] == 117
+        january = conn.execute(
+            "select major_criminal_cases, mass_incidents from safety"
+            " where community_id = $id and month = date '2025-01-01'", {"id": victim_id}
+        ).fetchall()
+        assert january != [(3, 2)]
+        assert conn.execute(
+            "select count(*) from import_history where applied_by = 'jie'").fetchone()[0] == 0
+    finally:
+        conn.close()
+    assert count > 0
