@@ -78,7 +78,8 @@ def grid_candidates_sql() -> str:
     """The grid block of queries/coverage_points.sql, then a count of the
     candidate pairs its equi-join produces before the exact haversine test."""
     sql = (db.QUERIES_DIR / "coverage_points.sql").read_text(encoding="utf-8")
-    return sql[: sql.index("-- ---- end of grid block")] + """
+    head = sql[: sql.index("-- include: walking_grid")] + "-- include: walking_grid\n"
+    return db.compose(head)[0] + """
 final as (
     select count(*) as pairs
     from point_keys as p

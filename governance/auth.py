@@ -10,12 +10,28 @@ Roles: admin (users, settings, all data), leader (view all, scenarios), street
 (view and import only its own streets). Scope is decided here, on the server,
 from the signed-in account: a street account with no streets sees nothing.
 With no account configured the app runs in single-user local mode as local_user().
+
+Every refused sign-in costs one Argon2 verification, whatever the reason
+(unknown name, locked account, wrong password), so the answer's timing does
+not tell an attacker which it was.
+
+Sign-in sessions (so a reload keeps the sign-in) are rows of the `sessions`
+table: created at sign-in, expiring SESSION_MAX_AGE later, revoked at sign-out
+and whenever the account's password, role or streets change or it is removed.
+The browser holds only an HttpOnly cookie `<token>.<HMAC of the token>`; the
+table keeps the token's SHA-256, never the token. The cookie is handed over
+through a one-time ticket (TICKET_MAX_AGE) that the web server exchanges for
+it (serve.py, pages/_session_cookie.py).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -41,8 +57,15 @@ USERNAME_MAX = 64
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
 
+# A sign-in survives a reload for at most this long (then the password again).
+SESSION_MAX_AGE = timedelta(hours=8)
+# The one-time ticket that turns a sign-in into the browser's cookie.
+TICKET_MAX_AGE = timedelta(seconds=60)
+SESSION_COOKIE = "governance_session"
+
 _HASHER = PasswordHasher()
-# Verified against when the username does not exist, so both paths cost the same.
+# Verified against when there is no usable stored hash (unknown name), so every
+# refusal costs the same one Argon2 verification.
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
 
 _SCHEMA = (
@@ -55,6 +78,14 @@ _SCHEMA = (
     " id integer primary key autoincrement, at text not null, username text not null,"
     " action text not null, detail text not null, outcome text not null)",
     "create index if not exists audit_log_at on audit_log (at)",
+    # Sign-in sessions: hashes of the cookie token and of the one-time ticket only.
+    "create table if not exists sessions ("
+    " id text primary key, username text not null, created_at text not null,"
+    " expires_at text not null, revoked_at text, token_hash text unique,"
+    " ticket_hash text unique, ticket_expires_at text)",
+    "create index if not exists sessions_username on sessions (username)",
+    # The key that signs session cookies (made on first use).
+    "create table if not exists settings (key text primary key, value text not null)",
 )
 
 
@@ -113,8 +144,26 @@ def accounts_path(db_path: str | Path) -> Path:
     return Path(db_path).expanduser().resolve().parent / "accounts.sqlite"
 
 
-def _now() -> str:
-    return datetime.now(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+def _now(delta: timedelta = timedelta(0)) -> str:
+    return (datetime.now(UTC).replace(tzinfo=None) + delta).isoformat(timespec="seconds")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _password_matches(stored: str, password: str) -> bool:
+    """One Argon2 verification (the only one a sign-in attempt makes)."""
+    try:
+        return _HASHER.verify(stored, password or "")
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _revoke_sessions(conn: sqlite3.Connection, username: str) -> None:
+    conn.execute(
+        "update sessions set revoked_at = ?, ticket_hash = null"
+        " where username = ? and revoked_at is null", (_now(), username))
 
 
 class Accounts:
@@ -177,16 +226,23 @@ class Accounts:
         return User(name, display_name or name, role, streets)
 
     def set_password(self, username: str, password: str) -> None:
+        """A new password; every sign-in session of the account ends."""
         _check_password(password)
+        self._store_hash(username, _HASHER.hash(password), revoke=True)
+
+    def _store_hash(self, username: str, password_hash: str, *, revoke: bool) -> None:
         with self._connect() as conn:
             changed = conn.execute(
                 "update users set password_hash = ?, updated_at = ? where username = ?",
-                (_HASHER.hash(password), _now(), username),
+                (password_hash, _now(), username),
             ).rowcount
+            if changed and revoke:
+                _revoke_sessions(conn, username)
         if not changed:
             raise AccountError(t("auth.error.no_user", username=username))
 
     def set_access(self, username: str, role: str, streets: tuple[str, ...] = ()) -> None:
+        """A new role and streets; every sign-in session of the account ends."""
         role = _valid_role(role)
         streets = tuple(s.strip() for s in streets if s.strip()) if role == "street" else ()
         with self._connect() as conn:
@@ -194,6 +250,8 @@ class Accounts:
                 "update users set role = ?, streets = ?, updated_at = ? where username = ?",
                 (role, json.dumps(list(streets), ensure_ascii=False), _now(), username),
             ).rowcount
+            if changed:
+                _revoke_sessions(conn, username)
         if not changed:
             raise AccountError(t("auth.error.no_user", username=username))
 
@@ -208,6 +266,7 @@ class Accounts:
             if row[0] == "admin" and admins <= 1:
                 raise AccountError(t("auth.error.last_admin"))
             conn.execute("delete from users where username = ?", (username,))
+            _revoke_sessions(conn, username)
 
     def list_users(self) -> pd.DataFrame:
         """username, display_name, role, streets (comma-joined), created_at,
@@ -234,26 +293,28 @@ class Accounts:
 
     def verify(self, username: str, password: str) -> User | None:
         """The account when the password matches (and the username is not locked
-        out by recent failures); every attempt is written to the audit log."""
+        out by recent failures); every attempt is written to the audit log.
+
+        Each path makes the same calls: the failure count, the stored hash and
+        exactly one Argon2 verification (against a dummy hash for an unknown
+        name), so a locked account, an unknown name and a wrong password are
+        refused in the same time."""
         name = (username or "").strip()
-        if self.recent_failures(name) >= MAX_FAILURES:
-            self.audit(name or "?", "sign_in", t("auth.audit.locked"), "refused")
-            return None
+        locked = self.recent_failures(name) >= MAX_FAILURES
         with self._connect() as conn:
             row = conn.execute(
                 "select password_hash from users where username = ? and active = 1",
                 (name,)).fetchone()
         stored = row[0] if row else _DUMMY_HASH
-        try:
-            _HASHER.verify(stored, password or "")
-            matched = row is not None
-        except (VerificationError, InvalidHashError):
-            matched = False
+        matched = _password_matches(stored, password) and row is not None
+        if locked:
+            self.audit(name or "?", "sign_in", t("auth.audit.locked"), "refused")
+            return None
         if not matched:
             self.audit(name or "?", "sign_in", t("auth.audit.bad_password"), "refused")
             return None
         if _HASHER.check_needs_rehash(stored):
-            self.set_password(name, password)
+            self._store_hash(name, _HASHER.hash(password), revoke=False)
         self.audit(name, "sign_in", "", "ok")
         return self.get_user(name)
 
@@ -268,6 +329,110 @@ class Accounts:
                 " and outcome = 'ok'), 0)",
                 (username, since, username)).fetchone()[0]
         return int(failures)
+
+    # -- sign-in sessions -----------------------------------------------------
+
+    def _cookie_key(self, conn: sqlite3.Connection) -> bytes:
+        row = conn.execute("select value from settings where key = 'cookie_key'").fetchone()
+        if row is None:
+            conn.execute("insert or ignore into settings values ('cookie_key', ?)",
+                         (secrets.token_hex(32),))
+            row = conn.execute(
+                "select value from settings where key = 'cookie_key'").fetchone()
+        return bytes.fromhex(row[0])
+
+    def _signature(self, conn: sqlite3.Connection, token: str) -> str:
+        digest = hmac.new(self._cookie_key(conn), token.encode("ascii"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+    def start_session(self, username: str) -> tuple[str, str]:
+        """A new sign-in session for `username`: (session id, one-time ticket).
+        The ticket is exchanged once, within TICKET_MAX_AGE, for the cookie."""
+        session_id = secrets.token_hex(16)
+        ticket = secrets.token_urlsafe(32)
+        with self._connect() as conn:
+            conn.execute("delete from sessions where expires_at < ?", (_now(),))
+            conn.execute(
+                "insert into sessions (id, username, created_at, expires_at, ticket_hash,"
+                " ticket_expires_at) values (?, ?, ?, ?, ?, ?)",
+                (session_id, username, _now(), _now(SESSION_MAX_AGE), _sha256(ticket),
+                 _now(TICKET_MAX_AGE)))
+        return session_id, ticket
+
+    def redeem_ticket(self, ticket: str) -> tuple[str, int] | None:
+        """The cookie value and its max age (seconds) for a valid, unused ticket
+        of a live session; None otherwise. A ticket works once."""
+        if not ticket or len(ticket) > 100:
+            return None
+        now = _now()
+        token = secrets.token_urlsafe(32)
+        with self._connect() as conn:
+            row = conn.execute(
+                "select id, expires_at from sessions where ticket_hash = ?"
+                " and ticket_expires_at >= ? and revoked_at is null and expires_at > ?",
+                (_sha256(ticket), now, now)).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "update sessions set ticket_hash = null, ticket_expires_at = null,"
+                " token_hash = ? where id = ?", (_sha256(token), row[0]))
+            value = token + "." + self._signature(conn, token)
+        left = datetime.fromisoformat(row[1]) - datetime.fromisoformat(now)
+        return value, max(int(left.total_seconds()), 0)
+
+    def _session_by_cookie(self, conn: sqlite3.Connection, cookie: str) -> str | None:
+        if not isinstance(cookie, str) or len(cookie) > 200:
+            return None
+        token, _, signature = cookie.partition(".")
+        if not token or not signature:
+            return None
+        try:
+            expected = self._signature(conn, token)
+        except UnicodeEncodeError:
+            return None
+        if not hmac.compare_digest(expected, signature):
+            return None
+        row = conn.execute("select id from sessions where token_hash = ?",
+                           (_sha256(token),)).fetchone()
+        return row[0] if row else None
+
+    def resume(self, cookie: str) -> tuple[str, User] | None:
+        """(session id, account) for a browser's session cookie: its signature
+        holds, the session is neither revoked nor expired, the account exists."""
+        with self._connect() as conn:
+            session_id = self._session_by_cookie(conn, cookie)
+        if session_id is None:
+            return None
+        user = self.session_user(session_id)
+        return None if user is None else (session_id, user)
+
+    def session_user(self, session_id: str) -> User | None:
+        """The account of a live session (not revoked, not expired), else None."""
+        with self._connect() as conn:
+            row = conn.execute(
+                "select u.username, u.display_name, u.role, u.streets from sessions s"
+                " join users u on u.username = s.username and u.active = 1"
+                " where s.id = ? and s.revoked_at is null and s.expires_at > ?",
+                (session_id, _now())).fetchone()
+        if row is None:
+            return None
+        return User(row[0], row[1], row[2], tuple(json.loads(row[3])))
+
+    def end_session(self, session_id: str) -> str | None:
+        """Revoke a session; the account it belonged to (None: no live session)."""
+        with self._connect() as conn:
+            row = conn.execute("select username from sessions where id = ?"
+                               " and revoked_at is null", (session_id,)).fetchone()
+            conn.execute(
+                "update sessions set revoked_at = ?, ticket_hash = null"
+                " where id = ? and revoked_at is null", (_now(), session_id))
+        return row[0] if row else None
+
+    def end_session_by_cookie(self, cookie: str) -> None:
+        with self._connect() as conn:
+            session_id = self._session_by_cookie(conn, cookie)
+        if session_id is not None:
+            self.end_session(session_id)
 
     # -- audit --------------------------------------------------------------
 
@@ -288,6 +453,23 @@ class Accounts:
                 " where (? is null or action = ?) order by id desc limit ?",
                 (action, action, int(limit))).fetchall()
         return pd.DataFrame(rows, columns=columns)
+
+
+def scope_text(role: str, streets: tuple[str, ...] | list[str]) -> str:
+    """What an account sees, in words: 全部 for admin and leader, its streets,
+    or 无（看不到任何数据） for a street account without any."""
+    if role in ("admin", "leader"):
+        return t("filter.all")
+    return "、".join(streets) if streets else t("auth.scope.none")
+
+
+def with_scope_text(users: pd.DataFrame) -> pd.DataFrame:
+    """list_users() with the streets column saying what each account sees
+    (scope_text): never blank, never 全部 for a street account."""
+    return users.assign(streets=[
+        scope_text(role, [streets] if streets else [])
+        for role, streets in zip(users["role"], users["streets"], strict=True)
+    ])
 
 
 def users_for_display(users: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,13 @@ note is added to the import's report.
 process has the database open, after saving the current file as a
 `before-restore-…` backup, atomically (temporary copy in the same folder,
 fsync, os.replace), and it checks that the result opens and has the schema.
+Backups and the restored database are 0600, whatever the umask.
+
+`recover` runs whenever the database is opened for writing (app start, CLI):
+it removes what a backup or restore killed half-way left behind (`….partial`
+files, a restore's temporary copy) and takes the backup of the newest import
+if there is none (the process was killed between the import's commit and its
+backup).
 
 Paths reach SQL only through `sql_string` (ATTACH cannot take a bound
 parameter) and database names only through `sql_name`; both refuse control
@@ -40,7 +47,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from governance import db
+from governance import db, private_files
 from governance.contract import TABLES
 from governance.text import t
 
@@ -62,6 +69,7 @@ _STAMP_FORMAT = "%Y%m%dT%H%M%S"
 _STAMP = r"(?P<stamp>\d{8}T\d{6})\.(?P<ms>\d{3})Z"
 _IMPORT_NAME = re.compile(r"^(?P<stem>.+)-" + _STAMP + r"-import-(?P<id>\d+)\.duckdb$")
 _BEFORE_NAME = re.compile(r"^before-restore-(?P<stem>.+)-" + _STAMP + r"\.duckdb$")
+_RESTORE_TEMP = re.compile(r"^\.(?P<name>.+)\.restore-[0-9a-f]{8}$")
 _ODD = re.compile(r"[\x00-\x1f\x7f]")
 
 # One backup at a time per process: the app may import from two sessions.
@@ -230,10 +238,7 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def _private_dir(folder: Path) -> Path:
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if folder.stat().st_mode & 0o077:
-        folder.chmod(0o700)
-    return folder
+    return private_files.private_dir(folder)
 
 
 def _remove_partial(path: Path) -> None:
@@ -241,16 +246,22 @@ def _remove_partial(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _remove_stale_partials(folder: Path, db_path: Path) -> None:
-    """Temporary files of a backup cut short (power loss, a killed process).
-    Only the process holding the database writes its backups, one at a time."""
+def _remove_stale_partials(folder: Path, db_path: Path) -> list[Path]:
+    """Temporary files of a backup or a before-restore copy cut short (power
+    loss, a killed process) — `X.duckdb.partial`, `X.duckdb.partial.wal`,
+    `X.duckdb.wal.partial` — of this database only. Only the process holding
+    the database writes its backups, one at a time. Returns what was removed."""
+    removed = []
     for entry in folder.iterdir():
         name = entry.name.removesuffix(".wal")
         if not name.endswith(PARTIAL_SUFFIX):
             continue
-        match = _IMPORT_NAME.match(name.removesuffix(PARTIAL_SUFFIX))
+        name = name.removesuffix(PARTIAL_SUFFIX).removesuffix(".wal")
+        match = _IMPORT_NAME.match(name) or _BEFORE_NAME.match(name)
         if match is not None and match.group("stem") == db_path.stem:
             entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
 
 
 def _copy_database(conn: duckdb.DuckDBPyConnection, target: Path) -> None:
@@ -271,7 +282,7 @@ def _copy_database(conn: duckdb.DuckDBPyConnection, target: Path) -> None:
         cur.execute("detach " + sql_name(alias))
         attached = False
         _fsync_file(partial)
-        partial.chmod(0o600)
+        os.chmod(partial, private_files.FILE_MODE)
         os.replace(partial, target)
         _fsync_dir(target.parent)
     except BaseException:
@@ -334,6 +345,57 @@ def after_import(conn: duckdb.DuckDBPyConnection, results: Iterable[ImportResult
         for result in applied:
             result.report.notes.append(note)
             result.warnings.append(note)
+        return None
+
+
+def _remove_stale_restore_copies(db_path: Path) -> list[Path]:
+    """A restore's temporary copy of the database (`.NAME.restore-xxxxxxxx`
+    beside it) left by a restore killed half-way."""
+    removed = []
+    for entry in db_path.parent.iterdir():
+        match = _RESTORE_TEMP.match(entry.name)
+        if match is not None and match.group("name") == db_path.name and entry.is_file():
+            entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def _latest_import(conn: duckdb.DuckDBPyConnection) -> int | None:
+    cur = conn.cursor()
+    try:
+        return cur.execute("select max(import_id) from import_history").fetchone()[0]
+    finally:
+        cur.close()
+
+
+def recover(conn: duckdb.DuckDBPyConnection) -> Path | None:
+    """On opening the database for writing (the caller holds it, so no backup
+    or restore of it is running): remove what a killed backup or restore left
+    (`….partial`, a restore's temporary copy) and, when the newest import has
+    no backup (killed between its commit and its backup), take it now.
+    Returns that backup's path, else None. Never raises: a failure is logged."""
+    try:
+        db_path = database_path(conn)
+        if db_path is None:
+            return None
+        folder = backup_dir(db_path)
+        removed = _remove_stale_restore_copies(db_path)
+        if folder.is_dir():
+            with _backup_lock:
+                removed += _remove_stale_partials(folder, db_path)
+        for path in removed:
+            log.warning("removed %s, left by a backup or restore that did not finish", path)
+        latest = _latest_import(conn)
+        if latest is None or keep_count() == 0:
+            return None
+        if any(b.kind == "import" and b.import_id == latest for b in list_backups(db_path)):
+            return None
+        path = take_backup(conn, int(latest))
+        log.warning("import %s had no backup (the process stopped before it was taken);"
+                    " backed up now as %s", latest, path)
+        return path
+    except Exception:  # noqa: BLE001 — opening the database must not fail on this
+        log.exception("recovering backups at start failed")
         return None
 
 
@@ -400,12 +462,13 @@ def _place(source: Path, target: Path) -> None:
     """Copy source over target atomically: temp file in target's folder, fsync, rename."""
     temp = target.with_name("." + target.name + ".restore-" + uuid.uuid4().hex[:8])
     try:
-        with open(source, "rb") as reader, open(temp, "wb") as writer:
+        # Private from its first byte (0600 whatever the umask): it is the database.
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, private_files.FILE_MODE)
+        with os.fdopen(fd, "wb") as writer, open(source, "rb") as reader:
+            os.fchmod(writer.fileno(), private_files.FILE_MODE)
             shutil.copyfileobj(reader, writer, 1 << 20)
             writer.flush()
             os.fsync(writer.fileno())
-        if target.exists():
-            shutil.copymode(target, temp)
         # A write-ahead log left beside the old file must not be replayed
         # onto the new one (its contents are in the before-restore copy).
         target.with_name(target.name + ".wal").unlink(missing_ok=True)
@@ -443,8 +506,8 @@ def _save_current(db_path: Path, moment: datetime) -> tuple[Path | None, int | N
             if old.exists():
                 partial = target.with_name(target.name + suffix + PARTIAL_SUFFIX)
                 shutil.copyfile(old, partial)
+                os.chmod(partial, private_files.FILE_MODE)
                 _fsync_file(partial)
-                partial.chmod(0o600)
                 os.replace(partial, target.with_name(target.name + suffix))
         _fsync_dir(folder)
     except BaseException:

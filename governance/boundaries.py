@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from governance import backup, coords, db
+from governance import coords, db
 from governance.contract import COMMUNITIES
-from governance.importer import CellProblem, ImportReport, ImportResult
+from governance.importer import CellProblem, ImportReport, ImportResult, back_up_after
 from governance.text import t
 
 TABLE_NAME = "boundaries"
@@ -224,7 +224,7 @@ def import_boundaries(
             cur.execute("rollback")
             raise
         result = ImportResult(report, True, False, import_id, replaced)
-        backup.after_import(conn, [result])  # never raises; a failure becomes a note
+        back_up_after(conn, [result])  # never raises; a failure becomes a note
         return result
     finally:
         cur.close()

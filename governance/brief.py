@@ -26,7 +26,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.offline
 
-from governance import funding, indicators, presentation, safety, scenarios
+from governance import exporting, funding, indicators, presentation, safety, scenarios
 from governance.catalogue import DIMENSIONS, STATUSES, Standards
 from governance.contract import COMMUNITY_TYPE
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
@@ -170,17 +170,6 @@ def _title(communities: pd.DataFrame) -> str:
     return t("brief.title")
 
 
-def _plot_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Names as plotly labels: `<`, `>` and `&` as entities, so an uploaded name
-    cannot become a plotly pseudo-HTML tag (a link, say); plotly shows them as typed."""
-    safe = frame.copy()
-    for column in ("community_name", "street"):
-        if column in safe:
-            safe[column] = safe[column].map(
-                lambda v: html.escape(v, quote=False) if isinstance(v, str) else v)
-    return safe
-
-
 def _fit(figure: go.Figure) -> go.Figure:
     """A copy sized for the printable width, its title left to the HTML heading.
 
@@ -271,7 +260,8 @@ def _standard_text(indicator_id: str, standards: Standards) -> str:
     bounds = presentation.threshold_bounds(indicator_id, standards)
     if indicator_id == "F02":
         return t("brief.standard.rural", bounds=bounds,
-                 value=f"{float(settings['rural_office_area_floor_m2']):g}", unit=item.unit)
+                 value=presentation.bound_text(settings["rural_office_area_floor_m2"]),
+                 unit=item.unit)
     if item.has_standard and item.floor is None and item.target is None:
         return presentation.readable_formula(item.formula)
     return bounds
@@ -313,7 +303,7 @@ def _dimension_charts(
             charts.append(BriefChart(t("brief.chart.f01"), _apart(histogram),
                                      t("brief.chart.f01.note")))
     elif dimension == "funding" and period.year is not None:
-        lines = _plot_safe(funding.category_source(conn, period, view_filter, standards, scope))
+        lines = funding.category_source(conn, period, view_filter, standards, scope)
         by_street = lines.groupby(["street", "category"], as_index=False)["amount_yuan"].sum()
         if len(by_street):
             charts.append(BriefChart(t("brief.chart.funding", year=period.year),
@@ -334,7 +324,7 @@ def _dimension_charts(
 
 def _dimension_section(
     conn: duckdb.DuckDBPyConnection, dimension: str, summary: pd.DataFrame,
-    values: pd.DataFrame, chart_values: pd.DataFrame, chart_communities: pd.DataFrame,
+    values: pd.DataFrame, communities: pd.DataFrame,
     period: Period, view_filter: ViewFilter, standards: Standards, scope: Scope,
 ) -> DimensionSection:
     label = t(f"dimension.{dimension}")
@@ -349,7 +339,7 @@ def _dimension_section(
         summary=figures,
         indicators=_indicator_table(values[values["dimension"] == dimension], standards,
                                     dimension),
-        charts=_dimension_charts(conn, dimension, label, chart_values, chart_communities,
+        charts=_dimension_charts(conn, dimension, label, values, communities,
                                  period, view_filter, standards, scope),
     )
 
@@ -371,16 +361,15 @@ def build_brief(
     totals = indicators.district_totals(conn, view_filter, scope)
     summary = indicators.dimension_summary(values)
     matrix = indicators.status_matrix(values, communities)
-    chart_values, chart_communities = _plot_safe(values), _plot_safe(communities)
 
     overview_charts = []
     if len(communities) and values["status"].isin(indicators.RATED_STATUSES).any():
-        counts = indicators.street_status_counts(chart_values, chart_communities)
+        counts = indicators.street_status_counts(values, communities)
         overview_charts.append(BriefChart(
             t("brief.overview.by_street"), _fit(presentation.street_status_bar(counts)),
             t("brief.overview.by_street.note")))
     sections = [
-        _dimension_section(conn, dimension, summary, values, chart_values, chart_communities,
+        _dimension_section(conn, dimension, summary, values, communities,
                            period, view_filter, standards, scope)
         for dimension in DIMENSIONS
     ]
@@ -424,11 +413,6 @@ def _moved_totals(totals: pd.DataFrame) -> pd.DataFrame:
     return totals[moved].reset_index(drop=True)
 
 
-def file_name(brief: Brief, extension: str) -> str:
-    """An ASCII download name, e.g. `governance_brief_20250314_0930.html`."""
-    return f"governance_brief_{brief.generated_at:%Y%m%d_%H%M}.{extension}"
-
-
 # ---------------------------------------------------------------------------
 # Formatting
 
@@ -437,26 +421,31 @@ def _missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
+def _half_up(value: Any, decimals: int) -> float:
+    """Rounded as the tables and the Excel sheets round (四舍五入)."""
+    return float(presentation.round_half_up(pd.Series([float(value)]), decimals).iloc[0])
+
+
+def _grouped(value: Any, decimals: int = 0) -> str:
+    """Thousands grouped (25,000), half up to `decimals`; "—" when missing."""
+    return "—" if _missing(value) else f"{_half_up(value, decimals):,.{decimals}f}"
+
+
 def _int(value: Any) -> str:
-    return "—" if _missing(value) else f"{int(round(float(value))):,}"
+    return _grouped(value)
 
 
 def _pct(value: Any) -> str:
-    return "—" if _missing(value) else f"{float(value):.1f}%"
+    return "—" if _missing(value) else _grouped(value, 1) + "%"
 
 
-def _value(value: Any) -> str:
-    """An indicator value: thousands separators, at most two decimals."""
-    if _missing(value):
-        return "—"
-    number = float(value)
-    if abs(number) >= 1000:
-        return f"{number:,.0f}"
-    return f"{number:,.2f}".rstrip("0").rstrip(".")
+def _value(value: Any, indicator_id: str) -> str:
+    """An indicator value to its catalogue decimals, thousands grouped."""
+    return _grouped(value, presentation.indicator_number_format(indicator_id).decimals)
 
 
 def _one_decimal(value: Any) -> str:
-    return "—" if _missing(value) else f"{float(value):.1f}"
+    return _grouped(value, 1)
 
 
 def _status(value: Any) -> str:
@@ -541,8 +530,8 @@ def _headline_html(brief: Brief) -> str:
         cards.append((
             t("brief.headline.dimension", dimension=section.label),
             _pct(section.summary["met_share_pct"]),
-            t("brief.headline.dimension.detail", rated=section.summary["rated"],
-              not_met=section.summary["not_met"]),
+            t("brief.headline.dimension.detail", rated=_int(section.summary["rated"]),
+              not_met=_int(section.summary["not_met"])),
         ))
     items = [
         f'<div class="kpi"><div class="kpi-label">{_e(label)}</div>'
@@ -594,7 +583,7 @@ def _in_need_html(brief: Brief, number: int) -> str:
         parts.append(_table(headers, rows, "in-need"))
         more = len(brief.in_need_all) - len(brief.in_need)
         if more > 0:
-            parts.append(_paragraph(t("brief.in_need.more", count=more), "note"))
+            parts.append(_paragraph(t("brief.in_need.more", count=_int(more)), "note"))
     parts.append("</section>")
     return "".join(parts)
 
@@ -628,9 +617,9 @@ def _section_html(section: DimensionSection, number: int, numbers: dict[int, int
     if summary["rated"]:
         parts.append(_paragraph(t(
             "brief.dimension.summary", dimension=section.label,
-            share=_pct(summary["met_share_pct"]), rated=summary["rated"], met=summary["met"],
-            partly_met=summary["partly_met"], not_met=summary["not_met"],
-            no_data=summary["no_data"])))
+            share=_pct(summary["met_share_pct"]), rated=_int(summary["rated"]),
+            met=_int(summary["met"]), partly_met=_int(summary["partly_met"]),
+            not_met=_int(summary["not_met"]), no_data=_int(summary["no_data"]))))
     else:
         parts.append(_paragraph(t("brief.dimension.no_data", dimension=section.label)))
     if len(section.indicators):
@@ -662,9 +651,9 @@ def _change_rows(changes: pd.DataFrame) -> list[list[Any]]:
     return [
         [_cell(row["community_name"], "name"), _cell(row["street"], "name"),
          _indicator_label(row["indicator_id"]),
-         _value(row["baseline_value"]),
+         _value(row["baseline_value"], row["indicator_id"]),
          _cell(_status(row["baseline_status"]), _status_css(row["baseline_status"])),
-         _value(row["scenario_value"]),
+         _value(row["scenario_value"], row["indicator_id"]),
          _cell(_status(row["scenario_status"]), _status_css(row["scenario_status"]))]
         for row in changes.to_dict("records")
     ]
@@ -728,8 +717,8 @@ def _scenario_html(brief: Brief, number: int, numbers: dict[int, int]) -> str:
         shown = changes.head(STATUS_CHANGES_SHOWN)
         parts.append(_table(_change_headers(), _change_rows(shown), "changes"))
         if len(changes) > len(shown):
-            parts.append(_paragraph(t("brief.scenario.status_changes.more", total=len(changes),
-                                      shown=len(shown)), "note"))
+            parts.append(_paragraph(t("brief.scenario.status_changes.more",
+                                      total=_int(len(changes)), shown=len(shown)), "note"))
 
     parts.append(f'<h3>{_e(t("brief.scenario.gaps"))}</h3>')
     gaps = comparison.gaps
@@ -739,10 +728,26 @@ def _scenario_html(brief: Brief, number: int, numbers: dict[int, int]) -> str:
         shown = gaps.head(GAPS_SHOWN)
         parts.append(_table(_gap_headers(), _gap_rows(shown), "gaps"))
         if len(gaps) > len(shown):
-            parts.append(_paragraph(t("brief.scenario.gaps.more", total=len(gaps),
+            parts.append(_paragraph(t("brief.scenario.gaps.more", total=_int(len(gaps)),
                                       shown=len(shown)), "note"))
     parts.append("</section>")
     return "".join(parts)
+
+
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def page_number_content() -> str:
+    """The CSS `content` of the printed footer, from the string table:
+    "第 " counter(page) " 页，共 " counter(pages) " 页"."""
+    marker = "\0"
+    pattern = t("brief.page_number", page=f"{marker}page{marker}",
+                pages=f"{marker}pages{marker}")
+    parts = [f"counter({piece})" if odd else _css_string(piece)
+             for odd, piece in ((n % 2 == 1, piece)
+                                for n, piece in enumerate(pattern.split(marker))) if piece]
+    return " ".join(parts)
 
 
 def _css() -> str:
@@ -750,7 +755,10 @@ def _css() -> str:
     fills = "".join(f".s-{status} {{ background: {fill}; }}\n"
                     for status, fill in presentation.STATUS_FILLS.items())
     return f"""
-@page {{ size: A4; margin: {top}mm {right}mm {bottom}mm {left}mm; }}
+@page {{ size: A4; margin: {top}mm {right}mm {bottom}mm {left}mm;
+         @bottom-center {{ content: {page_number_content()};
+                          font-family: {presentation.FONT_FAMILY}; font-size: 8.5pt;
+                          color: #555; }} }}
 html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
 body {{ font-family: {presentation.FONT_FAMILY}; color: #1b1b1b; font-size: 10.5pt;
        line-height: 1.5; margin: 0 auto; padding: 8mm 6mm; max-width: {210 - left - right}mm; }}
@@ -853,8 +861,19 @@ def render_html(brief: Brief) -> str:
 # Excel
 
 
+COUNT_FORMAT = "#,##0"
+
+
+def _count_cell(value: Any) -> exporting.Formatted | None:
+    return None if _missing(value) else exporting.Formatted(int(value), COUNT_FORMAT)
+
+
 def brief_sheets(brief: Brief) -> dict[str, pd.DataFrame]:
-    """The brief's tables, Chinese headers, one sheet each (for exporting.to_excel_bytes)."""
+    """The brief's tables, Chinese headers, one sheet each (for exporting.to_excel_bytes).
+
+    Numbers stay numbers: the summary's counts and rates carry their own
+    format (25,000; 95.7%); the other sheets' are formatted, and rounded as
+    the pages show them, by the unit in their header."""
     item, content = t("brief.column.item"), t("brief.column.content")
     overview = [
         (t("brief.meta.scope"), brief.filter_text),
@@ -862,17 +881,19 @@ def brief_sheets(brief: Brief) -> dict[str, pd.DataFrame]:
         (t("brief.meta.scenario"), brief.scenario_name),
         (t("brief.meta.data_version"), brief.data_version),
         (t("brief.meta.generated_at"), f"{brief.generated_at:%Y-%m-%d %H:%M}"),
-        (t("overview.kpi.communities"), brief.totals.get("communities")),
-        (t("overview.kpi.households"), brief.totals.get("households")),
-        (t("overview.kpi.population"), brief.totals.get("population")),
+        (t("overview.kpi.communities"), _count_cell(brief.totals.get("communities"))),
+        (t("overview.kpi.households"), _count_cell(brief.totals.get("households"))),
+        (t("overview.kpi.population"), _count_cell(brief.totals.get("population"))),
     ]
     overview += [(t("brief.headline.dimension", dimension=s.label),
-                  _pct(s.summary["met_share_pct"])) for s in brief.sections]
+                  None if _missing(s.summary["met_share_pct"]) else exporting.Formatted(
+                      s.summary["met_share_pct"], exporting.PERCENT_FORMAT))
+                 for s in brief.sections]
     sheets = {
         t("brief.sheet.summary"): pd.DataFrame(overview, columns=[item, content]),
         t("brief.sheet.dimensions"): pd.DataFrame(
             [[t(f"dimension.{row['dimension']}"), row["rated"], row["met"], row["partly_met"],
-              row["not_met"], row["no_data"], row["not_rated"], _round(row["met_share_pct"])]
+              row["not_met"], row["no_data"], row["not_rated"], row["met_share_pct"]]
              for row in brief.dimensions.to_dict("records")],
             columns=[t("brief.column.dimension"), t("indicators.column.rated"),
                      t("status.met"), t("status.partly_met"), t("status.not_met"),
@@ -882,7 +903,7 @@ def brief_sheets(brief: Brief) -> dict[str, pd.DataFrame]:
     indicator_rows = [
         [section.label, row["indicator_id"], row["name"], row["unit"], row["standard"],
          row["met"], row["partly_met"], row["not_met"], row["no_data"], row["not_rated"],
-         _round(row["met_share_pct"])]
+         row["met_share_pct"]]
         for section in brief.sections for row in section.indicators.to_dict("records")
     ]
     sheets[t("brief.sheet.indicators")] = pd.DataFrame(indicator_rows, columns=[
@@ -891,7 +912,6 @@ def brief_sheets(brief: Brief) -> dict[str, pd.DataFrame]:
         t("status.met"), t("status.partly_met"), t("status.not_met"), t("status.no_data"),
         t("status.not_rated"), t("indicators.column.met_share_pct")])
     need = brief.in_need_all.copy()
-    need["met_share_pct"] = need["met_share_pct"].map(_round)
     sheets[t("brief.sheet.in_need")] = need.rename(columns={
         "community_id": t("overview.column.community_id"),
         "community_name": t("overview.column.community"),
@@ -914,6 +934,9 @@ def brief_sheets(brief: Brief) -> dict[str, pd.DataFrame]:
             "change": t("brief.column.change"),
         })
         changes = comparison.status_changes.copy()
+        for column in ("baseline_value", "scenario_value"):
+            changes[column] = presentation.round_to_indicator(changes[column],
+                                                              changes["indicator_id"])
         changes["indicator_id"] = changes["indicator_id"].map(_indicator_label)
         for column in ("baseline_status", "scenario_status"):
             changes[column] = changes[column].map(_status)
@@ -936,6 +959,3 @@ def brief_sheets(brief: Brief) -> dict[str, pd.DataFrame]:
         sheets[t("brief.sheet.gaps")] = comparison.gaps.rename(columns=gap_labels)
     return sheets
 
-
-def _round(value: Any) -> float | None:
-    return None if _missing(value) else round(float(value), 1)

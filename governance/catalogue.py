@@ -39,6 +39,9 @@ class Indicator:
     target: float | None = None
     settings: tuple[str, ...] = ()
     decimals: int = 1
+    # queries/<query>.sql computes it per community; <trend_query>.sql by month.
+    query: str = ""
+    trend_query: str | None = None
 
     @property
     def has_standard(self) -> bool:
@@ -97,6 +100,8 @@ def _load(path: Path) -> Catalogue:
             target=item.get("target"),
             settings=tuple(item.get("settings", ())),
             decimals=item.get("decimals", 1),
+            query=item["query"],
+            trend_query=item.get("trend_query"),
         )
         for item in raw["indicators"]
     )

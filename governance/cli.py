@@ -72,9 +72,12 @@ def _open_db(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     if read_only and not db_path.is_file():
         raise UsageError(t("cli.file_not_found", path=str(db_path)))
     try:
-        return db.connect(db_path, read_only=read_only)
+        conn = db.connect(db_path, read_only=read_only)
     except duckdb.IOException as exc:
         raise UsageError(t("error.db_locked", path=str(db_path))) from exc
+    if not read_only:
+        backup.recover(conn)  # a killed backup's leftovers; the newest import's backup
+    return conn
 
 
 def _print_report(report: importer.ImportReport, out: TextIO) -> None:

@@ -11,7 +11,11 @@ from typing import TextIO
 from governance import auth
 from governance.text import t
 
-EXIT_OK, EXIT_REFUSED = 0, 1
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class StreetsMissing(auth.AccountError):
+    """A street account without any street: it would see nothing (exit 2)."""
 
 
 def _accounts(args: argparse.Namespace) -> auth.Accounts:
@@ -32,9 +36,21 @@ def _streets(text: str | None) -> tuple[str, ...]:
     return tuple(s.strip() for s in (text or "").replace("，", ",").split(",") if s.strip())
 
 
+def _needs_streets(args: argparse.Namespace) -> tuple[str, ...]:
+    """--streets, which a street account must have: refused before anything
+    is written (or a password asked) when it names none."""
+    streets = _streets(args.streets)
+    if args.role == "street" and not streets:
+        raise StreetsMissing(t("cli.users.street_needs_streets", username=args.username))
+    return streets
+
+
 def _run(action, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         message = action(args)
+    except StreetsMissing as problem:
+        print(str(problem), file=err)
+        return EXIT_USAGE
     except auth.AccountError as problem:
         print(str(problem), file=err)
         return EXIT_REFUSED
@@ -43,12 +59,12 @@ def _run(action, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _add(args: argparse.Namespace) -> str:
+    streets = _needs_streets(args)
     store = _accounts(args)
-    user = store.add_user(args.username, _password(args), args.role, _streets(args.streets),
-                          args.name)
+    user = store.add_user(args.username, _password(args), args.role, streets, args.name)
     store.audit("cli", "user_add", f"{user.username} {user.role} {','.join(user.streets)}")
     return t("cli.users.added", username=user.username, role=user.role_label,
-             streets=",".join(user.streets) or t("filter.all"))
+             streets=auth.scope_text(user.role, user.streets))
 
 
 def _passwd(args: argparse.Namespace) -> str:
@@ -59,8 +75,9 @@ def _passwd(args: argparse.Namespace) -> str:
 
 
 def _access(args: argparse.Namespace) -> str:
+    streets = _needs_streets(args)
     store = _accounts(args)
-    store.set_access(args.username, args.role, _streets(args.streets))
+    store.set_access(args.username, args.role, streets)
     store.audit("cli", "user_access", f"{args.username} {args.role} {args.streets or ''}")
     return t("cli.users.access_set", username=args.username)
 
@@ -76,7 +93,7 @@ def _list(args: argparse.Namespace) -> str:
     users = _accounts(args).list_users()
     if users.empty:
         return t("cli.users.none")
-    return users.to_csv(index=False).rstrip("\n")
+    return auth.with_scope_text(users).to_csv(index=False).rstrip("\n")
 
 
 def _audit(args: argparse.Namespace) -> str:

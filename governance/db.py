@@ -20,11 +20,13 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from governance import private_files
 from governance.contract import TABLES
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
 QUERIES_DIR = PROJECT_DIR / "queries"
+FRAGMENTS_DIR = QUERIES_DIR / "fragments"
 SQL_DIR = PACKAGE_DIR / "sql"
 DEFAULT_DB_PATH = PROJECT_DIR / "data" / "governance.duckdb"
 DB_ENV_VAR = "GOVERNANCE_DB"
@@ -35,6 +37,7 @@ log = logging.getLogger("governance.db")
 
 _PARAMETER = re.compile(r"\$([a-z_][a-z0-9_]*)")
 _QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_INCLUDE = re.compile(r"^[ \t]*-- include: ([a-z][a-z0-9_]*)[ \t]*$", re.M)
 
 # Every stored table's key, as schema.sql declares it. A database made before
 # the keys were declared gets them on its next read-write connect.
@@ -142,14 +145,39 @@ def apply_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating if needed) the database file and bring its schema up."""
+    """Open (creating if needed) the database file and bring its schema up.
+    Read-write, the file (and its write-ahead log) is made 0600 and a folder
+    created for it 0700 (governance/private_files.py)."""
     path = Path(path)
     if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_files.database_dir(
+            path.parent, ours=path.parent.resolve() == DEFAULT_DB_PATH.parent)
     conn = duckdb.connect(str(path), read_only=read_only)
     if not read_only:
+        for made in (path, path.with_name(path.name + ".wal")):
+            private_files.private_file(made)
         apply_schema(conn)
     return conn
+
+
+def database_path(conn: duckdb.DuckDBPyConnection) -> Path | None:
+    """The file behind conn's current database; None for an in-memory one."""
+    cur = conn.cursor()
+    try:
+        row = cur.execute(
+            "select path from duckdb_databases() where database_name = current_database()"
+        ).fetchall()
+    finally:
+        cur.close()
+    if not row or not row[0][0] or row[0][0] == ":memory:":
+        return None
+    return Path(row[0][0])
+
+
+def is_lock_error(exc: BaseException) -> bool:
+    """DuckDB's refusal to open a file another process holds."""
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.IOException) and ("lock" in text or "conflicting" in text)
 
 
 def connect_memory() -> duckdb.DuckDBPyConnection:
@@ -188,25 +216,68 @@ def bump_data_version(cur: duckdb.DuckDBPyConnection) -> int:
 @dataclass(frozen=True)
 class QueryFile:
     name: str
-    sql: str
+    sql: str  # as run: every `-- include:` replaced by its fragment
     parameters: frozenset[str]
     header: str
+    fragments: tuple[str, ...] = ()
 
 
 def query_names() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in QUERIES_DIR.glob("*.sql")))
 
 
+def fragment_names() -> tuple[str, ...]:
+    return tuple(sorted(p.stem for p in FRAGMENTS_DIR.glob("*.sql")))
+
+
+def _leading_comment(text: str) -> tuple[str, str]:
+    """(the opening comment block, the rest) of a SQL file."""
+    lines = text.splitlines()
+    n = 0
+    while n < len(lines) and lines[n].startswith("--"):
+        n += 1
+    return "\n".join(lines[:n]), "\n".join(lines[n:])
+
+
+def load_fragment(name: str, _including: tuple[str, ...] = ()) -> str:
+    """queries/fragments/<name>.sql without its opening comment, composed: one
+    or more named CTEs, each followed by a comma, to stand in a `with` list."""
+    if not _QUERY_NAME.match(name) or name not in fragment_names():
+        raise QueryError(f"unknown fragment: {name!r}")
+    if name in _including:
+        raise QueryError(f"fragment includes itself: {' → '.join((*_including, name))}")
+    _, body = _leading_comment((FRAGMENTS_DIR / f"{name}.sql").read_text(encoding="utf-8"))
+    return compose(body.strip("\n"), (*_including, name))[0]
+
+
+def compose(sql: str, _including: tuple[str, ...] = ()) -> tuple[str, tuple[str, ...]]:
+    """A query's text with each `-- include: NAME` line replaced by the named
+    fragment (as dbt composes models): the rule is written once, and the text
+    that runs, on DuckDB or translated for another engine, is plain SQL.
+    Returns the text and the fragments it includes, directly or not."""
+    used: list[str] = []
+
+    def expand(match: re.Match) -> str:
+        text = load_fragment(match.group(1), _including)
+        used.append(match.group(1))
+        used.extend(_INCLUDE.findall(
+            (FRAGMENTS_DIR / f"{match.group(1)}.sql").read_text(encoding="utf-8")))
+        return text
+
+    return _INCLUDE.sub(expand, sql), tuple(dict.fromkeys(used))
+
+
 @cache
 def load_query(name: str) -> QueryFile:
     if not _QUERY_NAME.match(name) or name not in query_names():
         raise QueryError(f"unknown query: {name!r}")
-    sql = (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    text = (QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
     header = "\n".join(
-        line[2:].strip() for line in sql.splitlines() if line.startswith("--")
+        line[2:].strip() for line in text.splitlines() if line.startswith("--")
     )
+    sql, fragments = compose(text)
     body = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
-    return QueryFile(name, sql, frozenset(_PARAMETER.findall(body)), header)
+    return QueryFile(name, sql, frozenset(_PARAMETER.findall(body)), header, fragments)
 
 
 def run_query(

@@ -10,7 +10,9 @@ with errors='replace' or 'ignore', and no statistical charset detector is used
 
 A file containing NUL characters, or starting with a UTF-16/UTF-32 byte-order
 mark, is refused too: such text decodes "validly" as UTF-8 or GB18030 but into
-nonsense.
+nonsense. The refusal says which (`DecodeError.reason`): a NUL byte means the
+file is not text at all (typically an Excel file renamed to .csv), which calls
+for a different fix than an unknown encoding.
 """
 
 from __future__ import annotations
@@ -22,13 +24,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from governance.text import t
+
 BLOCK_SIZE = 1 << 20
 CASCADE = ("utf-8-sig", "gb18030")
 _WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
+# Why a file is refused: DecodeError.kind.
+UNDECODABLE = "undecodable"  # neither UTF-8 nor GB18030
+NUL_BYTES = "nul"  # contains a NUL byte: not a text file
+WIDE_ENCODING = "wide"  # UTF-16 / UTF-32 byte-order mark
+
+_REASON_KEYS = {
+    UNDECODABLE: "import.decode_failed",
+    NUL_BYTES: "import.nul_bytes",
+    WIDE_ENCODING: "import.wide_encoding",
+}
+
+
 class DecodeError(Exception):
     """The bytes are neither UTF-8 nor GB18030 (or are UTF-16/32 or binary)."""
+
+    def __init__(self, name: str, kind: str = UNDECODABLE) -> None:
+        super().__init__(name, kind)
+        self.kind = kind
+
+    @property
+    def reason(self) -> str:
+        """The refusal in Chinese, saying what to do."""
+        return t(_REASON_KEYS[self.kind])
+
+
+def has_nul_byte(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return any(b"\x00" in block for block in iter(lambda: handle.read(BLOCK_SIZE), b""))
 
 
 @dataclass(frozen=True)
@@ -78,7 +108,7 @@ def inspect(path: Path) -> Inspection:
         head = handle.read(4)
     size = path.stat().st_size
     if head.startswith(_WIDE_BOMS) and not head.startswith(codecs.BOM_UTF8):
-        raise DecodeError(path.name)
+        raise DecodeError(path.name, WIDE_ENCODING)
     digest = hashlib.sha256()
     ok, any_text = _try_decode(path, CASCADE[0], digest)
     sha = digest.hexdigest()
@@ -88,7 +118,7 @@ def inspect(path: Path) -> Inspection:
         ok, any_text = _try_decode(path, encoding, None)
         if ok:
             return Inspection(encoding, sha, size, not any_text)
-    raise DecodeError(path.name)
+    raise DecodeError(path.name, NUL_BYTES if has_nul_byte(path) else UNDECODABLE)
 
 
 def detect_encoding(path: Path) -> str:
@@ -104,14 +134,15 @@ def open_text(path: Path, encoding: str | None = None) -> TextIO:
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """(text, encoding) for small in-memory data; DecodeError when neither fits."""
     if data.startswith(_WIDE_BOMS) and not data.startswith(codecs.BOM_UTF8):
-        raise DecodeError("<bytes>")
+        raise DecodeError("<bytes>", WIDE_ENCODING)
+    if b"\x00" in data:
+        raise DecodeError("<bytes>", NUL_BYTES)
     for encoding in CASCADE:
         try:
             text = data.decode(encoding, errors="strict")
         except UnicodeDecodeError:
             continue
-        if "\x00" not in text:
-            return text, encoding
+        return text, encoding
     raise DecodeError("<bytes>")
 
 

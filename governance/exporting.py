@@ -5,7 +5,11 @@ Opened in Excel, such a cell would run as a formula (CSV/formula injection).
 `to_excel_bytes` writes every string as a string (xlsxwriter with
 strings_to_formulas/strings_to_urls off, and explicit `write_string`);
 `to_csv_bytes` prefixes `'` to any text cell that Excel would read as a formula.
-Numeric columns are never touched.
+Numeric columns are never touched by the formula guard; in a workbook a number
+is rounded (half up) to the decimals its column's format shows, so a cell holds
+what the page shows.
+
+`download_name` names every download: what it holds, in Chinese, and the day.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +28,7 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 
+from governance.presentation import round_half_up
 from governance.text import t
 
 EXCEL_MAX_ROWS = 1_048_576  # including the header row
@@ -87,14 +93,76 @@ def column_widths(frame: pd.DataFrame, headers: list[str]) -> list[int]:
     return widths
 
 
+def download_name(what: str, extension: str, day: dt.date | None = None) -> str:
+    """The file name of a download: what it holds (`download.<what>` in the
+    string table) and the day, e.g. 会议简报_2026-12-07.html."""
+    day = day or dt.date.today()
+    return t("download.name", what=t(f"download.{what}"), day=f"{day:%Y-%m-%d}",
+             extension=extension)
+
+
+def template_name(table_label: str, extension: str) -> str:
+    """A blank template's file name, e.g. 社区基本信息_模板.csv (undated: it
+    does not change from day to day)."""
+    return t("download.template", table=table_label, extension=extension)
+
+
 # How a number column reads in Excel, by the unit its header ends with (the
-# units are the string table's, so a translation keeps them): the cell keeps
-# every digit, only its display is rounded.
+# units are the string table's, so a translation keeps them). The tables on
+# the pages round the same units to the same decimals (presentation.number_formats),
+# and the cell is rounded to them too: it holds what the page shows.
 _UNIT_NUMBER_FORMATS = (
     (("export.unit.yuan",), "#,##0"),
-    (("export.unit.m2", "export.unit.wan_yuan"), "#,##0.0"),
+    (("export.unit.m2", "export.unit.wan_yuan", "export.unit.hours"), "#,##0.0"),
     (("export.unit.percent",), "0.0"),
 )
+PERCENT_FORMAT = '0.0"%"'
+
+
+@dataclass(frozen=True)
+class Formatted:
+    """A number for a column of mixed rows (a summary sheet's 内容), with its
+    own Excel format: `Formatted(95.7, PERCENT_FORMAT)` reads 95.7% and holds 95.7."""
+
+    value: float
+    num_format: str
+
+    def __str__(self) -> str:  # for the column width
+        decimals = format_decimals(self.num_format)
+        text = f"{self.value:,.{decimals}f}"
+        return text + "%" if "%" in self.num_format else text
+
+
+def format_decimals(num_format: str) -> int:
+    """Decimals an Excel number format shows: "#,##0.0" → 1, "#,##0" → 0."""
+    number = num_format.split(";")[0].split('"')[0]
+    return len(number.split(".")[1].rstrip("%")) if "." in number else 0
+
+
+def _is_fraction(value: Any) -> bool:
+    return (isinstance(value, float | np.floating | Decimal) and math.isfinite(float(value))
+            and not float(value).is_integer())
+
+
+def rounded_as_shown(values: pd.Series, num_format: str | None) -> list[Any]:
+    """A column's cells, each number rounded half up (as the pages' tables round,
+    presentation.round_half_up) to the decimals `num_format` shows; text,
+    whole numbers and missing cells as they are."""
+    if num_format is None or pd.api.types.is_bool_dtype(values.dtype) \
+            or pd.api.types.is_integer_dtype(values.dtype):
+        return values.tolist()
+    decimals = format_decimals(num_format)
+    if pd.api.types.is_float_dtype(values.dtype):
+        return round_half_up(values, decimals).tolist()
+    cells = values.tolist()
+    at = [n for n, value in enumerate(cells) if _is_fraction(value)]
+    if at:
+        rounded = round_half_up(pd.Series([float(cells[n]) for n in at]), decimals)
+        for n, value in zip(at, rounded.tolist(), strict=True):
+            cells[n] = value
+    return cells
+
+
 _HEADER_UNIT = re.compile(r"[(（](?P<unit>[^()（）]+)[)）]\s*$")
 
 
@@ -127,10 +195,14 @@ class _Formats:
 def _write_cell(ws: Any, row: int, col: int, value: Any, formats: _Formats,
                 number_format: Any = None) -> None:
     """Write one value with an explicit type; text is always literal text."""
+    if isinstance(value, Formatted):
+        number_format = formats.number(value.num_format)
+        (value,) = rounded_as_shown(pd.Series([float(value.value)]), value.num_format)
     if _is_missing(value):
         return
     if isinstance(value, bool | np.bool_):
-        ws.write_boolean(row, col, bool(value))
+        # Excel shows a boolean as TRUE / FALSE whatever its language.
+        ws.write_string(row, col, t("common.yes") if value else t("common.no"))
     elif isinstance(value, int | float | np.integer | np.floating | Decimal):
         number = float(value)
         if math.isfinite(number):
@@ -170,8 +242,9 @@ def write_frame(workbook: xlsxwriter.Workbook, name: str, frame: pd.DataFrame,
             ws.write_string(0, col, header, formats.header)
             ws.set_column(col, col, widths[col])
         for col in range(len(headers)):
-            values = part.iloc[:, col].tolist()
-            number_format = formats.number(number_format_for(headers[col]))
+            num_format = number_format_for(headers[col])
+            values = rounded_as_shown(part.iloc[:, col], num_format)
+            number_format = formats.number(num_format)
             for offset, value in enumerate(values, start=1):
                 _write_cell(ws, offset, col, value, formats, number_format)
         ws.freeze_panes(1, 0)

@@ -112,12 +112,8 @@ def _district(frame: pd.DataFrame) -> dict:
 
 def _streets(frame: pd.DataFrame) -> pd.DataFrame:
     rated = frame[frame["coverage_after_pct"].notna()]
-    streets = rated.groupby("street", as_index=False).agg(
-        communities=("community_id", "count"),
-        households_total=("households_total", "sum"),
-        households_covered=("households_covered_after", "sum"),
-    )
-    streets["coverage_pct"] = streets["households_covered"] * 100 / streets["households_total"]
+    streets = presentation.street_coverage(rated, covered="households_covered_after",
+                                           total="households_total")
     return streets.sort_values("coverage_pct").reset_index(drop=True)
 
 
@@ -227,14 +223,12 @@ def export_sheets(view: CoverageView, standards_table: pd.DataFrame) -> dict[str
 
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     """Codes shown as words: community and facility types, the coverage basis."""
-    shown = frame.copy()
-    if "community_type" in shown:
-        shown["community_type"] = shown["community_type"].map(COMMUNITY_TYPE.label_of)
-    if "facility_type" in shown:
-        shown["facility_type"] = shown["facility_type"].map(FACILITY_TYPE.label_of)
-    if "basis" in shown:
-        shown["basis"] = shown["basis"].map(lambda b: t(f"facilities.basis.{b}"))
-    return shown
+    return presentation.with_labels(frame, {
+        "community_type": COMMUNITY_TYPE.label_of,
+        "facility_type": FACILITY_TYPE.label_of,
+        # A community with no point has no basis: left missing, shown as missing.
+        "basis": lambda b: t(f"facilities.basis.{b}") if isinstance(b, str) else b,
+    })
 
 
 def coverage_column_label(name: str) -> str:
@@ -274,8 +268,10 @@ def proposals_from_text(
 
 
 def proposal_from_selection(selection: dict | None) -> Proposal | None:
-    """A map click on a residence cell proposes a facility at that spot."""
-    objects = ((selection or {}).get("objects") or {}).get("residences") or []
+    """A map click on a residence cell or a community centre proposes a facility
+    at that spot."""
+    layers = (selection or {}).get("objects") or {}
+    objects = layers.get("residences") or layers.get("centroids") or []
     if not objects:
         return None
     picked = objects[0]

@@ -10,7 +10,7 @@ import pandas as pd
 
 from governance import funding, indicators, presentation
 from governance.catalogue import Standards, load_catalogue
-from governance.contract import FUNDING_CATEGORY, FUNDING_SOURCE
+from governance.contract import COMMUNITY_TYPE, FUNDING_CATEGORY, FUNDING_SOURCE
 from governance.facility_view import coverage_column_label
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
 from governance.scenarios import BASELINE, Scenario
@@ -125,20 +125,24 @@ def funding_view(
 
 
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
-    """Codes shown as words: categories, sources, disbursement statuses."""
-    shown = frame.copy()
-    if "category" in shown:
-        shown["category"] = shown["category"].map(FUNDING_CATEGORY.label_of)
-    if "source" in shown:
-        shown["source"] = shown["source"].map(FUNDING_SOURCE.label_of)
-    if "status" in shown:
-        shown["status"] = shown["status"].map(lambda s: t(f"funding.status.{s}"))
-    return shown
+    """Codes shown as words: community types, categories, sources, disbursement statuses."""
+    return presentation.with_labels(frame, {
+        "community_type": COMMUNITY_TYPE.label_of,
+        "category": FUNDING_CATEGORY.label_of,
+        "source": FUNDING_SOURCE.label_of,
+        "status": lambda s: t(f"funding.status.{s}"),
+    })
 
 
 def column_label(name: str) -> str:
     key = f"funding.column.{name}"
     return t(key) if has_text(key) else coverage_column_label(name)
+
+
+def formula_column_label(name: str) -> str:
+    """The formula table's headers: its change_yuan is formula − current, not
+    a change on last year (which column_label's 同比增减 names)."""
+    return t("funding.column.formula_change_yuan") if name == "change_yuan" else column_label(name)
 
 
 def export_sheets(view: FundingView) -> dict[str, pd.DataFrame]:
@@ -151,7 +155,8 @@ def export_sheets(view: FundingView) -> dict[str, pd.DataFrame]:
         t("funding.sheet.standards"): presentation.matrix_for_export(
             presentation.with_type_labels(view.standards_matrix)
         ),
-        t("funding.sheet.formula"): shown(view.allocation),
+        t("funding.sheet.formula"): for_display(view.allocation).rename(
+            columns=formula_column_label),
         t("funding.sheet.per_household"): shown(view.per_household),
         t("funding.sheet.lines"): shown(view.lines),
         t("funding.sheet.allowance"): shown(view.allowance),

@@ -15,7 +15,7 @@ are resolved here to explicit lists for `$scope_streets` and `$community_types`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from governance import db
-from governance.catalogue import DIMENSIONS, STATUSES, Dimension, Standards
+from governance.catalogue import DIMENSIONS, STATUSES, Dimension, Standards, load_catalogue
 from governance.contract import COMMUNITY_TYPE
 from governance.text import DEFAULT_LANGUAGE, STRINGS, t
 
@@ -35,18 +35,13 @@ ALL_STREETS = None
 
 Scope = tuple[str, ...] | None
 
-INDICATOR_QUERIES: Mapping[Dimension, str] = {
-    "facilities": "community_facility_indicators",
-    "funding": "community_funding_indicators",
-    "safety": "community_safety_indicators",
-    "organisation": "community_organisation_indicators",
-}
-
-# Further indicator queries joined into the same long table: F03 (ten-minute
-# service circle) comes from the coverage engine (see governance/coverage.py).
-EXTRA_INDICATOR_QUERIES: tuple[tuple[Dimension, str], ...] = (
-    ("facilities", "community_coverage_indicators"),
-)
+def indicator_queries() -> tuple[tuple[Dimension, str], ...]:
+    """(dimension, query file) for every file the catalogue names as computing
+    an indicator, in catalogue order: the catalogue is the index."""
+    seen: dict[tuple[Dimension, str], None] = {}
+    for item in load_catalogue().indicators:
+        seen.setdefault((item.dimension, item.query), None)
+    return tuple(seen)
 
 RATED_STATUSES = ("met", "partly_met", "not_met")
 COMMUNITY_COLUMNS = ("community_id", "community_name", "street", "community_type")
@@ -67,8 +62,19 @@ VALUES_SCHEMA = pa.schema(
         ("status", pa.string()),
         ("numerator", pa.float64()),
         ("denominator", pa.float64()),
+        # Whole months, typed like numerator so pandas reads one dtype whether
+        # or not the table holds rows without them.
+        ("months_reported", pa.float64()),
+        ("months_in_period", pa.float64()),
+        ("months_required", pa.float64()),
     ]
 )
+# Reporting completeness of the indicators computed from monthly reports over
+# the month range (S01–S09): months with a report, calendar months in the range,
+# and the fewest reported months that let the period be rated (the
+# min_reported_months_pct setting; below it the query gives no_data). NULL on the
+# rows of every other indicator.
+REPORTING_COLUMNS = ("months_reported", "months_in_period", "months_required")
 
 # Parameter names the engine sets itself; a setting may not reuse one.
 _CORE_PARAMS = frozenset(
@@ -309,21 +315,25 @@ def indicator_values(
 
     Columns (VALUES_SCHEMA): community_id, community_name, street,
     community_type, dimension, indicator_id, value, floor_value, target_value,
-    status, numerator, denominator. Sorted by community_id, then catalogue
-    order. Values keep full precision: round only when displaying.
+    status, numerator, denominator, and REPORTING_COLUMNS (NULL except on the
+    month-range indicators). Sorted by community_id, then catalogue order.
+    Values keep full precision: round only when displaying.
     `dimensions` limits the work to those dimensions' queries (default: all).
     """
     standards = standards or Standards.default()
     params = query_params(conn, period, view_filter, standards, scope)
     wanted = set(DIMENSIONS if dimensions is None else dimensions)
     tables = []
-    for dimension, name in (*INDICATOR_QUERIES.items(), *EXTRA_INDICATOR_QUERIES):
+    for dimension, name in indicator_queries():
         if dimension not in wanted:
             continue
         table = db.run_query(conn, name, params)
         table = table.append_column(
             "dimension", pa.array([dimension] * table.num_rows, pa.string())
         )
+        for column in REPORTING_COLUMNS:
+            if column not in table.column_names:
+                table = table.append_column(column, pa.nulls(table.num_rows, pa.float64()))
         tables.append(table.select(VALUES_SCHEMA.names).cast(VALUES_SCHEMA))
     values = pa.concat_tables(tables) if tables else VALUES_SCHEMA.empty_table()
     order = {indicator_id: i for i, indicator_id in enumerate(indicator_order(standards))}
@@ -370,6 +380,28 @@ def _share_pct(good: pd.Series, rated: pd.Series) -> pd.Series:
     return (good / rated.where(rated > 0)) * 100
 
 
+def _has_reporting(frame: pd.DataFrame) -> bool:
+    return "months_in_period" in frame and bool(frame["months_in_period"].notna().any())
+
+
+def reporting_note(reported: Any, months: Any, required: Any) -> str:
+    """Why a community's month-range indicators are (or are not) rated:
+    "报送不足：12 个月中仅 3 个月报送" below the required months, "缺报 1 个月"
+    when short but still rated, "齐全" when every month is reported; "" when
+    there is no month range or no value."""
+    if any(value is None or pd.isna(value) for value in (reported, months, required)) \
+            or not months:
+        return ""
+    reported, months, required = int(reported), int(months), int(required)
+    if reported < required:
+        if not reported:
+            return t("reporting.none", months=months)
+        return t("reporting.short", months=months, reported=reported)
+    if reported < months:
+        return t("reporting.missing", missing=months - reported)
+    return t("reporting.complete")
+
+
 def status_matrix(
     values: pa.Table | pd.DataFrame, communities: pa.Table | pd.DataFrame | None = None
 ) -> pd.DataFrame:
@@ -380,6 +412,9 @@ def status_matrix(
     and its status in `<id>_status`; then met_count, partly_met_count,
     not_met_count, no_data_count, rated_count and met_share_pct
     ((met + partly_met) / rated × 100, NaN when rated = 0).
+    When the values include month-range indicators (S01–S09), also the
+    community's REPORTING_COLUMNS (nullable integers), `reported_months` ("3/12")
+    and `reporting_note` (`reporting_note` below).
     `communities` (from `communities_in_scope`), when given, fixes the rows and
     their name/street/type: a community without values still gets a row.
     Ordered by street, community_id.
@@ -393,6 +428,9 @@ def status_matrix(
     for indicator_id in ids:
         columns += [indicator_id, f"{indicator_id}_status"]
     columns += count_columns + ["met_share_pct"]
+    periodic = _has_reporting(frame)
+    if periodic:
+        columns += [*REPORTING_COLUMNS, "reported_months", "reporting_note"]
 
     if communities is not None:
         base = _frame(communities)[list(COMMUNITY_COLUMNS)]
@@ -419,6 +457,22 @@ def status_matrix(
     out["rated_count"] = out["met_count"] + out["partly_met_count"] + out["not_met_count"]
     out["met_share_pct"] = _share_pct(out["met_count"] + out["partly_met_count"],
                                       out["rated_count"])
+    if periodic:
+        reporting = (frame.dropna(subset=["months_in_period"])
+                     .groupby("community_id")[list(REPORTING_COLUMNS)].max()
+                     .reindex(out.index))
+        for column in REPORTING_COLUMNS:
+            out[column] = reporting[column].astype("Int64")
+        out["reported_months"] = [
+            "" if pd.isna(total) else f"{int(reported)}/{int(total)}"
+            for reported, total in zip(out["months_reported"], out["months_in_period"],
+                                       strict=True)
+        ]
+        out["reporting_note"] = [
+            reporting_note(*row) for row in zip(
+                out["months_reported"], out["months_in_period"], out["months_required"],
+                strict=True)
+        ]
     out = out.reset_index().sort_values(["street", "community_id"], kind="stable")
     return out[columns].reset_index(drop=True)
 

@@ -6,9 +6,13 @@ bundled plotly.js, and an exported brief embeds the library itself.
 
 from __future__ import annotations
 
+import html
+import math
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +27,9 @@ from governance.contract import (
     TABLES,
 )
 from governance.text import t
+
+# How `with_labels` turns one column's codes into words.
+Labeller = Callable[[Any], Any] | Mapping[Any, Any]
 
 STATUS_COLOURS = {
     "met": "#2e7d32",
@@ -76,12 +83,87 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
     return fig
 
 
+# An axis of counts (communities, cases, events) ticks whole numbers only.
+COUNT_TICKS = 6
+HISTOGRAM_BINS = 30
+
+
+def _nice_step(rough: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k that is at least `rough` (> 0)."""
+    magnitude = 10.0 ** math.floor(math.log10(rough))
+    return next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= rough * (1 - 1e-9))
+
+
+def count_step(top: float) -> int:
+    """A whole tick step for counts up to `top`: about COUNT_TICKS ticks, never
+    less than 1 (so 0..3 ticks 0, 1, 2, 3 and never 0.5)."""
+    if not math.isfinite(top) or top <= COUNT_TICKS:
+        return 1
+    return int(_nice_step(top / COUNT_TICKS))
+
+
+def count_axis(top: float) -> dict:
+    """Axis settings for counts up to `top`: whole ticks from 0, grouped thousands."""
+    return {"tickformat": ",d", "tick0": 0, "dtick": count_step(top), "rangemode": "tozero"}
+
+
+def _largest(*values) -> float:
+    """The largest finite number among scalars and series (0 when none)."""
+    found = []
+    for value in values:
+        many = isinstance(value, pd.Series | pd.Index | np.ndarray | list)
+        found += [float(v) for v in (np.ravel(np.asarray(value, dtype=object)) if many
+                                     else [value]) if not pd.isna(v)]
+    return max((v for v in found if math.isfinite(v)), default=0.0)
+
+
+def _histogram(values: pd.Series, **trace) -> tuple[go.Histogram, int]:
+    """A histogram of about HISTOGRAM_BINS bins of a round width, the bins fixed
+    here rather than by plotly.js, and the count of its tallest bin (so the
+    count axis can tick whole numbers)."""
+    data = pd.to_numeric(values, errors="coerce").astype("float64").to_numpy()
+    data = data[np.isfinite(data)]
+    if not data.size:
+        return go.Histogram(x=data, **trace), 0
+    low, high = float(data.min()), float(data.max())
+    size = _nice_step((high - low) / HISTOGRAM_BINS) if high > low else 1.0
+    start = math.floor(low / size) * size
+    index = np.clip(np.floor((data - start) / size).astype("int64"), 0, None)
+    end = start + size * (int(index.max()) + 1)
+    bins = {"start": start, "end": end, "size": size}
+    return go.Histogram(x=data, xbins=bins, autobinx=False, **trace), int(
+        np.bincount(index).max())
+
+
+# Columns that carry text a user typed into an upload: names of communities,
+# streets and facilities, and the trend's series (street names).
+USER_TEXT_COLUMNS = ("community_name", "street", "facility_name", "series")
+
+
+def plot_text(value):
+    """User text as plotly text: `<`, `>` and `&` as entities, so an uploaded
+    name shows as typed and never becomes plotly's pseudo-HTML (a live link,
+    bold, a line break) in a label, hover, legend or title."""
+    return html.escape(value, quote=False) if isinstance(value, str) else value
+
+
+def plot_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` with every user-text column made plot-safe."""
+    columns = [c for c in USER_TEXT_COLUMNS if c in frame.columns]
+    if not columns:
+        return frame
+    safe = frame.copy()
+    for column in columns:
+        safe[column] = safe[column].map(plot_text)
+    return safe
+
+
 def ranking_bar(matrix: pd.DataFrame, top_n: int = 15) -> go.Figure:
     """The communities with most unmet indicators, worst at the top."""
     worst = matrix.sort_values(
         ["not_met_count", "met_share_pct"], ascending=[False, True], na_position="last"
     ).head(top_n)
-    worst = worst.iloc[::-1]
+    worst = plot_safe(worst.iloc[::-1])
     labels = worst["community_name"] + "（" + worst["street"] + "）"
     fig = go.Figure(
         go.Bar(
@@ -97,7 +179,8 @@ def ranking_bar(matrix: pd.DataFrame, top_n: int = 15) -> go.Figure:
             + t("overview.column.met_share") + "：%{customdata}<extra></extra>",
         )
     )
-    fig.update_xaxes(title=t("overview.column.not_met"), dtick=1, rangemode="tozero")
+    fig.update_xaxes(title=t("overview.column.not_met"),
+                     **count_axis(_largest(worst["not_met_count"])))
     return _layout(fig, t("overview.ranking.title"), height=max(260, 24 * len(worst) + 80))
 
 
@@ -115,7 +198,7 @@ def street_status_shares(counts: pd.DataFrame) -> pd.DataFrame:
 
 def street_status_bar(counts: pd.DataFrame) -> go.Figure:
     """Horizontal 100 % bars: the status mix of each street, worst streets on top."""
-    shares = street_status_shares(counts)
+    shares = street_status_shares(plot_safe(counts))
     not_met = shares[shares["status"] == "not_met"].set_index("street")["share_pct"]
     order = not_met.sort_values().index.tolist()
     fig = go.Figure()
@@ -138,15 +221,35 @@ def street_status_bar(counts: pd.DataFrame) -> go.Figure:
     return _layout(fig, t("overview.by_street.title"), height=max(300, 28 * len(order) + 120))
 
 
+def with_labels(frame: pd.DataFrame, labellers: Mapping[str, Labeller]) -> pd.DataFrame:
+    """A copy of `frame` with each column named in `labellers` that it has
+    mapped through its labeller (a function, or a dict of code → word): codes
+    shown as words, for the pages, the exports and the brief."""
+    shown = frame.copy()
+    for column, labeller in labellers.items():
+        if column in shown:
+            shown[column] = shown[column].map(labeller)
+    return shown
+
+
 def with_type_labels(frame: pd.DataFrame) -> pd.DataFrame:
     """community_type codes replaced by their Chinese labels, for display."""
-    labelled = frame.copy()
-    labelled["community_type"] = labelled["community_type"].map(COMMUNITY_TYPE.label_of)
-    return labelled
+    return with_labels(frame, {"community_type": COMMUNITY_TYPE.label_of})
+
+
+def status_word(status: object) -> str:
+    """A status code in words (基本达标); "" where there is none."""
+    return t(f"status.{status}") if isinstance(status, str) else ""
 
 
 def _indicator(indicator_id: str, standards: Standards | None):
     return (standards or Standards.default()).indicator(indicator_id)
+
+
+def bound_text(value: float) -> str:
+    """A standard's value as a person reads it: thousands grouped, no trailing
+    zeros (25,000, 20, 0.5)."""
+    return f"{float(value):,.10g}"
 
 
 def threshold_bounds(indicator_id: str, standards: Standards | None = None) -> str:
@@ -155,7 +258,7 @@ def threshold_bounds(indicator_id: str, standards: Standards | None = None) -> s
     if item.direction == "none":
         return t("direction.none")
     bounds = [
-        t(key, value=f"{value:g}", unit=item.unit)
+        t(key, value=bound_text(value), unit=item.unit)
         for key, value in (("threshold.floor", item.floor), ("threshold.target", item.target))
         if value is not None
     ]
@@ -208,14 +311,37 @@ def indicator_column_label(indicator_id: str) -> str:
     return f"{item.id} {item.name}"
 
 
+def indicator_header(indicator_id: str) -> str:
+    """A value column's header with the catalogue's unit:
+    `F01 每百户办公和活动用房面积（平方米/百户）`."""
+    unit = load_catalogue().indicator(indicator_id).unit
+    label = indicator_column_label(indicator_id)
+    return f"{label}（{unit}）" if unit else label
+
+
 MATRIX_LEAD_COLUMNS = [
     "community_name", "street", "community_type", "not_met_count", "met_share_pct",
 ]
 
 
+# Monthly-report completeness of the month-range indicators (S01–S09, from
+# indicators.status_matrix): shown just before the first of them when present.
+REPORTING_DISPLAY_COLUMNS = ["reported_months", "reporting_note"]
+
+
 def matrix_indicator_ids(matrix: pd.DataFrame) -> list[str]:
     """Indicator value columns present in the matrix, in catalogue order."""
     return [i.id for i in load_catalogue().indicators if i.id in matrix.columns]
+
+
+def matrix_column_order(matrix: pd.DataFrame, indicator_ids: list[str]) -> list[str]:
+    """The lead columns, then the indicators' value columns, with the reporting
+    columns (when the matrix has them) just before the first safety indicator."""
+    ids = list(indicator_ids)
+    reporting = [c for c in REPORTING_DISPLAY_COLUMNS if c in matrix.columns]
+    periodic = {i.id for i in load_catalogue().by_dimension("safety")}
+    at = next((n for n, i in enumerate(ids) if i in periodic), len(ids))
+    return [*MATRIX_LEAD_COLUMNS, *ids[:at], *reporting, *ids[at:]]
 
 
 def lead_column_labels() -> dict[str, str]:
@@ -226,20 +352,29 @@ def lead_column_labels() -> dict[str, str]:
         "community_type": t("overview.column.type"),
         "not_met_count": t("overview.column.not_met"),
         "met_share_pct": t("overview.column.met_share"),
+        "reported_months": t("indicators.column.reported_months"),
+        "reporting_note": t("indicators.column.reporting_note"),
     }
 
 
 def matrix_for_export(matrix: pd.DataFrame) -> pd.DataFrame:
-    """The matrix with Chinese headers: each indicator's value, then its status in words."""
+    """The matrix with Chinese headers: each indicator's value, then its status
+    in words; the monthly-report columns before the safety indicators."""
     ids = matrix_indicator_ids(matrix)
+    labels = lead_column_labels()
     columns = ["community_id", *MATRIX_LEAD_COLUMNS]
-    frame = matrix[columns].rename(columns=lead_column_labels())
-    for indicator_id in ids:
+    frame = matrix[columns].rename(columns=labels)
+    for indicator_id in matrix_column_order(matrix, ids)[len(MATRIX_LEAD_COLUMNS):]:
+        if indicator_id not in ids:
+            frame[labels[indicator_id]] = matrix[indicator_id]
+            continue
         label = indicator_column_label(indicator_id)
-        frame[label] = matrix[indicator_id]
+        # As the table shows it: to the catalogue's decimals, half up.
+        frame[indicator_header(indicator_id)] = round_half_up(
+            matrix[indicator_id].astype("float64"),
+            indicator_number_format(indicator_id).decimals)
         frame[label + t("overview.column.status_suffix")] = matrix[f"{indicator_id}_status"].map(
-            lambda s: t(f"status.{s}") if isinstance(s, str) else ""
-        )
+            status_word)
     return frame
 
 
@@ -310,6 +445,18 @@ def round_half_up(values: pd.Series, decimals: int) -> pd.Series:
     return magnitude.where(values >= 0, -magnitude) + 0.0
 
 
+def round_to_indicator(values: pd.Series, indicator_ids: pd.Series) -> pd.Series:
+    """Each value rounded half up to its row's indicator's catalogue decimals
+    (long tables mixing indicators: 25,000 元 beside 24.5 平方米/百户)."""
+    decimals = indicator_ids.map(lambda i: indicator_number_format(i).decimals
+                                 if isinstance(i, str) else None)
+    rounded = values.astype("float64")
+    for places in decimals.dropna().unique():
+        rows = decimals == places
+        rounded[rows] = round_half_up(rounded[rows], int(places))
+    return rounded
+
+
 def rounded_for_display(frame: pd.DataFrame, formats: dict[str, NumberFormat]) -> pd.DataFrame:
     """frame with each float column of `formats` rounded to its decimals (a
     copy; `frame` itself when there is nothing to round, as on most reruns)."""
@@ -349,9 +496,24 @@ def _reference_lines(fig: go.Figure, lines, vertical: bool = True) -> None:
     fig.update_layout(shapes=shapes, annotations=annotations)
 
 
+def street_coverage(communities: pd.DataFrame, covered: str, total: str) -> pd.DataFrame:
+    """Households within reach, rolled up per street over the communities given
+    (their `covered` and `total` household columns, summed): one row per
+    street, in street order — street, communities, households_total,
+    households_covered, coverage_pct (covered × 100 / total). The facilities
+    page and the brief both draw `coverage_by_street_bar` from it."""
+    streets = communities.groupby("street", as_index=False).agg(
+        communities=("community_id", "count"),
+        households_total=(total, "sum"),
+        households_covered=(covered, "sum"),
+    )
+    streets["coverage_pct"] = streets["households_covered"] * 100 / streets["households_total"]
+    return streets
+
+
 def coverage_by_street_bar(streets: pd.DataFrame) -> go.Figure:
     """Households coverage per street, lowest first, against the 100 % target."""
-    ordered = streets.sort_values("coverage_pct", ascending=False)
+    ordered = plot_safe(streets).sort_values("coverage_pct", ascending=False)
     fig = go.Figure(
         go.Bar(
             x=ordered["coverage_pct"],
@@ -380,18 +542,17 @@ def indicator_histogram(
     """Distribution of one indicator over communities, with its floor and target drawn."""
     item = _indicator(indicator_id, standards)
     series = values.loc[values["indicator_id"] == indicator_id, "value"].dropna()
-    fig = go.Figure(
-        go.Histogram(x=series, nbinsx=30, marker_color="#5c6bc0", name=item.name)
-    )
+    histogram, tallest = _histogram(series, marker_color="#5c6bc0", name=item.name)
+    fig = go.Figure(histogram)
     # Floor label left of its line, target right: equal bounds stay readable.
     _reference_lines(fig, [
-        (bound, STATUS_COLOURS["not_met"], t(key, value=f"{bound:g}", unit=item.unit), side)
+        (bound, STATUS_COLOURS["not_met"], t(key, value=bound_text(bound), unit=item.unit), side)
         for key, bound, side in (("threshold.floor", item.floor, "left"),
                                  ("threshold.target", item.target, "right"))
         if bound is not None
     ])
     fig.update_xaxes(title=item.unit)
-    fig.update_yaxes(title=t("facilities.chart.communities"))
+    fig.update_yaxes(title=t("facilities.chart.communities"), **count_axis(tallest))
     return _layout(fig, title, height=320)
 
 
@@ -401,6 +562,7 @@ YUAN_PER_WAN = 10_000
 def funding_by_street_bar(by_street_category: pd.DataFrame) -> go.Figure:
     """Stacked bars, one row per street (most funded on top), of its funds by
     category in 万元: street names read across, as in the other street charts."""
+    by_street_category = plot_safe(by_street_category)
     totals = by_street_category.groupby("street", sort=False)["amount_yuan"].sum()
     streets = totals.sort_values(ascending=False, kind="stable").index.tolist()
     fig = go.Figure()
@@ -422,10 +584,11 @@ def value_histogram(values: pd.Series, title: str, axis: str, marks=(),
                     counted: str | None = None) -> go.Figure:
     """A distribution with optional vertical reference lines [(x, label), …];
     the y axis counts `counted` (default: communities)."""
-    fig = go.Figure(go.Histogram(x=values.dropna(), nbinsx=30, marker_color="#5c6bc0"))
+    histogram, tallest = _histogram(values, marker_color="#5c6bc0")
+    fig = go.Figure(histogram)
     _reference_lines(fig, [(x, STATUS_COLOURS["not_met"], label, "right") for x, label in marks])
     fig.update_xaxes(title=axis)
-    fig.update_yaxes(title=counted or t("facilities.chart.communities"))
+    fig.update_yaxes(title=counted or t("facilities.chart.communities"), **count_axis(tallest))
     return _layout(fig, title, height=320)
 
 
@@ -433,7 +596,7 @@ def _threshold_lines(fig: go.Figure, indicator_id: str, standards: Standards | N
     """The floor and target in force as dashed horizontal lines, labelled."""
     item = _indicator(indicator_id, standards)
     _reference_lines(fig, [
-        (bound, STATUS_COLOURS["not_met"], t(key, value=f"{bound:g}", unit=item.unit), "left")
+        (bound, STATUS_COLOURS["not_met"], t(key, value=bound_text(bound), unit=item.unit), "left")
         for key, bound in (("threshold.floor", item.floor), ("threshold.target", item.target))
         if bound is not None
     ], vertical=False)
@@ -445,18 +608,22 @@ def safety_trend_chart(
     """One indicator month by month: the district line, then each chosen street,
     with its threshold drawn. `series` comes from `safety.trend`."""
     item = load_catalogue().indicator(indicator_id)
+    series = plot_safe(series)
     fig = go.Figure()
     for name, part in series.groupby(series["series"].fillna(""), sort=False):
         label = name or t("safety.district")
         fig.add_trace(go.Scatter(
             x=part["month"], y=part["value"], mode="lines+markers", name=label,
             line={"width": 3 if not name else 1.5},
-            customdata=part[["communities_reporting"]],
+            customdata=part[["communities_reporting", "communities_compared", "communities"]],
             hovertemplate=t("safety.chart.trend.hover", unit=item.unit),
         ))
     _threshold_lines(fig, indicator_id, standards)
     fig.update_xaxes(tickformat="%Y-%m", dtick="M1")
     fig.update_yaxes(title=item.unit)
+    if item.decimals == 0:  # a count (cases, events): whole ticks
+        bounds = _indicator(indicator_id, standards)
+        fig.update_yaxes(**count_axis(_largest(series["value"], bounds.floor, bounds.target)))
     return _layout(fig, f"{indicator_column_label(indicator_id)}：{t('safety.chart.trend')}",
                    height=360)
 
@@ -495,13 +662,18 @@ def street_month_heatmap(
     item = _indicator(indicator_id, standards)
     months = [pd.Timestamp(m).strftime("%Y-%m") for m in matrix.columns]
     values = matrix.to_numpy(dtype="float64")
-    text = [["—" if v != v else f"{v:.1f}" for v in row] for row in values]
+    decimals = indicator_number_format(indicator_id).decimals
+    text = [["—" if v != v else f"{v:,.{decimals}f}" for v in row] for row in values]
+    colorbar = {"title": {"text": item.unit}}
+    if decimals == 0:  # a count (cases, events): whole ticks
+        colorbar.update(count_axis(_largest(values.ravel())))
+        colorbar.pop("rangemode")
     fig = go.Figure(go.Heatmap(
-        z=values, x=months, y=list(matrix.index),
+        z=values, x=months, y=[plot_text(street) for street in matrix.index],
         **_turning_scale(values, item.floor if item.floor is not None else item.target,
                          _lower_is_better(indicator_id)),
         text=text, texttemplate="%{text}", hoverongaps=False,
-        colorbar={"title": {"text": item.unit}},
+        colorbar=colorbar,
         hovertemplate=t("safety.chart.heatmap.hover", unit=item.unit),
     ))
     # One column per month, labelled as the data is: left to itself plotly
@@ -535,7 +707,8 @@ def incident_month_bar(counts: pd.DataFrame) -> go.Figure:
         ))
     fig.update_layout(barmode="stack")
     fig.update_xaxes(tickformat="%Y-%m", dtick="M1")
-    fig.update_yaxes(title=t("safety.chart.incidents.axis"))
+    monthly = counts.groupby("month")["incidents"].sum() if len(counts) else []
+    fig.update_yaxes(title=t("safety.chart.incidents.axis"), **count_axis(_largest(monthly)))
     return _layout(fig, t("safety.chart.incidents"), height=360)
 
 
@@ -567,5 +740,5 @@ def scenario_met_bar(totals: pd.DataFrame) -> go.Figure:
                marker_color="#3949ab", text=rows["met_scenario"], textposition="outside"),
     ])
     fig.update_layout(barmode="group")
-    fig.update_xaxes(rangemode="tozero")
+    fig.update_xaxes(**count_axis(_largest(rows["met_baseline"], rows["met_scenario"])))
     return _layout(fig, t("brief.chart.scenario"), height=max(240, 56 * len(rows) + 100))

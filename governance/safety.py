@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from governance import db
+from governance.catalogue import load_catalogue
 from governance.contract import INCIDENT_CATEGORY
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter, query_params
 
@@ -190,11 +191,17 @@ def as_of_for(period: Period, summary: Mapping[str, Any]) -> datetime:
     return datetime.combine(end, datetime.min.time()) - timedelta(seconds=1)
 
 
+TREND_COLUMNS = ("series", "month", "value", "communities_reporting", "communities_compared",
+                 "communities")
+
+
 def trend(monthly: pd.DataFrame, indicator_id: str, streets: tuple[str, ...] = ()) -> pd.DataFrame:
     """One indicator's monthly series: the district, then the chosen streets.
 
-    Columns: series (the street name, or None for the district), month, value,
-    communities_reporting.
+    Columns (TREND_COLUMNS): series (the street name, or None for the district),
+    month, value (over the communities that reported in every month of the
+    range), communities_reporting (that month), communities_compared (the
+    communities the value is over), communities (of the area).
     """
     rows = monthly[monthly["indicator_id"] == indicator_id]
     keep = rows["is_district"] | rows["street"].isin(list(streets))
@@ -206,12 +213,29 @@ def trend(monthly: pd.DataFrame, indicator_id: str, streets: tuple[str, ...] = (
     ]
     chosen["series"] = chosen["street"].astype(object).where(~chosen["is_district"], None)
     chosen = chosen.sort_values(["_order", "month"], kind="stable")
-    return chosen[["series", "month", "value", "communities_reporting"]].reset_index(drop=True)
+    return chosen[list(TREND_COLUMNS)].reset_index(drop=True)
+
+
+def trend_basis(monthly: pd.DataFrame) -> dict[str, int]:
+    """What the district trend lines are computed over: months in the range,
+    communities that reported in every one of them (compared), all communities,
+    and the fewest communities that reported in any month."""
+    district = monthly[monthly["is_district"]]
+    if district.empty:
+        return {"months": 0, "compared": 0, "communities": 0, "fewest_reporting": 0}
+    per_month = district.drop_duplicates("month")
+    return {
+        "months": len(per_month),
+        "compared": int(per_month["communities_compared"].iloc[0]),
+        "communities": int(per_month["communities"].iloc[0]),
+        "fewest_reporting": int(per_month["communities_reporting"].min()),
+    }
 
 
 def street_month_matrix(monthly: pd.DataFrame, indicator_id: str) -> pd.DataFrame:
     """Streets (rows, by name) × months (columns, oldest first) of one
-    indicator's values; NaN where no community reported."""
+    indicator's values (over each street's communities that reported in every
+    month); NaN where there is none or no value."""
     rows = monthly[(monthly["indicator_id"] == indicator_id) & ~monthly["is_district"]]
     if rows.empty:
         return pd.DataFrame()
@@ -249,15 +273,37 @@ def flag_first(matrix: pd.DataFrame) -> pd.DataFrame:
 
 
 def headline(matrix: pd.DataFrame) -> dict[str, int]:
-    """Counts for the page's headline: communities, those meeting every rated
-    safety standard, those with a red flag, those with any unmet standard."""
-    rated = matrix[matrix["rated_count"] > 0]
+    """Counts for the page's headline: communities; all_met, those whose every
+    safety indicator with a standard is met (or partly met) — no_data on any of
+    them (a missing input, or too few months reported) is never met; those
+    with a red flag; those with any unmet standard; short_reporting, those
+    with fewer months reported than rating needs."""
+    standard_ids = [i.id for i in load_catalogue().by_dimension("safety") if i.has_standard]
+    status_columns = [f"{i}_status" for i in standard_ids if f"{i}_status" in matrix]
+    every_standard_met = (matrix[status_columns].isin(["met", "partly_met"]).all(axis=1)
+                          if status_columns else pd.Series(False, index=matrix.index))
+    all_met = every_standard_met & (matrix["not_met_count"] == 0) & (matrix["rated_count"] > 0)
+    short = ((matrix["months_reported"] < matrix["months_required"]).fillna(False)
+             if "months_required" in matrix else pd.Series(False, index=matrix.index))
     return {
         "communities": len(matrix),
-        "all_met": int(((rated["not_met_count"] == 0)).sum()),
+        "all_met": int(all_met.sum()),
         "red_flag": int(matrix["red_flag"].sum()) if "red_flag" in matrix else 0,
         "any_not_met": int((matrix["not_met_count"] > 0).sum()),
+        "short_reporting": int(short.sum()),
     }
+
+
+def reporting_requirement(matrix: pd.DataFrame) -> dict[str, int] | None:
+    """{"months", "required"}: the month range's length and the fewest reported
+    months that let a community be rated; None without a month range or rows."""
+    if "months_in_period" not in matrix:
+        return None
+    known = matrix.dropna(subset=["months_in_period", "months_required"])
+    if known.empty or not known["months_in_period"].iloc[0]:
+        return None
+    return {"months": int(known["months_in_period"].iloc[0]),
+            "required": int(known["months_required"].iloc[0])}
 
 
 def drill_choices(matrix: pd.DataFrame, street: str | None) -> dict[str, str]:

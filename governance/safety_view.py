@@ -113,16 +113,13 @@ def measure_label(measure: str) -> str:
 
 def for_display(frame: pd.DataFrame) -> pd.DataFrame:
     """Codes shown as words, months as YYYY-MM, timestamps to the minute."""
-    shown = frame.copy()
-    if "category" in shown:
-        shown["category"] = shown["category"].map(
-            lambda c: t("safety.total") if c is None or c != c else INCIDENT_CATEGORY.label_of(c))
-    if "severity" in shown:
-        shown["severity"] = shown["severity"].map(INCIDENT_SEVERITY.label_of)
-    if "status" in shown:
-        shown["status"] = shown["status"].map(INCIDENT_STATUS.label_of)
-    if "measure" in shown:
-        shown["measure"] = shown["measure"].map(measure_label)
+    shown = presentation.with_labels(frame, {
+        "category": lambda c: (t("safety.total") if c is None or c != c
+                               else INCIDENT_CATEGORY.label_of(c)),
+        "severity": INCIDENT_SEVERITY.label_of,
+        "status": INCIDENT_STATUS.label_of,
+        "measure": measure_label,
+    })
     if "month" in shown:
         shown["month"] = pd.to_datetime(shown["month"]).dt.strftime("%Y-%m")
     for name in ("occurred_at", "resolved_at"):
@@ -176,6 +173,7 @@ def monthly_for_export(monthly: pd.DataFrame) -> pd.DataFrame:
     """Monthly values with the district named and each indicator's name."""
     frame = monthly.copy()
     frame["street"] = frame["street"].where(~frame["is_district"], t("safety.district"))
+    frame["value"] = presentation.round_to_indicator(frame["value"], frame["indicator_id"])
     frame["indicator_id"] = frame["indicator_id"].map(presentation.indicator_column_label)
     return frame.drop(columns=["is_district"])
 

@@ -20,7 +20,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from governance import db, funding, indicators
+from governance import db, funding, indicators, permissions, presentation
+from governance.auth import User
 from governance.catalogue import Standards, load_catalogue
 from governance.clock import local_time
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
@@ -208,27 +209,54 @@ def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyCon
         cur.close()
 
 
+def owner(conn: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    """Who saved the scenario `name`; None when there is none."""
+    cur = conn.cursor()
+    try:
+        return _owner(cur, name)
+    finally:
+        cur.close()
+
+
+def _owner(cur: duckdb.DuckDBPyConnection, name: str) -> str | None:
+    row = cur.execute(db.read_sql("scenario_owner"), {"name": name}).fetchall()
+    return row[0][0] if row else None
+
+
+def _check_may_change(cur: duckdb.DuckDBPyConnection, name: str, user: User) -> None:
+    """Inside the transaction that changes it, so the owner cannot change between."""
+    if not permissions.may_save_scenarios(user):
+        raise ScenarioError(t("scenario.error.role"))
+    saved_by = _owner(cur, name)
+    if not permissions.may_change_scenario(user, saved_by):
+        raise ScenarioError(t("scenario.error.not_yours", name=name, owner=saved_by))
+
+
 def save_scenario(
-    conn: duckdb.DuckDBPyConnection, scenario: Scenario, name: str, saved_by: str
+    conn: duckdb.DuckDBPyConnection, scenario: Scenario, name: str, user: User
 ) -> Scenario:
-    """Save under `name` (replacing a scenario of that name) in one transaction."""
+    """Save under `name` in one transaction, replacing a scenario of that name
+    when `user` may (permissions.may_change_scenario); saved_by is the user."""
     clean = _valid_name(name)
     if scenario.is_baseline:
         raise ScenarioError(t("scenario.error.no_changes"))
     stored = Scenario(clean, scenario.thresholds, scenario.settings)
     with _transaction(conn) as cur:
+        _check_may_change(cur, clean, user)
         cur.execute(db.read_sql("scenario_delete"), {"name": clean})
         cur.execute(db.read_sql("scenario_insert"), {
             "name": clean, "payload_json": stored.to_json(),
             "changes": len(stored.thresholds) + len(stored.settings),
-            "saved_at": datetime.now(UTC).replace(tzinfo=None), "saved_by": saved_by,
+            "saved_at": datetime.now(UTC).replace(tzinfo=None), "saved_by": user.record_name,
         })
     return stored
 
 
-def delete_scenario(conn: duckdb.DuckDBPyConnection, name: str) -> bool:
-    """Delete a saved scenario; False when there was none of that name."""
+def delete_scenario(conn: duckdb.DuckDBPyConnection, name: str, user: User) -> bool:
+    """Delete a saved scenario when `user` may; False when there was none of
+    that name. Refused (ScenarioError) for another's scenario unless admin."""
     with _transaction(conn) as cur:
+        _check_may_change(cur, name, user)
         deleted = cur.execute(db.read_sql("scenario_delete"), {"name": name}).fetchall()
     return bool(deleted and deleted[0][0])
 
@@ -436,26 +464,21 @@ def threshold_of(scenario: Scenario, indicator_id: str) -> tuple[float | None, f
 # Display and export
 
 
-def _indicator_name(indicator_id: str) -> str:
-    item = load_catalogue().indicator(indicator_id)
-    return f"{item.id} {item.name}"
-
-
-def _status_word(status: object) -> str:
-    return t(f"status.{status}") if isinstance(status, str) else ""
-
-
 def totals_for_display(totals: pd.DataFrame) -> pd.DataFrame:
     shown = totals.copy()
-    shown["indicator_id"] = shown["indicator_id"].map(_indicator_name)
+    shown["indicator_id"] = shown["indicator_id"].map(presentation.indicator_column_label)
     return shown
 
 
 def changes_for_display(changes: pd.DataFrame) -> pd.DataFrame:
+    """Indicator names and status words; each value to its indicator's decimals
+    (as the page shows it, and so the exported cell holds it)."""
     shown = changes.copy()
-    shown["indicator_id"] = shown["indicator_id"].map(_indicator_name)
+    for column in ("baseline_value", "scenario_value"):
+        shown[column] = presentation.round_to_indicator(shown[column], shown["indicator_id"])
+    shown["indicator_id"] = shown["indicator_id"].map(presentation.indicator_column_label)
     for column in ("baseline_status", "scenario_status"):
-        shown[column] = shown[column].map(_status_word)
+        shown[column] = shown[column].map(presentation.status_word)
     return shown
 
 

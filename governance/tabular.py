@@ -12,18 +12,28 @@ strictly decoded text stream; .xlsx through openpyxl in read-only mode, with
 typed cells turned into the text a person would have typed (1001.0 → "1001",
 a date → "2023-05-01", a date and time in a datetime column → "2023-05-01
 14:30:00", a cell formatted as percent 0.95 → "95%").
+
+Hostile files cost bounded memory here: an .xlsx is checked from its zip
+directory before openpyxl inflates anything (xlsx_archive), a CSV line longer
+than MAX_LINE_CHARS and a sheet row beyond Excel's last row are refused, and a
+chunk keeps only the contract's columns of each row. A formula cell whose
+workbook kept no computed value (written by a program, never opened in Excel)
+is refused with what to do, rather than read as empty. The upload page also
+runs `scan` in a child process with a memory and time limit (upload_guard).
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
-from collections.abc import Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from governance import decoding
+from governance import decoding, xlsx_archive
 from governance.contract import (
     TOTAL_ROW_MARKERS,
     HeaderMatch,
@@ -35,6 +45,14 @@ from governance.text import t
 
 HEADER_SEARCH_ROWS = 30
 CHUNK_ROWS = 50_000
+# A CSV line (a record may span several) longer than this is refused: the
+# widest real export is a few thousand characters a line, and without a
+# limit one line without line breaks would be read into memory whole.
+MAX_LINE_CHARS = 1 << 20
+# Excel's own limits: a sheet row or column beyond them is a damaged or
+# hand-made file (a row numbered 10^9 would otherwise be "filled in" row by row).
+EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
 CSV_SUFFIXES = (".csv",)
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 SUPPORTED_SUFFIXES = CSV_SUFFIXES + XLSX_SUFFIXES
@@ -100,7 +118,7 @@ def excel_text(
     value: object, number_format: str | None = None, kind: str | None = None
 ) -> str | None:
     """A typed Excel cell as the text a person would have typed into a CSV."""
-    if value is None:
+    if value is None or value is NO_CACHED_VALUE:
         return None
     if isinstance(value, str):
         return value
@@ -133,7 +151,16 @@ class _CsvSource:
 
     def __init__(self, path: Path, encoding: str) -> None:
         self._handle = decoding.open_text(path, encoding)
-        self._reader = csv.reader(self._handle)
+        self._reader = csv.reader(self._lines())
+
+    def _lines(self) -> Iterator[str]:
+        """The file's lines, none longer than MAX_LINE_CHARS (TabularError)."""
+        read = functools.partial(self._handle.readline, MAX_LINE_CHARS + 1)
+        for number, line in enumerate(iter(read, ""), start=1):
+            if len(line) > MAX_LINE_CHARS and line[-1] not in "\r\n":
+                raise TabularError(t("import.line_too_long", row=number,
+                                     limit=f"{MAX_LINE_CHARS:,}"))
+            yield line
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         previous = 0
@@ -152,15 +179,81 @@ class _CsvSource:
         self._handle.close()
 
 
+class _NoCachedValue:
+    """A formula cell the workbook kept no computed value for."""
+
+    def __repr__(self) -> str:
+        return "NO_CACHED_VALUE"
+
+
+NO_CACHED_VALUE = _NoCachedValue()
+
+
+@functools.cache
+def _sheet_parser():
+    """openpyxl's sheet parser, telling a formula without a computed value
+    (`<f>…</f>` and no or an empty `<v>`, not a text result) from an empty
+    cell: with data_only both read as None."""
+    from openpyxl.worksheet._reader import FORMULA_TAG, VALUE_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):
+        def parse_cell(self, element):
+            cell = super().parse_cell(element)
+            if (cell["value"] is None and element.get("t") != "str"
+                    and element.find(FORMULA_TAG) is not None
+                    and not element.findtext(VALUE_TAG)):
+                cell["value"] = NO_CACHED_VALUE
+            return cell
+
+    return Parser
+
+
 class _XlsxSheet:
     def __init__(self, worksheet, name: str) -> None:
         self.sheet = name
         self._ws = worksheet
 
     def rows(self) -> Iterator[tuple[int, list]]:
-        # read-only mode fills missing rows in, so the count is the sheet row.
-        for number, cells in enumerate(self._ws.iter_rows(), start=1):
-            yield number, list(cells)
+        """(sheet row number, cells), rows the file leaves out yielded empty
+        (as openpyxl's read-only iter_rows does, whose loop this is, with the
+        formula-aware parser and Excel's row and column limits)."""
+        from openpyxl.cell.read_only import EMPTY_CELL, ReadOnlyCell
+
+        ws = self._ws
+        book = ws.parent
+        try:
+            with ws._get_source() as source:
+                parser = _sheet_parser()(
+                    source, ws._shared_strings, data_only=True, epoch=book.epoch,
+                    date_formats=book._date_formats, timedelta_formats=book._timedelta_formats,
+                )
+                expected = 1
+                for number, cells in parser.parse():
+                    if number > EXCEL_MAX_ROWS:
+                        raise TabularError(t("import.too_many_rows", sheet=self.sheet,
+                                             limit=f"{EXCEL_MAX_ROWS:,}"))
+                    while expected < number:
+                        yield expected, []
+                        expected += 1
+                    if number < expected:
+                        continue  # a row repeated out of order: openpyxl skips it too
+                    expected = number + 1
+                    if not cells:
+                        yield number, []
+                        continue
+                    width = cells[-1]["column"]
+                    if width > EXCEL_MAX_COLUMNS:
+                        raise TabularError(t("import.too_many_columns", sheet=self.sheet,
+                                             limit=f"{EXCEL_MAX_COLUMNS:,}"))
+                    row = [EMPTY_CELL] * width
+                    for cell in cells:
+                        if 1 <= cell["column"] <= width:
+                            row[cell["column"] - 1] = ReadOnlyCell(ws, **cell)
+                    yield number, row
+        except (TabularError, MemoryError):
+            raise
+        except Exception as exc:  # noqa: BLE001 — damaged XML or zip member: one refusal
+            raise TabularError(t("import.bad_xlsx")) from exc
 
     @staticmethod
     def header_text(cells: list) -> list[str | None]:
@@ -174,6 +267,11 @@ class _XlsxSheet:
                 out.append(None)
             elif isinstance(value, str):
                 out.append(value)
+            elif value is NO_CACHED_VALUE:
+                if position in kinds:  # a column the contract reads
+                    raise TabularError(t("import.formula_no_value", sheet=self.sheet,
+                                         cell=cell.coordinate))
+                out.append(None)
             else:
                 fmt = getattr(cell, "number_format", None)
                 out.append(excel_text(value, fmt, kinds.get(position)))
@@ -181,10 +279,16 @@ class _XlsxSheet:
 
 
 def _open_workbook(path: Path):
+    """The workbook in read-only mode, once its zip directory shows no bomb."""
+    reason = xlsx_archive.check(path)
+    if reason is not None:
+        raise TabularError(reason)
     import openpyxl  # imported lazily: CSV-only work never pays for it
 
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except MemoryError:
+        raise
     except Exception as exc:  # noqa: BLE001 — any unreadable workbook is the same refusal
         raise TabularError(t("import.bad_xlsx")) from exc
 
@@ -267,8 +371,21 @@ class TableReader:
         convert = self._source.convert
         wanted = sorted(positions)
         width = (max(wanted) + 1) if wanted else 1
+        # Each kept row holds the contract's columns only (a wide file's other
+        # columns would otherwise sit in memory for a whole chunk).
+        if len(wanted) > 1:
+            pick = operator.itemgetter(*wanted)
+        elif wanted:
+            only = wanted[0]
+
+            def pick(record, only=only):
+                return (record[only],)
+        else:
+
+            def pick(record):
+                return ()
         numbers: list[int] = []
-        records: list[list] = []
+        records: list[tuple] = []
         blank_pending = 0
         for number, raw in itertools.chain(self._pending, self._rest):
             record = convert(raw, kinds)
@@ -285,10 +402,10 @@ class TableReader:
             ) and is_total_row(record):
                 self.total_rows.append(number)
                 continue
-            if len(record) != width:
-                record = (list(record) + [None] * width)[:width]
+            if len(record) < width:
+                record = list(record) + [None] * (width - len(record))
             numbers.append(number)
-            records.append(record)
+            records.append(pick(record))
             if len(records) >= size:
                 yield self._chunk(numbers, records, wanted)
                 numbers, records = [], []
@@ -296,13 +413,13 @@ class TableReader:
         if records:
             yield self._chunk(numbers, records, wanted)
 
-    def _chunk(self, numbers: list[int], records: list[list], wanted: list[int]) -> Chunk:
+    def _chunk(self, numbers: list[int], records: list[tuple], wanted: list[int]) -> Chunk:
         self.data_rows += len(numbers)
         columns: dict[str, Sequence[str | None]] = {}
         if wanted:
             transposed = list(zip(*records, strict=True))
-            for position in wanted:
-                columns[self.header.positions[position]] = transposed[position]
+            for index, position in enumerate(wanted):
+                columns[self.header.positions[position]] = transposed[index]
         return Chunk(numbers, columns)
 
     def notes(self) -> list[str]:
@@ -376,7 +493,7 @@ def open_table(path: Path, table: Table, *, encoding: str | None = None) -> Tabl
             try:
                 encoding = decoding.detect_encoding(path)
             except decoding.DecodeError as exc:
-                raise TabularError(t("import.decode_failed")) from exc
+                raise TabularError(exc.reason) from exc
         source = _CsvSource(path, encoding)
         try:
             rows = source.rows()
@@ -452,3 +569,49 @@ def peek_rows(path: Path, limit: int = HEADER_SEARCH_ROWS) -> list[list[str]]:
     except (decoding.DecodeError, TabularError, UnicodeDecodeError, csv.Error, OSError):
         return out
     return out
+
+
+def scan(path: Path, progress: Callable[[int], None] | None = None,
+         every: int = 20_000) -> list[list[str]]:
+    """Read every row of the file — every record of a CSV, every row of every
+    sheet of an .xlsx — as open_table would, and return the first
+    HEADER_SEARCH_ROWS rows of each as text (what peek_rows returns).
+
+    A file-level problem raises TabularError or decoding.DecodeError.
+    `progress(rows read)` is called every `every` rows. The upload guard runs
+    this in a child process with a memory and time limit: a file it has read
+    through costs the server a known amount to validate and import.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    head: list[list[str]] = []
+    count = 0
+
+    def read(rows: Iterator[tuple[int, list]], text: Callable[[list], list[str]]) -> None:
+        nonlocal count
+        for index, (_, cells) in enumerate(rows):
+            if index < HEADER_SEARCH_ROWS:
+                head.append(text(cells))
+            count += 1
+            if progress is not None and count % every == 0:
+                progress(count)
+
+    if suffix in CSV_SUFFIXES:
+        source = _CsvSource(path, decoding.detect_encoding(path))
+        try:
+            read(source.rows(), list)
+        finally:
+            source.close()
+    elif suffix in XLSX_SUFFIXES:
+        workbook = _open_workbook(path)
+        try:
+            for worksheet in workbook.worksheets:
+                if hasattr(worksheet, "iter_rows"):
+                    read(_XlsxSheet(worksheet, worksheet.title).rows(), _text_cells)
+        finally:
+            workbook.close()
+    else:
+        raise TabularError(t("import.unsupported_format", suffix=suffix or path.name))
+    if progress is not None:
+        progress(count)
+    return head

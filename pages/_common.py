@@ -7,15 +7,11 @@ Only composition lives here; every computation is a call into `governance`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import logging
-import os
 import pickle
 import sys
-import tempfile
 import threading
-import time
 import types
 import uuid
 from collections import OrderedDict
@@ -28,10 +24,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import streamlit as st
+from pandas.io.formats.style import Styler
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from governance import (
     auth,
+    backup,
     boundaries,
     brief,
     db,
@@ -47,22 +45,22 @@ from governance import (
     safety,
     safety_view,
     sample,
+    sample_rows,
     scenarios,
     templates,
+    uploads,
 )
 from governance.catalogue import Standards
 from governance.contract import COMMUNITY_TYPE
 from governance.indicators import Period, ViewFilter
 from governance.scenarios import BASELINE, Scenario
 from governance.text import escape_markdown, t
+from pages import _session_cookie
 
 log = logging.getLogger("governance.app")
 
 # Cached reads hold at most this many (data version × filter) results.
 CACHE_ENTRIES = 64
-# Uploads hold residents' data: a private folder beside the database, emptied
-# of files older than UPLOAD_KEEP_S.
-UPLOAD_KEEP_S = 24 * 3600
 
 
 def db_path_from_argv(argv: list[str] | None = None) -> str:
@@ -76,6 +74,8 @@ def db_path_from_argv(argv: list[str] | None = None) -> str:
 def _connection(db_path: str) -> duckdb.DuckDBPyConnection:
     conn = db.connect(db_path)
     sample.ensure_sample_loaded(conn)
+    backup.recover(conn)  # a killed backup's leftovers; the newest import's backup
+    uploads.start(uploads.upload_root(db_path))  # old uploads purged now and periodically
     return conn
 
 
@@ -140,7 +140,7 @@ def _streets(data: DataKey) -> list[str]:
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def _sample_tables(db_path: str, version: int) -> list[str]:
-    return sample.sample_tables_present(_connection(db_path))
+    return sample_rows.tables_present(_connection(db_path))
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -216,11 +216,16 @@ def navigation_pages(user: auth.User | None = None) -> dict[str, list]:
     return {name: pages for name, pages in sections.items() if pages}
 
 
-# Who is signed in, per browser session: kept on the server, never in the
-# browser or in widget state. Entries expire after SESSION_TTL_S.
-SESSION_TTL_S = 12 * 3600
-_SIGNED_IN: dict[str, tuple[str, float]] = {}
+# Who is signed in, per Streamlit session: the id of a sign-in session of
+# accounts.sqlite (governance/auth.py), checked on every run, so a sign-out,
+# an expiry (auth.SESSION_MAX_AGE) or a change to the account ends it at once.
+# A reload starts a new Streamlit session: the browser's HttpOnly cookie
+# (pages/_session_cookie.py) names the same sign-in session.
+_SIGNED_IN: dict[str, str] = {}
 _SIGNED_IN_LOCK = threading.Lock()
+# Session-state keys: a ticket to trade for the cookie, a cookie to expire.
+_COOKIE_TICKET = "_sign_in_cookie_ticket"
+_COOKIE_CLEAR = "_sign_in_cookie_clear"
 
 
 def accounts() -> auth.Accounts:
@@ -237,19 +242,41 @@ def local_mode() -> bool:
     return not accounts().any_accounts()
 
 
+def _sign_in_cookie() -> str | None:
+    """The sign-in cookie the browser sent when this session connected."""
+    try:
+        value = st.context.cookies.get(auth.SESSION_COOKIE)
+    except Exception:  # noqa: BLE001 — no browser (bare run): no cookie
+        return None
+    return value if isinstance(value, str) else None  # AppTest has a stand-in
+
+
 def current_user() -> auth.User | None:
     """The signed-in account (fresh from the accounts file, so a role change or
-    a removal applies at once), the local user in local mode, or None."""
+    a removal applies at once), the local user in local mode, or None.
+
+    A session without a sign-in of its own takes the browser's cookie: a
+    reload within auth.SESSION_MAX_AGE of signing in keeps the sign-in."""
     store = accounts()
     if not store.any_accounts():
         return auth.local_user()
+    key = _session_id()
     with _SIGNED_IN_LOCK:
-        entry = _SIGNED_IN.get(_session_id())
-        if entry and time.time() - entry[1] > SESSION_TTL_S:
-            _SIGNED_IN.pop(_session_id(), None)
-            entry = None
-    if entry is not None:
-        return store.get_user(entry[0])
+        session = _SIGNED_IN.get(key)
+    if session is not None:
+        user = store.session_user(session)
+        if user is not None:
+            return user
+        with _SIGNED_IN_LOCK:  # signed out elsewhere, expired, or the account changed
+            _SIGNED_IN.pop(key, None)
+    cookie = _sign_in_cookie()
+    resumed = store.resume(cookie) if cookie else None
+    if resumed is not None:
+        session, user = resumed
+        with _SIGNED_IN_LOCK:
+            _SIGNED_IN[key] = session
+        store.audit(user.username, "session_resume")
+        return user
     if oidc_configured() and st.user.is_logged_in:
         # The identity provider says who; the local account says what they may see.
         return store.get_user(auth.oidc_username(dict(st.user)))
@@ -273,21 +300,43 @@ def _allowed(user: auth.User, need: str) -> bool:
 
 
 def sign_in(username: str, password: str) -> auth.User | None:
-    user = accounts().verify(username, password)
+    """Check the password (auth.Accounts.verify) and start a sign-in session;
+    the next run hands the browser its cookie (_deliver_cookie)."""
+    store = accounts()
+    user = store.verify(username, password)
     if user is not None:
+        session, ticket = store.start_session(user.username)
         with _SIGNED_IN_LOCK:
-            _SIGNED_IN[_session_id()] = (user.username, time.time())
+            _SIGNED_IN[_session_id()] = session
+        st.session_state[_COOKIE_TICKET] = ticket
     return user
 
 
 def sign_out() -> None:
+    """End the sign-in session on the server (every tab and reload of this
+    browser with it), then have the browser drop its cookie."""
     with _SIGNED_IN_LOCK:
-        entry = _SIGNED_IN.pop(_session_id(), None)
-    if entry:
-        accounts().audit(entry[0], "sign_out")
+        session = _SIGNED_IN.pop(_session_id(), None)
+    if session is not None:
+        store = accounts()
+        username = store.end_session(session)
+        if username:
+            store.audit(username, "sign_out")
+        st.session_state.pop(_COOKIE_TICKET, None)
+        st.session_state[_COOKIE_CLEAR] = True
     elif oidc_configured() and st.user.is_logged_in:
         accounts().audit(auth.oidc_username(dict(st.user)), "sign_out")
         st.logout()
+
+
+def _deliver_cookie() -> None:
+    """The page script that sets (after a sign-in) or expires (after a
+    sign-out) the browser's HttpOnly cookie through serve.py's route."""
+    ticket = st.session_state.pop(_COOKIE_TICKET, None)
+    if ticket:
+        st.html(_session_cookie.set_cookie_script(ticket), unsafe_allow_javascript=True)
+    if st.session_state.pop(_COOKIE_CLEAR, None):
+        st.html(_session_cookie.clear_cookie_script(), unsafe_allow_javascript=True)
 
 
 def audit(ctx: PageContext, action: str, detail: str = "", outcome: str = "ok") -> None:
@@ -298,6 +347,7 @@ def audit(ctx: PageContext, action: str, detail: str = "", outcome: str = "ok") 
 def _sign_in_form() -> None:
     st.title(t("app.title"))
     st.caption(t("auth.sign_in.caption"))
+    _deliver_cookie()
     with st.form("sign_in_form"):
         username = st.text_input(t("auth.username"), key="signin_username")
         password = st.text_input(t("auth.password"), type="password", key="signin_password")
@@ -320,10 +370,10 @@ def _user_box(user: auth.User) -> None:
         if local_mode():
             st.caption(t("auth.local_mode", address=st.get_option("server.address") or "127.0.0.1"))
             return
-        scope = (t("text.list_separator").join(user.streets) if user.scope is not None
-                 else t("filter.all"))
+        _deliver_cookie()
         st.caption(t("auth.signed_in_as", name=escape_markdown(user.display_name),
-                     role=user.role_label, scope=escape_markdown(scope or t("auth.no_streets"))))
+                     role=user.role_label,
+                     scope=escape_markdown(auth.scope_text(user.role, user.streets))))
         if st.button(t("auth.sign_out"), key="sign_out"):
             sign_out()
             st.rerun()
@@ -397,16 +447,25 @@ def page_context(need: str | None = None) -> PageContext:
     )
 
 
-def sample_banner(ctx: PageContext) -> None:
-    """What the page is showing: sample data, and the scenario applied, if any."""
-    tables = _sample_tables(ctx.db_path, ctx.version)
+def sample_tables(ctx: PageContext, version: int | None = None) -> list[str]:
+    """Tables still holding sample rows at `version` (default: the page's)."""
+    return _sample_tables(ctx.db_path, ctx.version if version is None else version)
+
+
+def sample_banner(ctx: PageContext, container=None, version: int | None = None) -> None:
+    """What the page is showing: sample data, and the scenario applied, if any.
+
+    `container` and `version` let a page that changes data (数据管理) draw the
+    banner at its top after the change, from the data as it now stands."""
+    tables = sample_tables(ctx, version)
+    target = container if container is not None else st
     if tables:
         labels = t("text.list_separator").join(history.table_label(name) for name in tables)
-        st.warning(t("sample.banner", tables=labels), icon="⚠️")
+        target.warning(t("sample.banner", tables=labels), icon="⚠️")
     if not ctx.scenario.is_baseline:
         changes = t("text.clause_separator").join(scenarios.describe(ctx.scenario))
-        st.info(t("scenario.applied", name=escape_markdown(ctx.scenario.name), changes=changes),
-                icon=":material/tune:")
+        target.info(t("scenario.applied", name=escape_markdown(ctx.scenario.name),
+                      changes=changes), icon=":material/tune:")
 
 
 # Indicator values and the community list are computed once per scope and
@@ -469,27 +528,21 @@ def store_upload(upload) -> StoredUpload:
     The importer reads from a path: faster than from memory, and it keeps
     Streamlit's copy the only one held in memory.
     """
-    data = upload.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
-    suffix = Path(upload.name).suffix.lower()
-    folder = upload_dir()
-    path = folder / f"{digest}{suffix}"
-    if not path.exists():
-        with tempfile.NamedTemporaryFile(dir=folder, suffix=".part", delete=False) as partial:
-            partial.write(data)
-        os.replace(partial.name, path)
+    path, digest = uploads.store(upload_dir(), upload.getvalue(),
+                                 Path(upload.name).suffix.lower())
     return StoredUpload(path, digest)
 
 
+def discard_uploads(paths) -> None:
+    """Delete stored uploads whose import was applied or refused (Streamlit
+    still holds them in memory while they stay in the uploader)."""
+    uploads.discard(paths)
+
+
 def upload_dir() -> Path:
-    folder = Path(db_path_from_argv()).parent / "uploads"
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    cutoff = time.time() - UPLOAD_KEEP_S
-    for old in folder.iterdir():
-        with contextlib.suppress(OSError):
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
-    return folder
+    """This browser session's private upload folder (governance/uploads.py:
+    0700, files 0600, removed after the import or by the periodic purge)."""
+    return uploads.session_dir(uploads.upload_root(db_path_from_argv()), _session_id())
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -574,12 +627,21 @@ def render_report(report: importer.ImportReport) -> None:
                 st.markdown("- " + escape_markdown(note))
     if report.problems:
         st.markdown("**" + t("data.validate.errors") + "**")
-        st.dataframe(reports.problems_frame(report), hide_index=True, width="stretch")
+        # Each reason in full: a wide column, rows as tall as the longest needs.
+        widths = {reports.problem_column_label(name): width
+                  for name, width in reports.PROBLEM_WIDTHS_PX.items()}
+        table(reports.problems_frame(report), row_height=reports.problem_row_height(report),
+              height=reports.problem_table_height(report),
+              column_config={label: st.column_config.Column(width=width)
+                             for label, width in widths.items()})
         for message in report.messages()[len(report.problems):]:
             st.caption(escape_markdown(message))
     if report.ok and report.preview is not None:
         with st.expander(t("data.preview", n=len(report.preview))):
-            st.dataframe(report.preview, hide_index=True, width="stretch")
+            preview, formats = reports.preview_frame(report)
+            table(preview, column_config={
+                header: st.column_config.NumberColumn(format=fmt.format, step=fmt.step)
+                for header, fmt in formats.items()})
 
 
 def period_caption(period: Period) -> str:
@@ -624,11 +686,14 @@ def matrix_column_config(indicator_ids: list[str], standards=None) -> dict:
         "community_type": st.column_config.TextColumn(labels["community_type"]),
         "not_met_count": st.column_config.NumberColumn(labels["not_met_count"], format="%d"),
         "met_share_pct": st.column_config.NumberColumn(labels["met_share_pct"], format="%.0f"),
+        "reported_months": st.column_config.TextColumn(
+            labels["reported_months"], help=t("indicators.column.reported_months.help")),
+        "reporting_note": st.column_config.TextColumn(labels["reporting_note"]),
     }
     for indicator_id in indicator_ids:
         number = presentation.indicator_number_format(indicator_id)
         config[indicator_id] = st.column_config.NumberColumn(
-            presentation.indicator_column_label(indicator_id),
+            presentation.indicator_header(indicator_id),
             help=presentation.threshold_help(indicator_id, standards),
             format=number.format, step=number.step,
         )
@@ -652,14 +717,15 @@ def coverage_view(
 @st.cache_resource(max_entries=8, show_spinner=False)
 def coverage_map(
     data: DataKey, request: facility_view.CoverageRequest, view_filter: ViewFilter
-) -> maps.SerializedOnceDeck:
-    """The coverage map of coverage_view (it takes clicks, so it is drawn on every
-    run: the deck and its JSON are what is kept)."""
+) -> maps.MapFigure:
+    """The coverage map of coverage_view and its legend (it takes clicks, so it is
+    drawn on every run: the deck and its JSON are what is kept)."""
     view = coverage_view(data, request, view_filter)
     proposals = pd.DataFrame([{"lon": p.lon, "lat": p.lat} for p in request.added])
-    return maps.coverage_deck(
+    return maps.coverage_figure(
         view.shapes, facility_view.map_coverage(view), facilities_in_scope(data, view_filter),
-        view.points, proposals,
+        view.points, proposals, focus_type=request.facility_type,
+        height_px=maps.COVERAGE_MAP_HEIGHT_PX,
     )
 
 
@@ -702,12 +768,28 @@ _DRAWER_KEYS = {
 }
 
 
+def table(data, *, empty: str | None = None, **options) -> None:
+    """st.dataframe as every table here draws it: no index, the page's width, a
+    missing value read "—" (Streamlit's own placeholder is the English "None"),
+    and for a table without rows a caption (`empty`, default 无记录) in place of
+    the grid, which would say "empty".
+
+    `data`: a DataFrame or a pandas Styler of one; `options` go to st.dataframe."""
+    frame = data.data if isinstance(data, Styler) else data
+    if len(frame) == 0:
+        st.caption(empty or t("table.empty"))
+        return
+    st.dataframe(data, hide_index=True, width="stretch", placeholder=t("table.missing"),
+                 **options)
+
+
 @st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_DRAWER_KEYS)
 def show_table(
-    frame: pd.DataFrame, label, key: str | None = None, display=facility_view.for_display
+    frame: pd.DataFrame, label, key: str | None = None, display=facility_view.for_display,
+    empty: str | None = None,
 ) -> None:
     """A read-only table with Chinese headers, codes shown as words (by `display`)
-    and numbers formatted by their unit."""
+    and numbers formatted by their unit; `empty` is said when it has no rows."""
     shown = display(frame)
     formats = presentation.number_formats(shown)
     shown = presentation.rounded_for_display(shown, formats).rename(columns=label)
@@ -715,7 +797,7 @@ def show_table(
         label(name): st.column_config.NumberColumn(format=fmt.format, step=fmt.step)
         for name, fmt in formats.items()
     }
-    st.dataframe(shown, hide_index=True, width="stretch", key=key, column_config=column_config)
+    table(shown, empty=empty, key=key, column_config=column_config)
 
 
 @st.cache_resource(max_entries=DRAWN_ENTRIES, show_spinner=False, hash_funcs=_DRAWER_KEYS)
@@ -729,9 +811,9 @@ def status_table(
     styles = presentation.matrix_cell_styles(matrix, ids)
     matrix = presentation.rounded_for_display(
         matrix, {i: presentation.indicator_number_format(i) for i in ids if i in matrix})
-    st.dataframe(
-        matrix.style.apply(lambda _: styles, axis=None), hide_index=True, width="stretch",
-        height=height or "auto", column_order=MATRIX_LEAD_COLUMNS + ids,
+    table(
+        matrix.style.apply(lambda _: styles, axis=None),
+        height=height or "auto", column_order=presentation.matrix_column_order(matrix, ids),
         column_config=matrix_column_config(ids, scenario.standards()), key=key,
     )
 
@@ -790,11 +872,12 @@ def safety_community_months(
 def incident_map(
     data: DataKey, period: Period, view_filter: ViewFilter, cell_m: int,
     categories: tuple[str, ...], mean_lat: float | None,
-) -> tuple[maps.SerializedOnceDeck, int]:
-    """The grid-event map and how many cells it draws."""
+) -> tuple[maps.MapFigure, int]:
+    """The grid-event map with its legend, and how many cells it draws."""
     shapes, cells = safety_view.incident_map(
         _connection(data.db_path), period, cell_m, mean_lat, categories, view_filter, data.scope)
-    return maps.incident_deck(shapes, cells, cell_m), len(cells)
+    figure = maps.incident_figure(shapes, cells, cell_m, height_px=maps.INCIDENT_MAP_HEIGHT_PX)
+    return figure, len(cells)
 
 
 def saved_scenario(ctx: PageContext, name: str) -> Scenario:

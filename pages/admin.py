@@ -29,7 +29,7 @@ if users.empty:
     st.info(t("admin.local_mode"))
 else:
     shown = auth.users_for_display(users)
-    st.dataframe(shown.rename(columns=_label), hide_index=True, width="stretch")
+    _common.table(shown.rename(columns=_label))
 
 with st.form("admin_add_user", clear_on_submit=True):
     st.markdown("**" + t("admin.add") + "**")
@@ -102,4 +102,4 @@ log = auth.audit_log_for_display(store.audit_log(500, action or None))
 if log.empty:
     st.caption(t("admin.audit.empty"))
 else:
-    st.dataframe(log.rename(columns=_label), hide_index=True, width="stretch")
+    _common.table(log.rename(columns=_label))

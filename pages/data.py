@@ -37,7 +37,8 @@ for table in TABLES.values():
 
 st.subheader(t("data.upload.title"))
 uploads = st.file_uploader(
-    t("data.upload.label"), type=["csv", "xlsx"], accept_multiple_files=True,
+    t("data.upload.label", size=st.get_option("server.maxUploadSize")), type=["csv", "xlsx"],
+    accept_multiple_files=True,
     key="upload_files", help=t("data.upload.help"),
 )
 
@@ -63,7 +64,7 @@ for upload in uploads or []:
             system = st.selectbox(
                 t("data.upload.coords", file=escape_markdown(upload.name)), list(coords.SYSTEMS),
                 format_func=lambda s: t(f"coords.{s}"), key=f"upload_coords_{upload.file_id}",
-                help=t("cli.help.coords"),
+                help=t("data.upload.coords.help"),
             )
     sources.append(
         importer.SourceFile(stored.path, table_name, upload.name, coordinate_system=system)
@@ -100,6 +101,8 @@ if apply_clicked:
                   else "refused")
     for line in reports.result_lines(results or []):
         (st.success if line.ok else st.error)(escape_markdown(line.text))
+if apply_clicked or not all_valid:  # applied or refused: residents' files leave the disk
+    _common.discard_uploads(source.path for source in sources)
 
 # Boundaries replace every community's shape: administrators only.
 boundary_upload = None
@@ -107,7 +110,8 @@ if ctx.user.is_admin:
     st.subheader(t("data.boundaries.title"))
     st.caption(t("data.boundaries.caption"))
     boundary_upload = st.file_uploader(
-        t("data.boundaries.label"), type=["geojson", "json"], key="upload_boundaries",
+        t("data.boundaries.label", size=st.get_option("server.maxUploadSize")),
+        type=["geojson", "json"], key="upload_boundaries",
     )
 if boundary_upload is not None:
     stored = _common.store_upload(boundary_upload)
@@ -128,6 +132,9 @@ if boundary_upload is not None:
         )
         for line in reports.result_lines([result] if result else []):
             (st.success if line.ok else st.error)(escape_markdown(line.text))
+        _common.discard_uploads([stored.path])
+    if not boundary_report.ok:
+        _common.discard_uploads([stored.path])
 
 sample_left = _common.sample_tables(ctx, db.data_version(ctx.conn))
 if ctx.user.is_admin and sample_left:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import coords, coverage, facility_view, maps, presentation
+from governance import coords, coverage, exporting, facility_view, maps, presentation
 from governance.catalogue import load_catalogue
 from governance.contract import FACILITY_TYPE
 from governance.text import t
@@ -31,10 +31,20 @@ circle = circle_column.selectbox(
     ),
     key=ctx.key("coverage_circle"), help=t("facilities.help.circle"),
 )
-custom_radius = radius_column.number_input(
-    t("facilities.radius"), min_value=50, max_value=5000, value=int(scenario_radius), step=50,
-    key=ctx.key("coverage_radius"), disabled=circle != "custom",
-)
+if circle == "custom":
+    custom_radius = radius_column.number_input(
+        t("facilities.radius"), min_value=50, max_value=5000, value=int(scenario_radius),
+        step=50, key=ctx.key("coverage_radius"),
+    )
+else:
+    # Greyed out, showing the radius in use: the preset's (a widget of its own per
+    # preset, so its value is never a stale custom one).
+    radius_column.number_input(
+        t("facilities.radius"), min_value=50, max_value=5000,
+        value=int(coverage.CIRCLE_PRESETS_M[circle]), step=50,
+        key=ctx.key(f"coverage_radius_{circle}"), disabled=True,
+    )
+    custom_radius = None
 detour = detour_column.number_input(
     t("facilities.detour"), min_value=1.0, max_value=3.0, step=0.05,
     value=float(settings["walking_detour_factor"]),
@@ -89,7 +99,7 @@ def coverage_section() -> None:
         t("facilities.kpi.full"), f"{district['communities_full']} / {district['communities']}"
     )
     kpis[3].metric(t("facilities.kpi.no_data"), str(district["communities_no_data"]))
-    st.caption(coverage.basis_text(view.basis["basis"]))
+    st.caption(coverage.basis_text(view.basis))
 
     st.subheader(t("facilities.map.title"))
     st.caption(t("facilities.map.caption"))
@@ -97,10 +107,13 @@ def coverage_section() -> None:
         st.caption(t("facilities.map.derived"))
     if len(view.points) > maps.MAX_POINTS:
         st.caption(t("facilities.map.aggregated", points=f"{len(view.points):,}"))
-    st.pydeck_chart(
-        _common.coverage_map(ctx.data, request, ctx.view_filter), on_select="rerun",
-        selection_mode="single-object", key="coverage_map", height=560,
+    figure = _common.coverage_map(ctx.data, request, ctx.view_filter)
+    map_column, legend_column = st.columns(maps.MAP_LEGEND_COLUMNS, gap="medium")
+    map_column.pydeck_chart(
+        figure.deck, on_select="rerun", selection_mode="single-object", key="coverage_map",
+        height=maps.COVERAGE_MAP_HEIGHT_PX,
     )
+    legend_column.markdown(figure.legend_html, unsafe_allow_html=True)
     if clicked:
         st.caption(t("facilities.whatif.clicked", lon=clicked.lon, lat=clicked.lat))
     if request.is_what_if:
@@ -145,7 +158,7 @@ def standards_section(view: facility_view.CoverageView) -> None:
                   ctx.standards, key="f01_histogram")
     _common.excel_button(
         ctx, t("facilities.export"), lambda: facility_view.export_sheets(view, standards),
-        file_name="facility_coverage.xlsx", key="facilities_export",
+        file_name=exporting.download_name("facilities", "xlsx"), key="facilities_export",
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import facility_view, funding, funding_view, presentation
+from governance import exporting, facility_view, funding, funding_view, presentation
 from governance.contract import FUNDING_CATEGORY
 from governance.text import t
 from pages import _common
@@ -76,7 +76,7 @@ def funding_section() -> None:
         t("funding.summary.current_budget_yuan"), f"{int(summary['current_budget_yuan']):,}")
     metrics[2].metric(t("funding.summary.gainers"), funding_view.count_text(summary["gainers"]))
     metrics[3].metric(t("funding.summary.losers"), funding_view.count_text(summary["losers"]))
-    _common.show_table(view.allocation, funding_view.column_label, key="formula_table")
+    _common.show_table(view.allocation, funding_view.formula_column_label, key="formula_table")
 
     st.subheader(t("funding.standards.title"))
     for line in facility_view.standards_caption(funding_view.FUNDING_INDICATORS, ctx.standards):
@@ -137,7 +137,8 @@ def funding_section() -> None:
     _common.show_table(view.public_welfare, funding_view.column_label, key="public_welfare")
 
     _common.excel_button(ctx, t("funding.export"), lambda: funding_view.export_sheets(view),
-                         file_name="funding.xlsx", key="funding_export")
+                         file_name=exporting.download_name("funding", "xlsx"),
+                         key="funding_export")
 
 
 funding_section()

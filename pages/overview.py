@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import indicators, presentation
+from governance import exporting, indicators, presentation
 from governance.catalogue import DIMENSIONS
 from governance.text import t
 from pages import _common
@@ -31,7 +31,8 @@ for column, dimension in zip(dimension_columns, DIMENSIONS, strict=True):
     column.metric(
         t("overview.kpi.dimension", dimension=_common.dimension_label(dimension)),
         "—" if share is None or share != share else f"{share:.1f}%",
-        help=t("overview.kpi.dimension.help", rated=int(row["rated"]), not_met=int(row["not_met"])),
+        help=t("overview.kpi.dimension.help", rated=int(row["rated"]), not_met=int(row["not_met"]),
+               no_data=int(row["no_data"])),
     )
 
 st.subheader(t("overview.matrix.title"))
@@ -44,7 +45,7 @@ _common.status_table(matrix, tuple(indicator_ids), ctx.scenario, key="overview_m
 _common.excel_button(
     ctx, t("overview.export"),
     lambda: {t("overview.matrix.title"): _common.matrix_export(matrix)},
-    file_name="overview_matrix.xlsx", key="overview_export",
+    file_name=exporting.download_name("overview", "xlsx"), key="overview_export",
 )
 
 ranking_column, street_column = st.columns(2)

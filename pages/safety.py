@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import facility_view, presentation, safety, safety_view
+from governance import exporting, facility_view, maps, presentation, safety, safety_view
 from governance.contract import INCIDENT_CATEGORY
 from governance.text import t
 from pages import _common
@@ -33,13 +33,20 @@ else:
     st.success(t("safety.red_flags.none"))
 
 headline = safety.headline(matrix)
-metrics = st.columns(4)
+requirement = safety.reporting_requirement(matrix)
+metrics = st.columns(5)
 metrics[0].metric(t("safety.kpi.communities"), f"{headline['communities']:,}")
-metrics[1].metric(t("safety.kpi.all_met"), f"{headline['all_met']:,}")
+metrics[1].metric(t("safety.kpi.all_met"), f"{headline['all_met']:,}",
+                  help=t("safety.kpi.all_met.help"))
 metrics[2].metric(t("safety.kpi.red_flag"), f"{headline['red_flag']:,}")
 metrics[3].metric(t("safety.kpi.any_not_met"), f"{headline['any_not_met']:,}")
+metrics[4].metric(t("safety.kpi.short_reporting"), f"{headline['short_reporting']:,}",
+                  help=t("safety.kpi.short_reporting.help", **requirement) if requirement else None)
 
 st.subheader(t("safety.standards.title"))
+if requirement:
+    st.caption(t("safety.reporting.rule", **requirement,
+                 pct=f"{ctx.standards.settings['min_reported_months_pct']:g}"))
 for line in facility_view.standards_caption(safety.SAFETY_INDICATORS, ctx.standards):
     st.caption(line)
 ids = presentation.matrix_indicator_ids(matrix)
@@ -67,6 +74,12 @@ def trends_section() -> None:
     series = safety.trend(view.monthly, indicator_id, tuple(streets))
     _common.chart(presentation.safety_trend_chart, series, indicator_id, ctx.standards,
                   key="safety_trend")
+    basis = safety.trend_basis(view.monthly)
+    if basis["compared"]:
+        st.caption(t("safety.trend.basis", months=basis["months"], compared=basis["compared"],
+                     communities=basis["communities"], fewest=basis["fewest_reporting"]))
+    else:
+        st.warning(t("safety.trend.basis.none", months=basis["months"]))
 
     heat_id = st.selectbox(
         t("safety.heatmap.indicator"), safety.SAFETY_INDICATORS, format_func=_indicator_label,
@@ -144,12 +157,15 @@ else:
             format_func=INCIDENT_CATEGORY.label_of, key="safety_map_categories",
             placeholder=t("filter.all"), select_all=False,
         )
-        deck, cell_count = _common.incident_map(
+        figure, cell_count = _common.incident_map(
             ctx.data, ctx.period, ctx.view_filter, int(cell_m),
             tuple(categories), incidents.summary.get("mean_lat"),
         )
         st.caption(t("safety.map.legend", cells=f"{cell_count:,}"))
-        st.pydeck_chart(deck, key="safety_map", height=520)
+        map_column, legend_column = st.columns(maps.MAP_LEGEND_COLUMNS, gap="medium")
+        map_column.pydeck_chart(figure.deck, key="safety_map",
+                                height=maps.INCIDENT_MAP_HEIGHT_PX)
+        legend_column.markdown(figure.legend_html, unsafe_allow_html=True)
 
     map_section()
 
@@ -164,4 +180,4 @@ else:
         st.success(t("safety.reconcile.ok"))
 
 _common.excel_button(ctx, t("safety.export"), lambda: safety_view.export_sheets(view),
-                     file_name="safety.xlsx", key="safety_export")
+                     file_name=exporting.download_name("safety", "xlsx"), key="safety_export")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from governance import scenarios
+from governance import exporting, permissions, scenarios
 from governance.catalogue import DIMENSIONS
 from governance.text import escape_markdown, t
 from pages import _common
@@ -15,21 +15,48 @@ st.title(t("scenario.title"))
 _common.sample_banner(ctx)
 st.caption(t("scenario.intro"))
 
+# One source of truth: the scenario applied in the sidebar (ctx.scenario) is the
+# one the editor starts from, so the comparison, the brief and its Excel begin
+# with what every other page shows. This page's picker applies a scenario
+# (it sets the sidebar's picker) rather than holding a second one.
 saved = _common.scenario_list(ctx.db_path, scenarios.scenario_version(ctx.conn))
+names = saved["name"].tolist()
+start = ctx.scenario
+start_name = "" if start.is_baseline else (start.name or "")
+
+
+def _apply(name: str) -> None:
+    """Apply a saved scenario (or the baseline, "") to every page (a callback)."""
+    st.session_state["filter_scenario"] = name
+
+
+def _apply_picked(picker_key: str) -> None:
+    _apply(st.session_state[picker_key])
+
+
+def _delete(name: str) -> None:
+    """Delete the applied scenario and go back to the baseline (a callback);
+    governance refuses it when the scenario is another leader's."""
+    try:
+        scenarios.delete_scenario(ctx.conn, name, ctx.user)
+    except scenarios.ScenarioError as problem:
+        st.toast(str(problem))
+        return
+    _common.audit(ctx, "scenario_delete", name)
+    _apply("")
+
+
 start_column, delete_column = st.columns([3, 1])
-start_name = start_column.selectbox(
-    t("scenario.start"), ["", *saved["name"].tolist()],
-    format_func=lambda n: n or t("scenario.baseline"), key="scenario_start",
+picker_key = ctx.key("scenario_start")
+start_column.selectbox(
+    t("scenario.start"), ["", *names],
+    index=names.index(start_name) + 1 if start_name in names else 0,
+    format_func=lambda n: n or t("scenario.baseline"), key=picker_key,
+    on_change=_apply_picked, args=(picker_key,), help=t("scenario.start.help"),
 )
-start = _common.saved_scenario(ctx, start_name) if start_name else scenarios.BASELINE
-if (start_name and ctx.user.can_edit_scenarios
-        and delete_column.button(t("scenario.delete"), key="scenario_delete")):
-    scenarios.delete_scenario(ctx.conn, start_name)
-    _common.audit(ctx, "scenario_delete", start_name)
-    st.session_state.pop("scenario_start", None)
-    if st.session_state.get("filter_scenario") == start_name:
-        st.session_state.pop("filter_scenario", None)
-    st.rerun()
+if start_name and permissions.may_change_scenario(ctx.user, scenarios.owner(ctx.conn, start_name)):
+    delete_column.button(t("scenario.delete"), key="scenario_delete",
+                         on_click=_delete, args=(start_name,))
 
 
 def _number(container, label: str, value: float, key: str, help_text: str | None = None):
@@ -38,8 +65,8 @@ def _number(container, label: str, value: float, key: str, help_text: str | None
 
 
 def _editor() -> scenarios.Scenario:
-    """Every threshold and numeric setting, starting from `start`."""
-    suffix = f"@{start_name}" if start_name else ""
+    """Every threshold and numeric setting, starting from the applied scenario
+    (its keys change with it, so applying another starts afresh)."""
     thresholds: dict[str, tuple[float | None, float | None]] = {}
     tabs = st.tabs([_common.dimension_label(d) for d in DIMENSIONS] + [t("scenario.settings")])
     for tab, dimension in zip(tabs, DIMENSIONS, strict=False):
@@ -56,10 +83,11 @@ def _editor() -> scenarios.Scenario:
                 label = f"{row['indicator_id']} {row['name']}（{row['unit']}）"
                 if row["floor"] is not None:
                     floor = _number(left, label + t("scenario.floor"), floor,
-                                    f"scn_floor_{row['indicator_id']}{suffix}", row["source"])
+                                    ctx.key(f"scn_floor_{row['indicator_id']}"), row["source"])
                 if row["target"] is not None:
                     target = _number(right, label + t("scenario.target"), target,
-                                     f"scn_target_{row['indicator_id']}{suffix}", row["source"])
+                                     ctx.key(f"scn_target_{row['indicator_id']}"),
+                                     row["source"])
                 thresholds[row["indicator_id"]] = (floor, target)
     settings = {}
     with tabs[-1]:
@@ -68,7 +96,7 @@ def _editor() -> scenarios.Scenario:
             value = start.setting(row["key"])
             settings[row["key"]] = _number(
                 columns[index % 2], f"{row['label']}（{row['unit']}）" if row["unit"]
-                else row["label"], value, f"scn_setting_{row['key']}{suffix}", row["help"])
+                else row["label"], value, ctx.key(f"scn_setting_{row['key']}"), row["help"])
     return scenarios.named_as(scenarios.from_values(None, thresholds, settings), start)
 
 
@@ -76,11 +104,11 @@ def _save_controls(scenario: scenarios.Scenario) -> scenarios.Scenario:
     """Name and save the scenario (administrators and leaders); returns it under
     its saved name when it is saved unchanged, so the brief is titled by it."""
     save_column, button_column = st.columns([3, 1])
-    name = save_column.text_input(t("scenario.name"), value=start_name, key="scenario_name",
-                                  max_chars=scenarios.NAME_MAX)
+    name = save_column.text_input(t("scenario.name"), value=start_name,
+                                  key=ctx.key("scenario_name"), max_chars=scenarios.NAME_MAX)
     if button_column.button(t("scenario.save"), key="scenario_save", type="primary"):
         try:
-            scenarios.save_scenario(ctx.conn, scenario, name, ctx.user.record_name)
+            scenarios.save_scenario(ctx.conn, scenario, name, ctx.user)
         except scenarios.ScenarioError as problem:
             st.error(str(problem))
         else:
@@ -92,7 +120,15 @@ def _save_controls(scenario: scenarios.Scenario) -> scenarios.Scenario:
     stored = _common.saved_scenario(ctx, name.strip()) if name.strip() else scenarios.BASELINE
     if not stored.is_baseline:
         if scenarios.same_changes(stored, scenario):
-            st.success(t("scenario.saved", name=escape_markdown(stored.name)))
+            if stored.name == start_name:
+                st.success(t("scenario.saved.applied", name=escape_markdown(stored.name)))
+            else:
+                st.success(t("scenario.saved", name=escape_markdown(stored.name)))
+                # A click applies it everywhere; the whole app reruns so the
+                # sidebar shows it (a fragment rerun would not).
+                if st.button(t("scenario.apply"), key="scenario_apply",
+                             on_click=_apply, args=(stored.name,)):
+                    st.rerun(scope="app")
             return scenarios.named_as(scenario, stored)
         st.warning(t("scenario.unsaved", name=escape_markdown(stored.name)))
     return scenario
@@ -105,6 +141,11 @@ def scenario_section() -> None:
                                              ctx.view_filter, scenario)
     summary = comparison.summary
     st.subheader(t("scenario.compare.title"))
+    if not scenarios.same_changes(scenario, start):
+        # Edited here: the comparison and the brief follow the edits, the
+        # other pages the applied scenario until this one is saved and applied.
+        st.info(t("scenario.edited", applied=escape_markdown(
+            start_name or t("scenario.baseline"))), icon=":material/edit:")
     if scenario.is_baseline:
         st.caption(t("scenario.compare.baseline"))
     else:
@@ -144,15 +185,16 @@ def scenario_section() -> None:
     _common.export_button(
         ctx, t("brief.download.html"), container=brief_columns[0],
         data=lambda: _common.brief_html(ctx, scenario),
-        file_name="meeting-brief.html", mime="text/html", key="brief_html",
+        file_name=exporting.download_name("brief", "html"), mime="text/html", key="brief_html",
     )
     _common.export_button(
         ctx, t("brief.download.xlsx"), container=brief_columns[1],
         data=lambda: _common.brief_workbook(ctx, scenario),
-        file_name="meeting-brief.xlsx", key="brief_xlsx",
+        file_name=exporting.download_name("brief", "xlsx"), key="brief_xlsx",
     )
     _common.excel_button(ctx, t("scenario.export"), lambda: scenarios.export_sheets(comparison),
-                         file_name="scenario.xlsx", key="scenario_export")
+                         file_name=exporting.download_name("scenario", "xlsx"),
+                         key="scenario_export")
 
 
 scenario_section()

@@ -4,7 +4,10 @@
 -- Columns: every communities column except import_id; lon/lat may be NULL.
 -- Parameters: $scope_streets, $community_types
 
-with final as (
+with
+-- include: scoped_communities
+
+final as (
     select
         community_id,
         community_name,
@@ -24,9 +27,7 @@ with final as (
         volunteers,
         lon,
         lat
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
+    from scoped_communities
 )
 
 select * from final

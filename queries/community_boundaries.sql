@@ -1,12 +1,8 @@
 -- Uploaded community boundaries for the communities the viewer can see.
 -- One row per community with an uploaded boundary (geometry as GeoJSON text).
 -- Parameters: $scope_streets, $community_types
-with scoped_communities as (
-    select community_id
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 final as (
     select b.community_id, b.geometry_json

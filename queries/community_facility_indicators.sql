@@ -14,21 +14,10 @@
 -- Parameters: $scope_streets, $community_types, $thresholds,
 --   $rural_office_area_floor_m2, $basic_facility_types, $elderly_facility_types
 
-with scoped_communities as (
-    select community_id, community_name, street, community_type, households, office_area_m2
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
-thresholds as (
-    select unnest($thresholds) as s
-),
-
-standards as (
-    select s.indicator_id, s.direction, s.floor_value, s.target_value
-    from thresholds
-),
+-- include: standards
 
 facilities_loaded as (
     select count(*) > 0 as is_loaded

@@ -12,35 +12,12 @@
 -- Parameters: $scope_streets, $community_types, $thresholds, $year,
 --   $on_time_days, $local_avg_monthly_wage_yuan
 
-with scoped_communities as (
-    select
-        community_id, community_name, street, community_type, households,
-        staff_count, certified_social_workers, staff_avg_monthly_pay
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
-thresholds as (
-    select unnest($thresholds) as s
-),
+-- include: standards
 
-standards as (
-    select s.indicator_id, s.direction, s.floor_value, s.target_value
-    from thresholds
-),
-
-year_lines as (
-    select
-        community_id,
-        category,
-        source,
-        amount_yuan,
-        allocated_date is not null and disbursed_date is not null as has_both_dates,
-        date_diff('day', allocated_date, disbursed_date) as disbursement_days
-    from funding
-    where year = $year
-),
+-- include: funding_lines_timed
 
 line_totals as (
     select
@@ -51,10 +28,9 @@ line_totals as (
         coalesce(sum(amount_yuan) filter (where category = 'party_building'), 0)
             as party_building_yuan,
         coalesce(sum(amount_yuan) filter (where source <> 'fiscal'), 0) as non_fiscal_yuan,
-        count(*) filter (where has_both_dates) as dated_lines,
-        count(*) filter (where has_both_dates and disbursement_days <= $on_time_days)
-            as on_time_lines
-    from year_lines
+        count(*) filter (where timing in ('on_time', 'late')) as dated_lines,
+        count(*) filter (where timing = 'on_time') as on_time_lines
+    from funding_lines_timed
     group by community_id
 ),
 

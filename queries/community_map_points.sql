@@ -3,12 +3,8 @@
 -- residences, facilities and the community centroid.
 -- One row per point (residence, facility or centroid).
 -- Parameters: $scope_streets, $community_types
-with scoped_communities as (
-    select community_id, lon, lat
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 points as (
     select r.community_id, r.lon, r.lat

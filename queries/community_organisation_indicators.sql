@@ -14,23 +14,10 @@
 --   $committee_small_max_households, $committee_medium_max_households,
 --   $committee_members_small, $committee_members_medium, $committee_members_large
 
-with scoped_communities as (
-    select
-        community_id, community_name, street, community_type,
-        households, population, committee_members, volunteers
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
-thresholds as (
-    select unnest($thresholds) as s
-),
-
-standards as (
-    select s.indicator_id, s.direction, s.floor_value, s.target_value
-    from thresholds
-),
+-- include: standards
 
 computed as (
     select

@@ -4,10 +4,12 @@
 -- Scope only: deliberately not narrowed by the type filter itself.
 -- Parameters: $scope_streets
 
-with final as (
+with
+-- include: visible_communities
+
+final as (
     select community_type, count(*) as communities
-    from communities
-    where list_contains($scope_streets, street)
+    from visible_communities
     group by community_type
 )
 

@@ -11,12 +11,8 @@
 --   coordinates, any community and status).
 -- Parameters: $scope_streets, $community_types
 
-with scoped_communities as (
-    select community_id, lon, lat
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 residence_counts as (
     select community_id, count(*) as residences

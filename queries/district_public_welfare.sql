@@ -7,12 +7,8 @@
 --   share_of_budget_pct (NULL when the budget is 0 or NULL).
 -- Parameters: $scope_streets, $community_types, $public_welfare_budget_yuan
 
-with scoped_communities as (
-    select community_id
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 scoped_lines as (
     select f.year, f.community_id, f.category, f.amount_yuan

@@ -2,12 +2,8 @@
 -- closure picker of the coverage what-if.
 -- One row per facility, ordered by facility_type, facility_id.
 -- Parameters: $scope_streets, $community_types
-with scoped_communities as (
-    select community_id, community_name, street
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 final as (
     select

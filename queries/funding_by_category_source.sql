@@ -8,12 +8,8 @@
 --   Communities with no line in $year have no rows (the page shows them as 0).
 -- Parameters: $scope_streets, $community_types, $year
 
-with scoped_communities as (
-    select community_id, community_name, street, community_type
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 year_lines as (
     select community_id, category, source, amount_yuan

@@ -10,12 +10,8 @@
 -- Rules: households are today's count for every year (history is not kept).
 -- Parameters: $scope_streets, $community_types
 
-with scoped_communities as (
-    select community_id, community_name, street, community_type, households
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 yearly as (
     select

@@ -5,45 +5,18 @@
 -- Columns: community_id, community_name, street, community_type, category, source,
 --   amount_yuan (double), allocated_date, disbursed_date, delay_days, status,
 --   days_outstanding.
--- Rules: status is 'undated' when allocated_date is NULL; else 'not_disbursed' when
---   disbursed_date is NULL; else 'on_time' when delay_days (disbursed − allocated,
---   days) ≤ $on_time_days, the same test as M05; else 'late'. delay_days is NULL
+-- Rules: status is the line's timing from the funding_lines_timed fragment, the
+--   one on-time rule M05 uses ('undated', 'not_disbursed', 'on_time' when
+--   delay_days ≤ $on_time_days, 'late'). delay_days is NULL
 --   unless both dates exist. days_outstanding = $as_of_date − allocated_date for
 --   not_disbursed lines only (never below 0), NULL otherwise.
 -- Parameters: $scope_streets, $community_types, $year, $on_time_days,
 --   $as_of_date
 
-with scoped_communities as (
-    select community_id, community_name, street, community_type
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
-year_lines as (
-    select
-        community_id,
-        category,
-        source,
-        amount_yuan::double as amount_yuan,
-        allocated_date,
-        disbursed_date,
-        date_diff('day', allocated_date, disbursed_date) as delay_days
-    from funding
-    where year = $year
-),
-
-classified as (
-    select
-        *,
-        case
-            when allocated_date is null then 'undated'
-            when disbursed_date is null then 'not_disbursed'
-            when delay_days <= $on_time_days then 'on_time'
-            else 'late'
-        end as status
-    from year_lines
-),
+-- include: funding_lines_timed
 
 final as (
     select
@@ -53,16 +26,16 @@ final as (
         c.community_type,
         l.category,
         l.source,
-        l.amount_yuan,
+        l.amount_yuan::double as amount_yuan,
         l.allocated_date,
         l.disbursed_date,
         l.delay_days,
-        l.status,
+        l.timing as status,
         case
-            when l.status = 'not_disbursed'
+            when l.timing = 'not_disbursed'
                 then greatest(date_diff('day', l.allocated_date, $as_of_date::date), 0)
         end as days_outstanding
-    from classified as l
+    from funding_lines_timed as l
     inner join scoped_communities as c using (community_id)
 )
 

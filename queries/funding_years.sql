@@ -6,11 +6,8 @@
 -- communities are ignored, as everywhere.
 -- Parameters: $scope_streets
 
-with visible_communities as (
-    select community_id
-    from communities
-    where list_contains($scope_streets, street)
-),
+with
+-- include: visible_communities
 
 final as (
     select distinct f.year

@@ -6,12 +6,8 @@
 --   (status not resolved, as of the data), major_incidents (severity major).
 -- Parameters: $scope_streets, $community_types, $month_from, $month_to
 
-with scoped_communities as (
-    select community_id
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 months as (
     select cast(unnest(generate_series(

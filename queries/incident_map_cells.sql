@@ -7,12 +7,8 @@
 --   code alphabetically).
 -- Parameters: $scope_streets, $community_types, $month_from, $month_to, $cell_deg_lon, $cell_deg_lat, $incident_categories
 
-with scoped_communities as (
-    select community_id
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 located as (
     select

@@ -16,12 +16,8 @@
 --   (a test holds the two together). A missing report row counts as not reported.
 -- Parameters: $scope_streets, $community_types, $month_from, $month_to
 
-with scoped_communities as (
-    select community_id, community_name, street
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 events as (
     select

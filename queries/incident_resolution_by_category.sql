@@ -10,12 +10,8 @@
 --   before $as_of).
 -- Parameters: $scope_streets, $community_types, $month_from, $month_to, $as_of
 
-with scoped_communities as (
-    select community_id
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 events as (
     select

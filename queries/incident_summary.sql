@@ -7,12 +7,8 @@
 --   ages do not depend on the filters).
 -- Parameters: $scope_streets, $community_types
 
-with scoped_communities as (
-    select community_id
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 visible as (
     select

@@ -8,12 +8,8 @@
 --   to $as_of), open_total (all open incidents matching, before the limit).
 -- Parameters: $scope_streets, $community_types, $month_from, $month_to, $as_of, $row_limit
 
-with scoped_communities as (
-    select community_id, community_name, street
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 open_events as (
     select

@@ -9,12 +9,13 @@
 --   that month; 0 when none).
 -- Parameters: $scope_streets, $community_types, $month_from, $month_to, $community_id
 
-with community as (
+with
+-- include: scoped_communities
+
+community as (
     select community_id, population
-    from communities
+    from scoped_communities
     where community_id = $community_id
-      and list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
 ),
 
 months as (

@@ -4,20 +4,21 @@
 -- indicator S01–S09; months without any report still get a row (value NULL).
 -- Columns: street (NULL on district rows), is_district, month, indicator_id,
 --   value, numerator, denominator, communities_reporting (communities with a
---   report that month).
--- Rules: the range formulas applied to one month and summed over the group's
+--   report that month), communities_compared (communities of the area that
+--   reported in every month of the range: the ones the value is computed over),
+--   communities (communities of the area).
+-- Rules: only comparable communities — those with a report in every month of the
+--   range — enter value, numerator and denominator, so a line does not jump
+--   because a community starts or stops reporting; communities_reporting counts
+--   every report. The range formulas applied to one month and summed over those
 --   communities: S01/S02 pair months where both inputs are reported; S03 =
 --   Σ reoffenders / Σ correction_subjects × 100; S04/S05 sums; S06, S07, S08 the
 --   mean over communities with a value; S09 = Σ cases / Σ population of the
 --   communities reporting cases × 1000. A zero denominator gives NULL.
 -- Parameters: $scope_streets, $community_types, $month_from, $month_to
 
-with scoped_communities as (
-    select community_id, street, population
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 months as (
     select cast(unnest(generate_series(
@@ -34,6 +35,44 @@ areas as (
     select null, true
 ),
 
+in_range as (
+    select s.*
+    from safety as s
+    inner join scoped_communities as c using (community_id)
+    where s.month between $month_from and $month_to
+),
+
+comparable as (
+    select community_id
+    from in_range
+    group by community_id
+    having count(distinct month) = (select count(*) from months)
+),
+
+area_sizes as (
+    select street, count(*) as communities
+    from scoped_communities
+    group by grouping sets ((street), ())
+),
+
+reported as (
+    select r.month, c.street, k.community_id is not null as comparable
+    from in_range as r
+    inner join scoped_communities as c using (community_id)
+    left join comparable as k using (community_id)
+),
+
+reporting_counts as (
+    select
+        street,
+        grouping(street) = 1 as is_district,
+        month,
+        count(*) as communities_reporting,
+        count(*) filter (where comparable) as communities_compared
+    from reported
+    group by grouping sets ((street, month), (month))
+),
+
 reports as (
     select
         s.*,
@@ -46,9 +85,9 @@ reports as (
             when s.criminal_cases is not null or s.public_order_cases is not null
                 then coalesce(s.criminal_cases, 0) + coalesce(s.public_order_cases, 0)
         end as cases
-    from safety as s
+    from in_range as s
     inner join scoped_communities as c using (community_id)
-    where s.month between $month_from and $month_to
+    inner join comparable using (community_id)
 ),
 
 grouped as (
@@ -56,7 +95,6 @@ grouped as (
         street,
         grouping(street) = 1 as is_district,
         month,
-        count(*) as communities_reporting,
         sum(disputes_mediated)
             filter (where disputes_received is not null and disputes_mediated is not null)
             as s01_mediated,
@@ -87,19 +125,33 @@ grouped as (
     group by grouping sets ((street, month), (month))
 ),
 
-inputs as (
-    select a.street, a.is_district, m.month, g.* exclude (street, is_district, month)
+area_months as (
+    select
+        a.street, a.is_district, m.month,
+        coalesce(n.communities_reporting, 0) as communities_reporting,
+        coalesce(n.communities_compared, 0) as communities_compared,
+        z.communities
     from areas as a
     cross join months as m
+    inner join area_sizes as z on z.street is not distinct from a.street
+    left join reporting_counts as n
+        on n.street is not distinct from a.street
+        and n.is_district = a.is_district
+        and n.month = m.month
+),
+
+inputs as (
+    select a.street, a.is_district, a.month, g.* exclude (street, is_district, month)
+    from area_months as a
     left join grouped as g
         on g.street is not distinct from a.street
         and g.is_district = a.is_district
-        and g.month = m.month
+        and g.month = a.month
 ),
 
 computed as (
     select
-        street, is_district, month, communities_reporting,
+        street, is_district, month,
         'S01' as indicator_id,
         s01_mediated * 100.0 / nullif(s01_received, 0) as value,
         s01_mediated::double as numerator,
@@ -109,65 +161,71 @@ computed as (
     union all
 
     select
-        street, is_district, month, communities_reporting, 'S02',
+        street, is_district, month, 'S02',
         s02_resolved * 100.0 / nullif(s02_mediated, 0), s02_resolved, s02_mediated
     from inputs
 
     union all
 
     select
-        street, is_district, month, communities_reporting, 'S03',
+        street, is_district, month, 'S03',
         s03_reoffenders * 100.0 / nullif(s03_subjects, 0), s03_reoffenders, s03_subjects
     from inputs
 
     union all
 
-    select street, is_district, month, communities_reporting, 'S04', major_criminal_cases, null, null
+    select street, is_district, month, 'S04', major_criminal_cases, null, null
     from inputs
 
     union all
 
-    select street, is_district, month, communities_reporting, 'S05', mass_incidents, null, null
+    select street, is_district, month, 'S05', mass_incidents, null, null
     from inputs
 
     union all
 
-    select street, is_district, month, communities_reporting, 'S06', mean_satisfaction_rate, null, null
+    select street, is_district, month, 'S06', mean_satisfaction_rate, null, null
     from inputs
 
     union all
 
     select
-        street, is_district, month, communities_reporting, 'S07',
+        street, is_district, month, 'S07',
         mean_police_hours, mean_police_hours * police_hours_reports, police_hours_reports
     from inputs
 
     union all
 
     select
-        street, is_district, month, communities_reporting, 'S08',
+        street, is_district, month, 'S08',
         mean_legal_education_rate, null, null
     from inputs
 
     union all
 
     select
-        street, is_district, month, communities_reporting, 'S09',
+        street, is_district, month, 'S09',
         cases * 1000.0 / nullif(cases_population, 0), cases, cases_population
     from inputs
 ),
 
 final as (
     select
-        street,
-        is_district,
-        month,
-        indicator_id,
-        value::double as value,
-        numerator::double as numerator,
-        denominator::double as denominator,
-        coalesce(communities_reporting, 0) as communities_reporting
-    from computed
+        v.street,
+        v.is_district,
+        v.month,
+        v.indicator_id,
+        v.value::double as value,
+        v.numerator::double as numerator,
+        v.denominator::double as denominator,
+        a.communities_reporting,
+        a.communities_compared,
+        a.communities
+    from computed as v
+    inner join area_months as a
+        on a.street is not distinct from v.street
+        and a.is_district = v.is_district
+        and a.month = v.month
 )
 
 select * from final

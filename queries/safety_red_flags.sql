@@ -6,12 +6,8 @@
 --   major_criminal_cases, mass_incidents (NULL where not reported).
 -- Parameters: $scope_streets, $community_types, $month_from, $month_to
 
-with scoped_communities as (
-    select community_id, community_name, street, community_type
-    from communities
-    where list_contains($scope_streets, street)
-      and list_contains($community_types, community_type)
-),
+with
+-- include: scoped_communities
 
 final as (
     select

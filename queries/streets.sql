@@ -5,10 +5,12 @@
 -- never removes a street from the street filter's choices.
 -- Parameters: $scope_streets
 
-with final as (
+with
+-- include: visible_communities
+
+final as (
     select street, count(*) as communities
-    from communities
-    where list_contains($scope_streets, street)
+    from visible_communities
     group by street
 )
 

@@ -104,12 +104,39 @@ def test_map_spec_has_shapes_points_and_facilities_and_no_basemap(app, app_db):
     spec = json.loads(charts[0].proto.json)
     assert spec.get("mapStyle") == "__MAP_STYLE__" and spec.get("mapProvider") is None
     layers = {layer["id"]: layer for layer in spec["layers"]}
-    assert {"communities", "residences", "facilities"} <= set(layers)
+    assert {"communities", "residences", "facilities", "community_labels", "scale_bar"} <= set(
+        layers)
     view = _expected_view(app_db)
-    assert len(layers["residences"]["data"]) == len(view.points)  # small district: not aggregated
+    # Small district: not aggregated; buildings and community centres in layers of their own.
+    on_residences = view.points[view.points["basis"] == "residences"]
+    assert len(layers["residences"]["data"]) == len(on_residences)
+    assert len(layers.get("centroids", {"data": []})["data"]) == len(view.points) - len(
+        on_residences)
     assert len(layers["communities"]["data"]) == len(view.shapes)
     uncovered_red = [p for p in layers["residences"]["data"] if p["fill"][0] == 198]
-    assert len(uncovered_red) == int((~view.points["covered"]).sum())
+    assert len(uncovered_red) == int((~on_residences["covered"]).sum())
+    # Names on the map, and the legend beside it says what the colours mean.
+    labels = {row["text"] for row in layers["community_labels"]["data"]}
+    assert labels and labels <= set(view.communities["community_name"])
+    legend = next(m.value for m in page.markdown if "map-legend" in m.value)
+    for key in ("map.legend.coverage", "map.legend.basis", "map.legend.residence.uncovered"):
+        assert t(key) in legend
+    assert t("map.legend.facility.focus", type="综合服务中心") in legend
+
+
+def test_greyed_radius_shows_the_preset_radius_in_use(app):
+    page = _open(app)
+    radius = next(n for n in page.number_input if n.label == t("facilities.radius"))
+    assert radius.disabled and radius.value == 500
+    page.selectbox(key="coverage_circle").set_value("15min").run()
+    radius = next(n for n in page.number_input if n.label == t("facilities.radius"))
+    assert radius.disabled and radius.value == 1000
+    page.selectbox(key="coverage_circle").set_value("custom").run()
+    radius = next(n for n in page.number_input if n.label == t("facilities.radius"))
+    assert not radius.disabled
+    radius.set_value(700).run()
+    assert not page.exception
+    assert next(n for n in page.number_input if n.label == t("facilities.radius")).value == 700
 
 
 def test_tables_show_words_not_codes(app):

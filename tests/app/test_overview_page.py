@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 from decimal import ROUND_HALF_UP, Decimal
 
+from streamlit.testing.v1 import AppTest
+
 from governance.text import t
-from tests.conftest import SAMPLE_DIR, messy_communities_csv
+from tests.app.conftest import TIMEOUT_S
+from tests.app.test_safety_page import reports_only_from_october
+from tests.conftest import PROJECT_DIR, SAMPLE_DIR, messy_communities_csv
 
 
 def _sample_communities() -> list[dict[str, str]]:
@@ -88,3 +92,21 @@ def test_tables_and_charts_drawn_from_cache_follow_an_import(app):
     expected = float(community["office_area_m2"]) / (int(community["households"]) + 1000) * 100
     assert abs(row["F01"] - _as_shown(expected)) < 1e-9
     assert [chart.proto.spec for chart in app.get("plotly_chart")] != charts_before
+
+
+def test_a_community_reporting_3_of_12_months_is_no_data_with_the_reason(app_db):
+    cut = reports_only_from_october(app_db)
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=TIMEOUT_S)
+    at.run()
+    assert not at.exception, at.exception
+    matrix = at.dataframe[0].value
+    row = matrix[matrix["community_name"] == cut["community_name"]].iloc[0]
+    assert row["reported_months"] == "3/12"
+    assert row["reporting_note"] == "报送不足：12 个月中仅 3 个月报送"
+    statuses = [row[f"S0{i}_status"] for i in range(1, 10)]
+    assert statuses == ["no_data"] * 9
+    # Its three perfect months count toward neither the met nor the rated pairs.
+    help_text = next(m.help for m in at.metric
+                     if m.label == t("overview.kpi.dimension", dimension=t("dimension.safety")))
+    no_data = int((matrix[[f"S0{i}_status" for i in range(1, 10)]] == "no_data").sum().sum())
+    assert f"无数据 {no_data} 项" in help_text and no_data >= 9

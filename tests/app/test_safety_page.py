@@ -3,11 +3,13 @@ CSVs read with the csv module (an independent count, not the page's SQL)."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 from collections import Counter
 
 import duckdb
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -179,3 +181,97 @@ def test_without_monthly_reports_the_page_says_so(app_db):
     at.switch_page("pages/safety.py").run()
     assert not at.exception
     assert [i.value for i in at.info] == [t("safety.no_months")]
+
+
+# --- reporting completeness -------------------------------------------------------
+
+
+def reports_only_from_october(db_path) -> dict:
+    """The user's case in the shipped sample: a community that reported every
+    month cut back to the last 3 of the 12 months, those 3 made perfect (each
+    standard would be met if 3 months were enough). Returns that community's
+    CSV row plus the months kept and the range."""
+    months = _latest_months()
+    by_community: dict[str, set[str]] = {}
+    for row in _rows("safety"):
+        if row["month"] in months:
+            by_community.setdefault(row["community_id"], set()).add(row["month"])
+    community = next(c for c in _rows("communities")
+                     if by_community.get(c["community_id"]) == set(months))
+    kept = months[-3:]
+    conn = duckdb.connect(str(db_path))
+    conn.execute(
+        "delete from safety where community_id = $id and strftime(month, '%Y-%m') in"
+        " (select unnest($months))", {"id": community["community_id"], "months": months[:-3]})
+    conn.execute(
+        "update safety set disputes_received = 10, disputes_mediated = 10,"
+        " disputes_resolved = 10, correction_subjects = 5, reoffenders = 0,"
+        " major_criminal_cases = 0, mass_incidents = 0, satisfaction_rate = 100,"
+        " police_hours = 40, legal_education_rate = 100 where community_id = $id",
+        {"id": community["community_id"]})
+    conn.close()
+    complete = {c for c, reported in by_community.items() if reported == set(months)}
+    return {**community, "kept": kept, "months": months,
+            "complete": complete - {community["community_id"]}}
+
+
+STANDARD_IDS = [f"S0{i}" for i in range(1, 9)]  # S09 has no standard
+
+
+def _array(value) -> list:
+    """A plotly JSON array: a plain list, or a typed array ({dtype, bdata, shape})."""
+    if not isinstance(value, dict):
+        return list(value)
+    array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    if "shape" in value:
+        array = array.reshape([int(n) for n in str(value["shape"]).split(",")])
+    return array.tolist()
+
+
+def _fresh_safety_page():
+    at = AppTest.from_file(str(PROJECT_DIR / "app.py"), default_timeout=TIMEOUT_S)
+    at.run()
+    return _open(at)
+
+
+def test_three_of_twelve_months_is_no_data_with_the_reason_never_all_met(app_db):
+    cut = reports_only_from_october(app_db)
+    page = _fresh_safety_page()
+    matrix = _table(page, "S04")
+    row = matrix[matrix["community_id"] == cut["community_id"]].iloc[0]
+    assert row["reported_months"] == "3/12"
+    assert row["reporting_note"] == "报送不足：12 个月中仅 3 个月报送"
+    assert [row[f"{i}_status"] for i in STANDARD_IDS] == ["no_data"] * 8
+    # The headline counts only communities whose every standard shows met.
+    met_rows = matrix[[f"{i}_status" for i in STANDARD_IDS]].isin(
+        ["met", "partly_met"]).all(axis=1)
+    assert _metric(page, t("safety.kpi.all_met")) == str(int(met_rows.sum()))
+    assert not met_rows[matrix["community_id"] == cut["community_id"]].any()
+    # Short of months: every community that missed a month in the CSVs, and this one.
+    short = len(_rows("communities")) - len(cut["complete"])
+    assert _metric(page, t("safety.kpi.short_reporting")) == str(short)
+    assert any("至少报送 12 个月" in c.value for c in page.caption)
+
+
+def test_district_trend_counts_only_communities_reporting_every_month(app_db):
+    cut = reports_only_from_october(app_db)
+    page = _fresh_safety_page()
+    page.selectbox(key="safety_trend_indicator").set_value("S06").run()
+    specs = [json.loads(c.proto.spec) for c in page.get("plotly_chart")]
+    district = next(s for s in specs if "S06" in s["layout"]["title"]["text"])["data"][0]
+    reporting = Counter(r["month"] for r in _rows("safety") if r["month"] in cut["months"]
+                        and (r["community_id"] != cut["community_id"]
+                             or r["month"] in cut["kept"]))
+    total = len(_rows("communities"))
+    assert _array(district["customdata"]) == [
+        [reporting[m], len(cut["complete"]), total] for m in cut["months"]]
+    # The line is the mean over the same communities every month: October's
+    # point (the cut community now reporting a perfect 100) equals the mean of
+    # the complete communities' October rates, read from the CSV.
+    october = cut["kept"][0]
+    rates = [float(r["satisfaction_rate"]) for r in _rows("safety")
+             if r["month"] == october and r["community_id"] in cut["complete"]
+             and r["satisfaction_rate"]]
+    assert _array(district["y"])[cut["months"].index(october)] == pytest.approx(
+        sum(rates) / len(rates))
+    assert any(f"全区 {len(cut['complete'])} / {total} 个" in c.value for c in page.caption)

@@ -5,12 +5,16 @@ computed here from the shipped sample CSVs, not by the page's code."""
 from __future__ import annotations
 
 import csv
+import io
+from datetime import date
 
 import duckdb
+import openpyxl
 
-from governance import scenarios
+from governance import auth, scenarios
 from governance.catalogue import load_catalogue
 from governance.text import t
+from pages import _common
 from tests.conftest import SAMPLE_DIR
 
 
@@ -83,6 +87,30 @@ def test_space_cost_setting_scales_the_space_cost(app):
     assert f"（{round(gap_m2 * 6000):,} 元）" in caption or f"（{gap_m2 * 6000:,.0f} 元）" in caption
 
 
+def test_reporting_share_is_a_setting_a_what_if_can_lower(app):
+    """min_reported_months_pct sits in the settings tab with its policy default;
+    at 75 % the communities that missed one of the 12 months are rated again."""
+    page = _open(app)
+    setting = page.number_input(key="scn_setting_min_reported_months_pct")
+    assert setting.value == 100.0
+    assert "002" in setting.help
+    with open(SAMPLE_DIR / "safety.csv", encoding="utf-8", newline="") as handle:
+        reports = list(csv.DictReader(handle))
+    months = sorted({r["month"] for r in reports})[-12:]
+    reported = {}
+    for row in reports:
+        if row["month"] in months:
+            reported[row["community_id"]] = reported.get(row["community_id"], 0) + 1
+    partial = {c for c, count in reported.items() if 9 <= count < 12}
+    assert partial, "the sample has communities that missed a month"
+    setting.set_value(75.0).run()
+    assert not page.exception
+    assert _metric(page, t("scenario.kpi.communities_changed")) == str(len(partial))
+    changes = next(d.value for d in page.dataframe
+                   if t("scenario.column.scenario_status") in d.value.columns)
+    assert set(changes[t("scenario.column.baseline_status")]) == {t("status.no_data")}
+
+
 def test_save_load_and_delete_a_scenario(app, app_db):
     page = _open(app)
     page.number_input(key="scn_floor_F01").set_value(30.0).run()
@@ -99,14 +127,22 @@ def test_save_load_and_delete_a_scenario(app, app_db):
     conn.close()
     assert stored.thresholds == (("F01", 30.0, 30.0),)
     assert stored.settings == (("service_circle_radius_m", 1000.0),)
-    # Load it as the starting point: the editor shows the saved values.
+    # Load it as the starting point: it is applied to every page (the sidebar's
+    # picker holds it, not a second one here) and the editor shows its values.
     page.selectbox(key="scenario_start").set_value("十五分钟圈").run()
+    assert not page.exception
+    assert page.selectbox(key="filter_scenario").value == "十五分钟圈"
+    assert page.selectbox(key="scenario_start@十五分钟圈").value == "十五分钟圈"
+    assert any("十五分钟圈" in i.value for i in page.info)
     assert page.number_input(key="scn_floor_F01@十五分钟圈").value == 30.0
     assert page.number_input(key="scn_setting_service_circle_radius_m@十五分钟圈").value == 1000.0
     assert page.number_input(key="scn_floor_F02@十五分钟圈").value == 300.0
     page.button(key="scenario_delete").click().run()
     assert not page.exception
     assert "十五分钟圈" not in page.selectbox(key="filter_scenario").options
+    # Deleting the applied scenario goes back to the baseline everywhere.
+    assert page.selectbox(key="filter_scenario").value == ""
+    assert page.number_input(key="scn_floor_F01").value == 20.0
     conn = duckdb.connect(str(app_db))
     assert scenarios.load_scenario(conn, "十五分钟圈") is None
     conn.close()
@@ -159,3 +195,65 @@ def test_a_standard_made_of_settings_points_to_the_settings_tab(app):
     catalogue = load_catalogue()
     for key in catalogue.indicator("O01").settings:
         assert catalogue.setting(key).label in note
+
+
+def _recorded_downloads(monkeypatch) -> dict:
+    """key → (the callable a download button runs on click, its file name)."""
+    downloads: dict = {}
+    original = _common.export_button
+
+    def recording(ctx, label, *, data, file_name, key, **kwargs):
+        downloads[key] = (data, file_name)
+        original(ctx, label, data=data, file_name=file_name, key=key, **kwargs)
+
+    monkeypatch.setattr(_common, "export_button", recording)
+    return downloads
+
+
+def test_the_scenario_applied_in_the_sidebar_is_the_briefs(app, app_db, monkeypatch):
+    """A saved scenario applied in the sidebar is the one the editor starts
+    from, so the brief and its Excel (built as the download builds them) are
+    under it, not under the baseline."""
+    conn = duckdb.connect(str(app_db))
+    scenarios.save_scenario(conn, scenarios.from_values(None, {"F01": (30.0, 30.0)}, {}),
+                            "用房提标", auth.User("测试", "测试", "leader"))
+    conn.close()
+    downloads = _recorded_downloads(monkeypatch)
+    app.run()  # the sidebar lists the new scenario
+    app.selectbox(key="filter_scenario").set_value("用房提标").run()
+    page = _open(app)
+    assert page.selectbox(key="scenario_start@用房提标").value == "用房提标"
+    assert page.number_input(key="scn_floor_F01@用房提标").value == 30.0
+    assert any(s.value == t("scenario.saved.applied", name="用房提标") for s in page.success)
+
+    brief_html, html_name = downloads["brief_html"]
+    page_text = brief_html().decode("utf-8")
+    assert t("brief.scenario.named", name="用房提标") in page_text
+    assert t("brief.baseline.note") not in page_text
+    assert '<section id="scenario">' in page_text
+    assert "F01 每百户办公和活动用房面积：基本值 20 → 30（平方米/百户）" in page_text
+    today = f"{date.today():%Y-%m-%d}"
+    assert html_name == f"会议简报_{today}.html"
+
+    brief_xlsx, xlsx_name = downloads["brief_xlsx"]
+    assert xlsx_name == f"会议简报_{today}.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(brief_xlsx()))
+    summary = {r[0].value: r[1].value for r in book["概况"].iter_rows(min_row=2)}
+    assert summary[t("brief.meta.scenario")] == t("brief.scenario.named", name="用房提标")
+    assert [r[0].value for r in book["标准差异"].iter_rows(min_row=2)] == [
+        "F01 每百户办公和活动用房面积：基本值 20 → 30（平方米/百户）"]
+    # The communities that move: those between the old floor (20) and the new (30).
+    moved = {r[0].value for r in book["状态变化"].iter_rows(min_row=2)}
+    assert moved == _f01_between(20, 30)
+    assert downloads["scenario_export"][1] == f"情景对比_{today}.xlsx"
+
+
+def test_edits_on_the_page_reach_the_brief_but_not_the_other_pages(app, monkeypatch):
+    downloads = _recorded_downloads(monkeypatch)
+    page = _open(app)
+    page.number_input(key="scn_floor_F01").set_value(30.0).run()
+    assert any(i.value == t("scenario.edited", applied=t("scenario.baseline"))
+               for i in page.info)
+    page_text = downloads["brief_html"][0]().decode("utf-8")
+    assert t("brief.scenario.named", name=t("brief.scenario.unnamed")) in page_text
+    assert page.selectbox(key="filter_scenario").value == ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -132,3 +133,64 @@ def test_a_street_account_cannot_take_over_another_streets_community(browser, tm
     finally:
         conn.close()
     assert count > 0
+
+
+def _signed_in_as(tab) -> str:
+    return tab.locator('[data-testid="stSidebarUserContent"]').inner_text()
+
+
+def test_a_sign_in_survives_a_reload_until_sign_out(browser, tmp_path):
+    store = auth.Accounts(tmp_path / "accounts.sqlite")
+    store.add_user("leader", PASSWORD, "leader")
+    with running_app(tmp_path) as url:
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        tab = context.new_page()
+        tab.set_default_timeout(120_000)
+        tab.goto(url)
+        tab.get_by_label("账号").fill("leader")
+        tab.get_by_label("密码").fill(PASSWORD)
+        with tab.expect_response(lambda r: r.url.endswith("/governance/session")) as handed:
+            tab.get_by_role("button", name="登录").click()
+        assert handed.value.status == 204 and handed.value.request.method == "POST"
+        wait_for_app(tab)
+        (cookie,) = [c for c in context.cookies() if c["name"] == auth.SESSION_COOKIE]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+        assert auth.SESSION_COOKIE not in tab.evaluate("document.cookie")  # no script sees it
+        # At most the session's 8 hours.
+        assert 7 * 3600 < cookie["expires"] - time.time() <= 8 * 3600 + 5
+
+        tab.reload()
+        wait_for_app(tab)
+        expect(tab.locator('[data-testid="stMetricValue"]').first).to_be_visible()
+        assert "已登录：leader" in _signed_in_as(tab)
+        second = context.new_page()  # another tab of the same browser
+        second.set_default_timeout(120_000)
+        second.goto(url)
+        wait_for_app(second)
+        assert "已登录：leader" in _signed_in_as(second)
+
+        with tab.expect_response(lambda r: r.url.endswith("/governance/session")) as dropped:
+            tab.get_by_role("button", name="退出登录").click()
+        assert dropped.value.status == 204 and dropped.value.request.method == "DELETE"
+        tab.get_by_role("button", name="登录").wait_for()
+        assert not [c for c in context.cookies() if c["name"] == auth.SESSION_COOKIE]
+        tab.reload()
+        tab.get_by_role("button", name="登录").wait_for()
+        assert tab.locator('[data-testid="stMetric"]').count() == 0
+        # The other tab's next reload asks too: the session ended on the server.
+        second.reload()
+        second.get_by_role("button", name="登录").wait_for()
+        screenshot(second, "signed_out_after_reload")
+        context.close()
+
+        # A copy of the old cookie, replayed from another browser, is worth nothing.
+        replay = browser.new_context()
+        replay.add_cookies([cookie])
+        other = replay.new_page()
+        other.set_default_timeout(120_000)
+        other.goto(url)
+        other.get_by_role("button", name="登录").wait_for()
+        assert other.locator('[data-testid="stMetric"]').count() == 0
+        replay.close()
+    log = store.audit_log()
+    assert list(log["action"])[:3] == ["sign_out", "session_resume", "session_resume"]

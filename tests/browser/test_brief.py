@@ -184,6 +184,12 @@ def test_brief_prints_on_a4_pages(browser, written, name):
     # Plausible length: the charts need at least half a page each on average,
     # and the brief is a handout, not a report.
     assert len(b.charts) // 2 <= len(pages) <= 16, len(pages)
+    # Every page is numbered in its footer, out of the total: 第 2 页，共 9 页.
+    for number, text in enumerate(pages, start=1):
+        assert _on(text, t("brief.page_number", page=number, pages=len(pages))), number
+        others = [n for n in range(1, len(pages) + 1) if n != number]
+        assert not any(_on(text, t("brief.page_number", page=n, pages=len(pages)))
+                       for n in others), number
 
 
 def test_planted_names_stay_text_in_the_browser(browser, sample_db, tmp_path):

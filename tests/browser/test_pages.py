@@ -102,8 +102,37 @@ def test_facilities_map_is_drawn_without_tiles(page, app_server):
     box = canvas.bounding_box()
     assert box["width"] > 400 and box["height"] > 300
     page.wait_for_timeout(1500)  # let deck.gl draw its first frame
+    # The legend beside the map is on screen with it.
+    legend = page.locator(".map-legend").first
+    expect(legend).to_be_visible()
+    assert "社区覆盖率" in legend.inner_text() and "户数计算依据" in legend.inner_text()
+    legend_box = legend.bounding_box()
+    assert legend_box["x"] > box["x"] + box["width"] - 1 and legend_box["y"] < box["y"] + box["height"]
+    _assert_map_tooltip_is_formatted_text(page, box)
     screenshot(page, "facilities_map")
     assert page.outside_requests == [], page.outside_requests
+
+
+def _assert_map_tooltip_is_formatted_text(page, box) -> None:
+    """Hover from the map's middle outwards until deck.gl shows a tooltip: lines
+    of text, no markup shown as text and none parsed from the data."""
+    tooltip = page.locator(".deck-tooltip")
+    middle_x, middle_y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    spots = sorted(((dx, dy) for dx in range(-300, 301, 20) for dy in range(-200, 201, 20)),
+                   key=lambda d: abs(d[0]) + abs(d[1]))
+    for dx, dy in spots:
+        page.mouse.move(middle_x + dx, middle_y + dy)
+        page.wait_for_timeout(30)
+        if tooltip.count() and tooltip.first.is_visible() and tooltip.first.inner_text().strip():
+            break
+    else:
+        raise AssertionError("no tooltip anywhere near the map's middle")
+    text = tooltip.first.inner_text()
+    inner = tooltip.first.evaluate("e => e.innerHTML")
+    assert "<" not in text and "&lt;" not in text and "&gt;" not in text, text
+    # Only line breaks as elements (innerText of "a\nb"), never <b>, <a>, <img> …
+    assert re.sub(r"<br\s*/?>", "", inner).count("<") == 0, inner
+    page.mouse.move(0, 0)
 
 
 def test_safety_page_draws_red_flags_charts_map_and_exports(page, app_server):
@@ -124,6 +153,9 @@ def test_safety_page_draws_red_flags_charts_map_and_exports(page, app_server):
     chart.scroll_into_view_if_needed()
     chart.locator("canvas").first.wait_for()
     page.wait_for_timeout(1500)  # let deck.gl draw its first frame
+    legend = page.locator(".map-legend").first
+    expect(legend).to_be_visible()
+    assert "网格事件" in legend.inner_text() and "多数未办结" in legend.inner_text()
     screenshot(page, "safety_map")
     with page.expect_download() as download_info:
         page.get_by_role("button", name="导出本页表格（Excel）").click()
@@ -173,6 +205,7 @@ def test_scenario_saved_and_applied_to_every_page(page, app_server):
     with page.expect_download() as download_info:
         page.get_by_role("button", name="下载会议简报（HTML，可打印）").click()
     html = Path(download_info.value.path()).read_text(encoding="utf-8")
+    assert re.fullmatch(r"会议简报_\d{4}-\d{2}-\d{2}\.html", download_info.value.suggested_filename)
     assert "情景与基线" in html and "基本值 20 → 30" in html
     assert html.count("Plotly.newPlot") >= 5
     # Titled by the name it was just saved under.

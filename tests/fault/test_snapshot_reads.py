@@ -63,7 +63,9 @@ def test_readers_see_before_or_after(tmp_path, table, monkeypatch):
         before = tuple(conn.execute(sql).fetchone())
 
         window: dict[str, float] = {}
-        real_apply = importer._apply
+        from governance.importer import apply as importer_apply
+
+        real_apply = importer_apply._apply
 
         def timed_apply(*args, **kwargs):
             window["apply"] = time.monotonic()
@@ -72,7 +74,7 @@ def test_readers_see_before_or_after(tmp_path, table, monkeypatch):
             finally:
                 window["committed"] = time.monotonic()
 
-        monkeypatch.setattr(importer, "_apply", timed_apply)
+        monkeypatch.setattr(importer_apply, "_apply", timed_apply)
 
         stop = threading.Event()
         seen: list[tuple[float, float, tuple]] = []

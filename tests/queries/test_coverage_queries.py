@@ -82,20 +82,17 @@ def pct(rows, community_id, facility_type="service_center"):
     return rows[community_id, facility_type]["coverage_pct"]
 
 
-# --- the shared grid block ------------------------------------------------------
+# --- the shared grid -------------------------------------------------------------
 
 
-def _grid_block(name: str) -> str:
-    sql = (db.QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
-    match = re.search(r"-- ---- grid block.*?-- ---- end of grid block", sql, re.S)
-    assert match, name
-    return match.group(0)
-
-
-def test_the_grid_block_is_identical_in_every_coverage_query():
-    blocks = {name: _grid_block(name) for name in COVERAGE_QUERIES}
-    assert len(set(blocks.values())) == 1
-    block = blocks["coverage_points"]
+def test_every_coverage_query_uses_the_one_walking_grid():
+    for name in COVERAGE_QUERIES:
+        query = db.load_query(name)
+        assert "walking_grid" in query.fragments, name
+        # written once: no query file spells the grid out itself
+        text = (db.QUERIES_DIR / f"{name}.sql").read_text(encoding="utf-8")
+        assert not re.search(r"^(row_widths|near_pairs) as \(", text, re.M), name
+    block = db.load_fragment("walking_grid")
     assert " between " not in block.lower()  # an equi-join, not a band join
     assert not re.search(r"cross join (typed_)?facilities\b", block)  # and not all pairs
 

@@ -8,9 +8,10 @@ from datetime import date, datetime
 import pytest
 
 from governance import db
+from governance.catalogue import Standards
 from governance.contract import INCIDENT_REPORT_COLUMNS
 from tests.conftest import load_fixture_sql
-from tests.queries.helpers import TYPES
+from tests.queries.helpers import TYPES, params, rows_by_key
 
 JAN, FEB, MAR = date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)
 AS_OF = datetime(2024, 3, 31, 12, 0)
@@ -53,51 +54,57 @@ def approx(value):
 
 # --- safety_monthly_indicators ------------------------------------------------
 
+# Only the communities that reported in every month enter a value: A3 (东湖街道)
+# and B2 (西山镇); A1, A2 and B1 skip a month and are left out of every month.
 # (street or None for the district, month, indicator) → (value, numerator, denominator)
 MONTHLY = {
-    # 东湖 Jan: A1 and A2 report.
-    ("东湖街道", JAN, "S01"): (14 / 15 * 100, 14, 15),  # (10 + 4) / (10 + 5)
-    ("东湖街道", JAN, "S02"): (13 / 14 * 100, 13, 14),  # (9 + 4) / (10 + 4)
-    ("东湖街道", JAN, "S03"): (1 / 6 * 100, 1, 6),  # (0 + 1) / (4 + 2)
-    ("东湖街道", JAN, "S04"): (1, None, None),  # A1 1, A2 not reported
-    ("东湖街道", JAN, "S05"): (0, None, None),
-    ("东湖街道", JAN, "S06"): (93, None, None),  # mean(96, 90)
-    ("东湖街道", JAN, "S07"): (25, 50, 2),  # mean(30, 20)
-    ("东湖街道", JAN, "S08"): (95, None, None),  # mean(100, 90)
-    ("东湖街道", JAN, "S09"): (5 / 3000 * 1000, 5, 3000),  # (2 + 1) + (0 + 2) over 3,000
-    # 东湖 Feb: A1 only, zero denominators.
-    ("东湖街道", FEB, "S01"): (None, 0, 0),
+    # 东湖 = A3 alone.
+    ("东湖街道", JAN, "S01"): (100, 4, 4),
+    ("东湖街道", JAN, "S02"): (100, 4, 4),
+    ("东湖街道", JAN, "S03"): (0, 0, 5),
+    ("东湖街道", JAN, "S04"): (0, None, None),  # A1's major case is not in the line
+    ("东湖街道", JAN, "S06"): (97, None, None),
+    ("东湖街道", JAN, "S07"): (32, 32, 1),
+    ("东湖街道", JAN, "S08"): (100, None, None),
+    ("东湖街道", JAN, "S09"): (0, 0, 3000),
+    ("东湖街道", FEB, "S01"): (None, 0, 0),  # 0 / 0
     ("东湖街道", FEB, "S02"): (None, 0, 0),
-    ("东湖街道", FEB, "S03"): (None, 0, 0),
-    ("东湖街道", FEB, "S05"): (1, None, None),
-    ("东湖街道", FEB, "S07"): (None, None, 0),  # police hours not reported
-    ("东湖街道", FEB, "S08"): (None, None, None),
-    ("东湖街道", FEB, "S09"): (0, 0, 2000),
-    # 东湖 Mar: A2 only.
+    ("东湖街道", FEB, "S05"): (0, None, None),  # nor A1's mass incident
+    ("东湖街道", FEB, "S06"): (93, None, None),
+    ("东湖街道", FEB, "S09"): (1, 3, 3000),  # 3 public order cases / 3,000 × 1,000
     ("东湖街道", MAR, "S01"): (100, 2, 2),
-    ("东湖街道", MAR, "S02"): (50, 1, 2),
-    ("东湖街道", MAR, "S09"): (1, 1, 1000),
-    # 西山 Jan and Mar: no report at all (empty months keep their row).
-    ("西山镇", JAN, "S01"): (None, None, None),
-    ("西山镇", MAR, "S06"): (None, None, None),
-    # 西山 Feb: B1; correction figures not reported → S03 has no pair.
-    ("西山镇", FEB, "S01"): (100, 4, 4),
-    ("西山镇", FEB, "S03"): (None, None, None),
-    ("西山镇", FEB, "S09"): (1, 4, 4000),
-    # District Feb: A1 + B1 (Z9 is out of scope; B1's Dec is out of range).
-    (None, FEB, "S01"): (100, 4, 4),  # 0/0 + 4/4
-    (None, FEB, "S03"): (None, 0, 0),  # only A1 has both, 0 / 0
+    ("东湖街道", MAR, "S07"): (30, 30, 1),
+    # 西山 = B2 alone: no disputes, no correction subjects.
+    ("西山镇", JAN, "S01"): (None, 0, 0),
+    ("西山镇", JAN, "S03"): (None, 0, 0),
+    ("西山镇", JAN, "S07"): (40, 40, 1),
+    ("西山镇", FEB, "S06"): (95, None, None),  # B1's Feb report is left out
+    ("西山镇", FEB, "S07"): (None, None, 0),  # police hours not reported
+    ("西山镇", FEB, "S08"): (None, None, None),
+    ("西山镇", FEB, "S09"): (0, 0, 1500),
+    ("西山镇", MAR, "S06"): (96, None, None),
+    # District = A3 + B2.
+    (None, JAN, "S01"): (100, 4, 4),  # 4/4 + 0/0
+    (None, JAN, "S03"): (0, 0, 5),
+    (None, JAN, "S06"): (98, None, None),  # mean(97, 99)
+    (None, JAN, "S07"): (36, 72, 2),  # mean(32, 40)
+    (None, JAN, "S08"): (95, None, None),  # mean(100, 90)
+    (None, JAN, "S09"): (0, 0, 4500),
+    (None, FEB, "S01"): (None, 0, 0),
     (None, FEB, "S04"): (0, None, None),
-    (None, FEB, "S05"): (1, None, None),
-    (None, FEB, "S06"): (94.5, None, None),
-    (None, FEB, "S07"): (25, 25, 1),
-    (None, FEB, "S08"): (95, None, None),
-    (None, FEB, "S09"): (4 / 6000 * 1000, 4, 6000),
-    (None, JAN, "S01"): (14 / 15 * 100, 14, 15),
+    (None, FEB, "S05"): (0, None, None),
+    (None, FEB, "S06"): (94, None, None),  # mean(93, 95)
+    (None, FEB, "S07"): (28, 28, 1),  # B2 has no hours
+    (None, FEB, "S08"): (100, None, None),  # B2 has no rate
+    (None, FEB, "S09"): (3 / 4500 * 1000, 3, 4500),
+    (None, MAR, "S06"): (97, None, None),  # mean(98, 96)
+    (None, MAR, "S07"): (32.5, 65, 2),
 }
-REPORTING = {("东湖街道", JAN): 2, ("东湖街道", FEB): 1, ("东湖街道", MAR): 1,
-             ("西山镇", JAN): 0, ("西山镇", FEB): 1, ("西山镇", MAR): 0,
-             (None, JAN): 2, (None, FEB): 2, (None, MAR): 1}
+# (street or None, month) → (communities reporting, compared, communities of the area)
+REPORTING = {("东湖街道", JAN): (3, 1, 3), ("东湖街道", FEB): (2, 1, 3),
+             ("东湖街道", MAR): (2, 1, 3),
+             ("西山镇", JAN): (1, 1, 2), ("西山镇", FEB): (2, 1, 2), ("西山镇", MAR): (1, 1, 2),
+             (None, JAN): (4, 2, 5), (None, FEB): (4, 2, 5), (None, MAR): (3, 2, 5)}
 
 
 def test_monthly_indicators_have_a_row_per_area_month_indicator(conn):
@@ -116,17 +123,93 @@ def test_monthly_indicator_values_by_hand(conn):
         assert row["value"] == approx(value), key
         assert row["numerator"] == approx(numerator), key
         assert row["denominator"] == approx(denominator), key
-    for (street, month), count in REPORTING.items():
-        assert rows[(street, month, "S01")]["communities_reporting"] == count, (street, month)
+    for (street, month), counts in REPORTING.items():
+        for indicator_id in ("S01", "S09"):
+            row = rows[(street, month, indicator_id)]
+            got = (row["communities_reporting"], row["communities_compared"],
+                   row["communities"])
+            assert got == counts, (street, month, indicator_id)
+
+
+def test_monthly_lines_do_not_jump_when_a_community_starts_reporting(conn):
+    """B1 reports only from February: its 50 % satisfaction and its cases must
+    not move the district line, and its rows count in communities_reporting."""
+    conn.execute(
+        "insert into safety (community_id, month, satisfaction_rate, public_order_cases,"
+        " import_id) values ('B1', '2024-03-01', 50.0, 40, 4)")
+    rows = {(r["street"], r["month"], r["indicator_id"]): r
+            for r in run(conn, "safety_monthly_indicators")}
+    assert rows[(None, MAR, "S06")]["value"] == pytest.approx(97)  # still A3 + B2
+    assert rows[(None, MAR, "S09")]["value"] == pytest.approx(0)
+    assert rows[(None, MAR, "S06")]["communities_reporting"] == 4
+    # With B1's January too it reports every month and joins every month's line.
+    conn.execute(
+        "insert into safety (community_id, month, satisfaction_rate, import_id)"
+        " values ('B1', '2024-01-01', 80.0, 4)")
+    rows = {(r["street"], r["month"], r["indicator_id"]): r
+            for r in run(conn, "safety_monthly_indicators")}
+    assert rows[(None, JAN, "S06")]["value"] == pytest.approx((97 + 99 + 80) / 3)
+    assert rows[(None, MAR, "S06")]["value"] == pytest.approx((98 + 96 + 50) / 3)
+    assert {rows[(None, m, "S06")]["communities_compared"] for m in (JAN, FEB, MAR)} == {3}
 
 
 def test_monthly_indicators_follow_the_type_filter(conn):
     rows = {(r["street"], r["month"], r["indicator_id"]): r
             for r in run(conn, "safety_monthly_indicators", community_types=["urban"])}
-    # A2 (rural) drops out: 东湖 Mar had only A2's report.
-    assert rows[("东湖街道", MAR, "S01")]["value"] is None
-    assert rows[("东湖街道", MAR, "S01")]["communities_reporting"] == 0
-    assert rows[("东湖街道", JAN, "S01")]["value"] == pytest.approx(100.0)  # A1 10/10
+    # A2 and B2 (rural) drop out: 西山 keeps only B1, which skips January.
+    assert rows[("东湖街道", MAR, "S01")]["communities_reporting"] == 1  # A3
+    assert rows[("西山镇", FEB, "S06")]["value"] is None
+    assert rows[("西山镇", FEB, "S06")]["communities_reporting"] == 1
+    assert rows[("西山镇", FEB, "S06")]["communities_compared"] == 0
+    assert rows[(None, JAN, "S06")]["value"] == pytest.approx(97.0)  # A3 alone
+    assert rows[(None, JAN, "S06")]["communities"] == 3  # A1, A3, B1
+
+
+# --- community_safety_indicators: reporting completeness --------------------------
+
+
+def indicator_rows(conn, pct=None, **overrides):
+    standards = Standards.default()
+    if pct is not None:
+        standards = standards.with_overrides(settings={"min_reported_months_pct": pct})
+    return rows_by_key(conn, "community_safety_indicators",
+                       {**params(standards), **bound(**overrides)})
+
+
+def test_partial_reporters_are_no_data_and_only_red_flags_stay_red(conn):
+    rows = indicator_rows(conn)
+    months = {c: rows[c, "S01"]["months_reported"] for c in ("A1", "A2", "A3", "B1", "B2")}
+    assert months == {"A1": 2, "A2": 2, "A3": 3, "B1": 1, "B2": 3}
+    # A3 reported every month and meets every standard.
+    assert {rows["A3", i]["status"] for i in ("S01", "S02", "S03", "S04", "S05", "S06",
+                                               "S07", "S08")} == {"met"}
+    assert rows["A3", "S06"]["value"] == pytest.approx(96.0)  # mean(97, 93, 98)
+    assert rows["A3", "S07"]["value"] == pytest.approx(30.0)  # (32 + 28 + 30) / 3
+    # A1 missed March: its January major case and February mass incident stay unmet.
+    assert (rows["A1", "S04"]["status"], rows["A1", "S04"]["value"]) == ("not_met", 1)
+    assert (rows["A1", "S05"]["status"], rows["A1", "S05"]["value"]) == ("not_met", 1)
+    assert rows["A1", "S06"]["status"] == "no_data" and rows["A1", "S06"]["value"] is None
+    # A2 and B1: nothing rated, not even "no major case".
+    for community_id in ("A2", "B1"):
+        assert {r["status"] for (c, _), r in rows.items() if c == community_id} == {"no_data"}
+    # B2 reported every month but had no disputes: S01–S03 no_data from 0 / 0.
+    assert [rows["B2", i]["status"] for i in ("S01", "S02", "S03", "S06")] == [
+        "no_data", "no_data", "no_data", "met"]
+
+
+def test_three_of_twelve_months_is_never_met(conn):
+    """The user's case: a community that reported 3 of the 12 months."""
+    rows = indicator_rows(conn, month_from=date(2023, 4, 1), month_to=MAR)
+    a3 = [r for (c, _), r in rows.items() if c == "A3"]
+    assert {(r["months_reported"], r["months_in_period"], r["months_required"])
+            for r in a3} == {(3, 12, 12)}
+    assert {r["status"] for r in a3} == {"no_data"}
+    # B1's December (major cases 9, mass incidents 9) is now in range: still red.
+    assert rows["B1", "S04"]["status"] == "not_met" and rows["B1", "S04"]["value"] == 9
+    # A what-if at 25 % (3 of 12 months) rates A3 again.
+    rows = indicator_rows(conn, pct=25.0, month_from=date(2023, 4, 1), month_to=MAR)
+    assert rows["A3", "S06"]["status"] == "met" and rows["A3", "S01"]["months_required"] == 3
+    assert rows["A1", "S06"]["status"] == "no_data"  # 2 of 12
 
 
 # --- safety_red_flags -----------------------------------------------------------
@@ -294,6 +377,10 @@ DIFFERENCES = {
     ("B1", FEB, "public_order_cases"): (4, 1),
     ("B1", FEB, "disputes_received"): (4, 0),
     ("B1", FEB, "petitions"): (2, 0),
+    ("A3", JAN, "disputes_received"): (4, 0),
+    ("A3", FEB, "public_order_cases"): (3, 0),
+    ("A3", MAR, "disputes_received"): (2, 0),
+    # B2 reports zero everywhere, as the grid system does: no row.
 }
 MEASURES = sorted(INCIDENT_REPORT_COLUMNS.values()) + ["major_criminal_cases"]
 # No report at all: every measure is a row.
@@ -308,13 +395,13 @@ def test_reconciliation_returns_exactly_the_disagreements(conn):
                                                            r["incident_count"])
            for r in rows}
     assert got == DIFFERENCES
-    assert len(rows) == 39
+    assert len(rows) == 42
     for row in rows:
         expected = None if row["reported_count"] is None else (
             row["incident_count"] - row["reported_count"])
         assert row["difference_count"] == expected
-    # A1/A2/B1 × Jan, Feb, Mar (every month has some event)
-    assert {r["checked_community_months"] for r in rows} == {9}
+    # A1/A2/A3/B1/B2 × Jan, Feb, Mar (every month has some event)
+    assert {r["checked_community_months"] for r in rows} == {15}
 
 
 def test_reconciliation_covers_every_mapped_category(conn):
@@ -348,4 +435,4 @@ def test_reconciliation_only_months_the_grid_system_logged(conn):
     conn.execute("delete from incidents where occurred_at >= timestamp '2024-03-01'")
     rows = run(conn, "incident_report_reconciliation")
     assert MAR not in {r["month"] for r in rows}
-    assert {r["checked_community_months"] for r in rows} == {6}
+    assert {r["checked_community_months"] for r in rows} == {10}  # 5 communities × Jan, Feb

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from governance import auth
+from governance.text import t
 
 PASSWORD = "correct-horse-battery"
 
@@ -116,8 +117,6 @@ def test_oidc_claims_map_to_a_local_account_name():
 def test_admin_reads_local_times_words_and_the_local_user_by_name(store, monkeypatch):
     import time
 
-    from governance.text import t
-
     monkeypatch.setenv("TZ", "Asia/Shanghai")
     time.tzset()
     try:
@@ -138,3 +137,184 @@ def test_admin_reads_local_times_words_and_the_local_user_by_name(store, monkeyp
     assert users["role"].iloc[0] == t("auth.role.leader")
     # The headers no longer claim UTC.
     assert "UTC" not in t("admin.column.at") + t("admin.column.created_at")
+
+
+# -- the same work for every refusal -------------------------------------------------
+
+
+class _VerifySpy:
+    """The real Argon2 hasher, counting verifications and the hashes used."""
+
+    def __init__(self, real):
+        self.real = real
+        self.verified: list[str] = []
+
+    def verify(self, stored, password):
+        self.verified.append(stored)
+        return self.real.verify(stored, password)
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    hasher = _VerifySpy(auth._HASHER)
+    monkeypatch.setattr(auth, "_HASHER", hasher)
+    return hasher
+
+
+def _stored_hash(store, username):
+    with sqlite3.connect(store.path) as conn:
+        return conn.execute("select password_hash from users where username = ?",
+                            (username,)).fetchone()[0]
+
+
+def test_each_refusal_runs_exactly_one_argon2_verification(store, spy):
+    store.add_user("jie1", PASSWORD, "street", ("东关街道",))
+    store.add_user("locked", PASSWORD, "street", ("东关街道",))
+    for _ in range(auth.MAX_FAILURES):
+        store.verify("locked", "wrong-password")
+    spy.verified.clear()
+
+    cases = {
+        "unknown name": ("nobody", PASSWORD, auth._DUMMY_HASH),
+        "wrong password": ("jie1", "wrong-password", _stored_hash(store, "jie1")),
+        "locked, right password": ("locked", PASSWORD, _stored_hash(store, "locked")),
+        "locked, wrong password": ("locked", "wrong-password", _stored_hash(store, "locked")),
+        "empty name": ("", "", auth._DUMMY_HASH),
+    }
+    for case, (username, password, expected_hash) in cases.items():
+        spy.verified.clear()
+        assert store.verify(username, password) is None, case
+        assert spy.verified == [expected_hash], case
+    # And a success: also one.
+    spy.verified.clear()
+    assert store.verify("jie1", PASSWORD).username == "jie1"
+    assert len(spy.verified) == 1
+    reasons = list(store.audit_log(action="sign_in")["detail"])
+    assert t("auth.audit.locked") in reasons and t("auth.audit.bad_password") in reasons
+
+
+def test_the_dummy_hash_costs_what_a_real_one_costs(store):
+    from argon2 import extract_parameters
+
+    store.add_user("jie1", PASSWORD, "admin")
+    assert extract_parameters(auth._DUMMY_HASH) == extract_parameters(_stored_hash(store, "jie1"))
+
+
+# -- sign-in sessions (a reload keeps the sign-in) -------------------------------------
+
+
+def _sessions(store) -> list[tuple]:
+    with sqlite3.connect(store.path) as conn:
+        return conn.execute(
+            "select id, username, created_at, expires_at, revoked_at, token_hash, ticket_hash"
+            " from sessions order by created_at, id").fetchall()
+
+
+def _signed_in(store, username="jie1"):
+    session, ticket = store.start_session(username)
+    cookie, max_age = store.redeem_ticket(ticket)
+    return session, ticket, cookie, max_age
+
+
+def test_a_ticket_turns_into_a_signed_cookie_once(store):
+    from datetime import datetime
+
+    store.add_user("jie1", PASSWORD, "street", ("东关街道",))
+    session, ticket, cookie, max_age = _signed_in(store)
+    assert auth.SESSION_MAX_AGE.total_seconds() - 5 <= max_age <= 8 * 3600
+    token, signature = cookie.split(".")
+    assert len(token) >= 40 and len(signature) >= 40
+    # The ticket works once; the stored row has hashes only.
+    assert store.redeem_ticket(ticket) is None
+    ((sid, username, created, expires, revoked, token_hash, ticket_hash),) = _sessions(store)
+    assert (sid, username, revoked, ticket_hash) == (session, "jie1", None, None)
+    assert datetime.fromisoformat(expires) - datetime.fromisoformat(created) == \
+        auth.SESSION_MAX_AGE
+    assert token not in store.path.read_bytes().decode("latin-1")
+    assert ticket not in store.path.read_bytes().decode("latin-1")
+    assert token_hash == auth._sha256(token)
+    # The cookie finds the session and its account.
+    assert store.resume(cookie) == (session, store.get_user("jie1"))
+    assert store.session_user(session) == store.get_user("jie1")
+
+
+def test_forged_or_foreign_cookies_are_refused(store, tmp_path):
+    store.add_user("jie1", PASSWORD, "admin")
+    _, _, cookie, _ = _signed_in(store)
+    token, signature = cookie.split(".")
+    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    for bad in (token + "." + flipped, token, "." + signature, "", "x" * 500,
+                "é." + signature, token[:-1] + "x." + signature):
+        assert store.resume(bad) is None, bad
+    # Another accounts file signs with another key: its cookie means nothing here.
+    other = auth.Accounts(tmp_path / "other.sqlite")
+    other.add_user("jie1", PASSWORD, "admin")
+    _, _, other_cookie, _ = _signed_in(other)
+    assert store.resume(other_cookie) is None and other.resume(cookie) is None
+
+
+def test_tickets_expire_and_sessions_expire(store):
+    store.add_user("jie1", PASSWORD, "admin")
+    session, ticket = store.start_session("jie1")
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("update sessions set ticket_expires_at = '2000-01-01T00:00:00'")
+    assert store.redeem_ticket(ticket) is None
+    session, _, cookie, _ = _signed_in(store)
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("update sessions set expires_at = '2000-01-01T00:00:00' where id = ?",
+                     (session,))
+    assert store.resume(cookie) is None and store.session_user(session) is None
+    # Long-expired rows are cleared when the next session starts.
+    store.start_session("jie1")
+    assert session not in [row[0] for row in _sessions(store)]
+
+
+@pytest.mark.parametrize("change", ["sign_out", "password", "access", "remove"])
+def test_sessions_end_at_sign_out_and_on_any_account_change(store, change):
+    store.add_user("admin", PASSWORD, "admin")
+    store.add_user("jie1", PASSWORD, "street", ("东关街道",))
+    session, _, cookie, _ = _signed_in(store, "jie1")
+    other, _, other_cookie, _ = _signed_in(store, "admin")
+    if change == "sign_out":
+        assert store.end_session(session) == "jie1"
+        assert store.end_session(session) is None  # already ended
+    elif change == "password":
+        store.set_password("jie1", "another-long-password")
+    elif change == "access":
+        store.set_access("jie1", "street", ("古城街道",))
+    else:
+        store.remove_user("jie1")
+    assert store.resume(cookie) is None and store.session_user(session) is None
+    # Another account's session is untouched.
+    assert store.resume(other_cookie)[0] == other
+    # A ticket not yet exchanged dies with its session.
+    if change != "remove":
+        _, ticket = store.start_session("jie1")
+        store.end_session_by_cookie(store.redeem_ticket(ticket)[0])
+        assert all(row[4] is not None for row in _sessions(store) if row[1] == "jie1")
+
+
+def test_a_rehash_at_sign_in_keeps_the_other_sessions(store, spy):
+    store.add_user("jie1", PASSWORD, "admin")
+    session, _, cookie, _ = _signed_in(store)
+    before = _stored_hash(store, "jie1")
+    spy.check_needs_rehash = lambda stored: True
+    assert store.verify("jie1", PASSWORD) is not None
+    assert _stored_hash(store, "jie1") != before  # rehashed
+    assert store.resume(cookie)[0] == session
+
+
+def test_scope_in_words_never_says_all_for_a_street_account(store):
+    store.add_user("admin", PASSWORD, "admin")
+    store.add_user("leader", PASSWORD, "leader")
+    store.add_user("jie1", PASSWORD, "street", ("东关街道", "古城街道"))
+    store.add_user("nobody", PASSWORD, "street", ())
+    shown = auth.with_scope_text(store.list_users()).set_index("username")["streets"]
+    assert shown.to_dict() == {
+        "admin": t("filter.all"), "leader": t("filter.all"),
+        "jie1": "东关街道、古城街道", "nobody": "无（看不到任何数据）",
+    }
+    assert auth.scope_text("street", ()) == t("auth.scope.none")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -12,11 +14,16 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from governance import backup, boundaries, db, importer, reports
+from governance import backup, boundaries, db, importer, private_files, reports
 from governance.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from governance.contract import TABLES
 from governance.text import t
-from tests.conftest import SAMPLE_DIR, bad_communities_csv, messy_communities_csv
+from tests.conftest import (
+    PROJECT_DIR,
+    SAMPLE_DIR,
+    bad_communities_csv,
+    messy_communities_csv,
+)
 
 SNAPSHOT_TABLES = [*TABLES, "import_history", "meta", "community_boundaries", "scenarios"]
 
@@ -392,3 +399,145 @@ def test_cli_restore_asks_on_a_terminal(db_path, tmp_path, monkeypatch):
     monkeypatch.setattr(sys, "stdin", Terminal("yes\n"))
     code, out, _ = run_cli("restore", "--db", str(db_path), "--from", first.name)
     assert code == EXIT_OK and "已恢复" in out
+
+
+# -- files on disk: modes, and what a killed backup leaves ------------------------------
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def open_umask():
+    """The loosest umask: every mode below is set by the code, not inherited."""
+    before = os.umask(0)
+    yield
+    os.umask(before)
+
+
+def test_database_backups_and_restored_database_are_private_whatever_the_umask(
+        tmp_path, open_umask):
+    data_dir = tmp_path / "made-by-us" / "data"
+    db_path = data_dir / "district.duckdb"
+    first = import_communities(db_path, tmp_path)
+    assert first.applied
+    assert mode(db_path) == 0o600 and mode(data_dir) == 0o700
+    folder = backup.backup_dir(db_path)
+    assert mode(folder) == 0o700
+    assert [mode(b.path) for b in backup.list_backups(db_path)] == [0o600]
+
+    # A database file someone left open to others is made private when opened.
+    os.chmod(db_path, 0o644)
+    db.connect(db_path).close()
+    assert mode(db_path) == 0o600
+
+    # Restoring over a 0644 file: the restored file and the saved copy are 0600.
+    assert import_communities(db_path, tmp_path, bump=3).applied
+    os.chmod(db_path, 0o644)
+    result = backup.restore(db_path, backup.list_backups(db_path)[0].path)
+    assert mode(db_path) == 0o600 and mode(result.saved_current) == 0o600
+    # Likewise the byte copy of a damaged database.
+    db_path.write_bytes(b"\x00garbage" * 100)
+    os.chmod(db_path, 0o644)
+    result = backup.restore(db_path, backup.list_backups(db_path)[0].path)
+    assert mode(result.saved_current) == 0o600 and mode(db_path) == 0o600
+    assert all(mode(entry) == 0o600 for entry in folder.iterdir())
+
+
+def test_a_folder_someone_pointed_us_at_keeps_its_mode(tmp_path, open_umask, caplog):
+    theirs = tmp_path / "srv"
+    theirs.mkdir()
+    os.chmod(theirs, 0o750)
+    db.connect(theirs / "district.duckdb").close()
+    assert mode(theirs) == 0o750  # not ours to change
+    assert mode(theirs / "district.duckdb") == 0o600
+    assert "make it 0700" in caplog.text
+    # The default data folder is ours: made private.
+    ours = tmp_path / "data"
+    ours.mkdir()
+    os.chmod(ours, 0o755)
+    private_files.database_dir(ours, ours=True)
+    assert mode(ours) == 0o700
+
+
+KILL_MID_BACKUP = """
+import os, sys
+from pathlib import Path
+from governance import backup, importer
+
+def killed(path):  # the copy is written under its temporary name: die before the rename
+    os.kill(os.getpid(), 9)
+
+backup._fsync_file = killed
+importer.import_file(sys.argv[1], importer.SourceFile(Path(sys.argv[2]), "communities"),
+                     applied_by="tester")
+"""
+
+
+def _import_killed_mid_backup(db_path: Path, source: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", KILL_MID_BACKUP, str(db_path), str(source)],
+                          cwd=PROJECT_DIR, capture_output=True, text=True, timeout=120)
+    assert done.returncode == -9, done.stderr
+
+
+def test_a_backup_killed_half_way_is_cleaned_and_taken_at_the_next_open(db_path, tmp_path):
+    assert import_communities(db_path, tmp_path).applied
+    _import_killed_mid_backup(db_path, communities_file(tmp_path, 5))
+    folder = backup.backup_dir(db_path)
+    partials = [p for p in folder.iterdir() if backup.PARTIAL_SUFFIX in p.name]
+    assert partials  # the killed process left its temporary copy
+    # Another database's leftovers in the same folder, and a killed restore's copy.
+    theirs = folder / ("other-20250101T000000.000Z-import-9.duckdb" + backup.PARTIAL_SUFFIX)
+    theirs.write_bytes(b"half")
+    before = folder / ("before-restore-district-20250101T000000.000Z.duckdb.wal"
+                       + backup.PARTIAL_SUFFIX)
+    before.write_bytes(b"half")
+    restore_copy = db_path.with_name("." + db_path.name + ".restore-0a1b2c3d")
+    restore_copy.write_bytes(b"half")
+    not_ours = db_path.with_name(".other.duckdb.restore-0a1b2c3d")
+    not_ours.write_bytes(b"half")
+    reader = duckdb.connect(str(db_path))
+    try:
+        latest = reader.execute("select max(import_id) from import_history").fetchone()[0]
+    finally:
+        reader.close()
+    assert [b.import_id for b in backup.list_backups(db_path)] == [latest - 1]
+
+    # The command line opens the database (here for an import that changes nothing).
+    code, out, err = run_cli("import", "--db", str(db_path), "--table", "communities",
+                             str(communities_file(tmp_path, 5)))
+    assert code == EXIT_OK, err
+    assert not [p for p in folder.iterdir()
+                if backup.PARTIAL_SUFFIX in p.name and p != theirs]
+    assert theirs.exists() and not before.exists()
+    assert not restore_copy.exists() and not_ours.exists()
+    backups = backup.list_backups(db_path)
+    assert [b.import_id for b in backups] == [latest - 1, latest]
+    assert file_snapshot(backups[-1].path)["communities"] == file_snapshot(db_path)["communities"]
+    assert mode(backups[-1].path) == 0o600
+
+    # Opening again takes nothing more.
+    conn = db.connect(db_path)
+    try:
+        assert backup.recover(conn) is None
+    finally:
+        conn.close()
+    assert len(backup.list_backups(db_path)) == 2
+
+
+def test_recover_takes_nothing_when_backups_are_off_or_there_is_no_import(
+        db_path, tmp_path, monkeypatch):
+    conn = db.connect(db_path)
+    try:
+        assert backup.recover(conn) is None  # nothing imported yet
+        assert not backup.backup_dir(db_path).exists()
+    finally:
+        conn.close()
+    monkeypatch.setenv(backup.KEEP_ENV_VAR, "0")
+    assert import_communities(db_path, tmp_path).applied
+    conn = db.connect(db_path)
+    try:
+        assert backup.recover(conn) is None and backup.list_backups(db_path) == []
+    finally:
+        conn.close()

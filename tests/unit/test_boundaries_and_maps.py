@@ -10,6 +10,7 @@ import pytest
 
 from governance import boundaries, coords, db, maps
 from governance.importer import SourceFile, import_file
+from governance.text import t
 
 EAST_M_PER_DEG_AT_32 = 111_195.0 * np.cos(np.radians(32.0))
 
@@ -169,17 +170,20 @@ def _one_community_map(name: str, points: int):
     return maps.coverage_deck(shapes, coverage, facilities, _points(points))
 
 
-def test_coverage_deck_has_no_basemap_and_escapes_names():
+def test_coverage_deck_has_no_basemap_and_keeps_names_as_text():
     deck = _one_community_map("<b>甲</b>", 30_000)
     spec = json.loads(deck.to_json())
     # Streamlit swaps a null mapStyle for an internet basemap; pydeck's sentinel it drops.
     assert spec.get("mapStyle") == "__MAP_STYLE__"
     assert spec.get("mapProvider") is None
     layers = {layer["id"]: layer for layer in spec["layers"]}
-    assert set(layers) == {"communities", "residences", "facilities"}
+    assert set(layers) == {"communities", "residences", "facilities", "community_labels",
+                           "scale_bar", "scale_label"}
     assert len(layers["residences"]["data"]) <= maps.MAX_POINTS
+    # A text tooltip is set as innerText: the name's tags are shown, never parsed.
+    assert "html" not in deck._tooltip and deck._tooltip["text"] == "{tooltip}"
     tooltip = layers["communities"]["data"][0]["tooltip"]
-    assert "&lt;b&gt;甲&lt;/b&gt;" in tooltip and "50.0%" in tooltip
+    assert tooltip.startswith("<b>甲</b>（东）\n") and "50.0%" in tooltip
     assert len(deck.to_json()) < 5_000_000
 
 
@@ -222,7 +226,12 @@ def test_layer_constants_are_literals_not_accessors():
     spec = json.loads(maps.coverage_deck(shapes, coverage, facilities, _points(10), proposals).to_json())
     units = {layer["id"]: layer.get("radiusUnits") for layer in spec["layers"]}
     assert units == {"communities": None, "residences": "meters", "facilities": "pixels",
-                     "proposed": "pixels"}
+                     "proposed": "pixels", "community_labels": None, "scale_bar": None,
+                     "scale_label": None}
+    labels = next(layer for layer in spec["layers"] if layer["id"] == "community_labels")
+    # CJK glyphs are built for the characters used, in a CJK font.
+    assert labels["characterSet"] == "auto" and labels["sizeUnits"] == "pixels"
+    assert labels["fontFamily"].startswith('"Noto Sans CJK SC"')
 
 
 def test_escape_markdown_neutralises_links_and_images():
@@ -253,3 +262,254 @@ def test_absurdly_nested_geojson_is_refused_not_a_crash(tmp_path):
     report, rows = boundaries.read_boundaries(path, {"A"})
     assert not report.ok and "GeoJSON" in report.messages()[0]
     assert rows.num_rows == 0
+
+
+# --- readable maps: labels, legend, scale bar, fitted view, tooltips -------------------
+
+FIVE = pd.DataFrame({
+    "community_id": ["A", "B", "C", "D", "E"],
+    "community_name": ["北湖社区", "南湖社区", "东山村", '<a href="http://x">西山</a>', "@@=新城"],
+    "street": ["北湖街道", "北湖街道", "北湖街道", "南山街道", "<b>南山</b>"],
+    "lon": [117.000, 117.010, 117.050, 116.990, 117.020],
+    "lat": [32.600, 32.600, 32.600, 32.610, 32.620],
+    "households": [1000, 800, 500, 1200, 1500],
+    "covered_households": [1000, 800, 0, 600, np.nan],
+    "coverage_pct": [100.0, 100.0, 0.0, 50.0, np.nan],
+})
+
+
+def _five_district(basis=("residences", "residences", "centroids", "centroids", "centroids")):
+    """Five small communities over about 6 × 2.3 km, one point each (a building
+    for the first two, the centre for the rest), two service centres."""
+    shapes = pd.DataFrame({
+        "community_id": FIVE["community_id"],
+        "rings": [[_square(lon, lat, 0.0025)] for lon, lat in zip(FIVE["lon"], FIVE["lat"], strict=True)],
+        "derived": [True] * 5,
+    })
+    coverage = FIVE[["community_id", "community_name", "street", "households",
+                     "covered_households", "coverage_pct"]]
+    points = pd.DataFrame({
+        "point_id": ["R1", "R2", "C", "D", "E"], "basis": list(basis),
+        "community_id": FIVE["community_id"], "community_name": FIVE["community_name"],
+        "households": FIVE["households"], "lon": FIVE["lon"], "lat": FIVE["lat"],
+        "covered": [True, True, False, True, False],
+    })
+    facilities = pd.DataFrame({
+        "facility_name": ["北湖服务中心", "<i>南湖</i>站", "公厕"],
+        "facility_type": ["service_center", "service_center", "public_toilet"],
+        "status": ["in_use", "closed", "in_use"],
+        "lon": [117.002, 117.010, 117.001], "lat": [32.600, 32.603, 32.601],
+    })
+    return shapes, coverage, facilities, points
+
+
+def _layers(figure):
+    return {layer["id"]: layer for layer in json.loads(figure.deck.to_json())["layers"]}
+
+
+def test_every_community_of_a_small_district_is_labelled_by_its_name_as_text():
+    figure = maps.coverage_figure(*_five_district(), focus_type="service_center")
+    texts = [row["text"] for row in _layers(figure)["community_labels"]["data"]]
+    assert figure.labels_shown == figure.labels_total == 5
+    # Glyphs, not HTML: a name is drawn exactly as written; only a leading "@@"
+    # (deck.gl's JSON converter would read "@@=…" as an expression) is defused.
+    assert set(texts) == {"北湖社区", "南湖社区", "东山村", '<a href="http://x">西山</a>',
+                          "\u200b@@=新城"}
+    assert not any(text.startswith("@@") for text in texts)
+
+
+def test_a_small_district_fills_the_fitted_view():
+    shapes, coverage, facilities, points = _five_district()
+    figure = maps.coverage_figure(shapes, coverage, facilities, points, height_px=600)
+    frame = figure.frame
+    outline = np.concatenate([np.asarray(r[0]) for r in shapes["rings"]])
+    x, y = frame.to_px(outline[:, 0], outline[:, 1])
+    # Everything drawn is on the canvas, clear of the side margins and of the
+    # scale strip at the bottom …
+    assert x.min() >= maps.FIT_PAD_X_PX - 1 and x.max() <= frame.width_px - maps.FIT_PAD_X_PX + 1
+    assert y.min() >= maps.FIT_PAD_Y_PX - 1
+    assert y.max() <= frame.height_px - maps.FIT_PAD_Y_PX - maps.SCALE_STRIP_PX + 1
+    # … and fills it in one direction: not five dots in a large white box.
+    usable_w = frame.width_px - 2 * maps.FIT_PAD_X_PX
+    usable_h = frame.height_px - 2 * maps.FIT_PAD_Y_PX - maps.SCALE_STRIP_PX
+    fill = max((x.max() - x.min()) / usable_w, (y.max() - y.min()) / usable_h)
+    assert fill == pytest.approx(1.0, abs=0.01)
+
+
+def test_fit_frame_projection_round_trips_and_matches_deck_gl_scale():
+    frame = maps.fit_frame([117.0, 117.1], [32.5, 32.6], width_px=900, height_px=600)
+    x, y = frame.to_px(np.array([117.0, 117.1]), np.array([32.5, 32.6]))
+    lon, lat = frame.to_lonlat(x, y)
+    assert lon == pytest.approx([117.0, 117.1], abs=1e-9)
+    assert lat == pytest.approx([32.5, 32.6], abs=1e-9)
+    # deck.gl: 512 px × 2^zoom per 360° of longitude.
+    assert (x[1] - x[0]) == pytest.approx(0.1 / 360 * 512 * 2 ** frame.zoom)
+    one = maps.fit_frame([117.0], [32.5])
+    assert maps.MIN_ZOOM <= one.zoom <= maps.MAX_ZOOM
+
+
+@pytest.mark.parametrize(("view_width_m", "expected"), [
+    (400, 50), (600, 100), (999, 100), (1_000, 200), (2_600, 500), (5_000, 1_000),
+    (9_999, 1_000), (10_000, 2_000), (51_000, 10_000), (260_000, 50_000),
+])
+def test_scale_bar_is_the_longest_round_length_within_a_fifth_of_the_view(view_width_m, expected):
+    length = maps.scale_length_m(view_width_m)
+    assert length == expected
+    assert length in maps.SCALE_LENGTHS_M
+    assert length <= view_width_m / 5 or length == maps.SCALE_LENGTHS_M[0]
+    longer = [m for m in maps.SCALE_LENGTHS_M if m > length]
+    assert not longer or longer[0] > view_width_m / 5
+
+
+def test_scale_bar_drawn_is_as_long_as_its_label_says():
+    figure = maps.coverage_figure(*_five_district())
+    layers = _layers(figure)
+    path = layers["scale_bar"]["data"][0]["path"]
+    (lon0, lat0), (lon1, lat1) = path[1], path[2]
+    assert lat0 == lat1
+    length_m = np.radians(lon1 - lon0) * 6_371_008.8 * np.cos(np.radians(lat0))
+    expected = maps.scale_length_m(figure.frame.width_px * figure.frame.metres_per_px())
+    assert length_m == pytest.approx(expected, rel=1e-3)
+    assert layers["scale_label"]["data"][0]["text"] == maps.scale_text(expected)
+    assert maps.scale_text(1_000) == "1 公里" and maps.scale_text(500) == "500 米"
+    # Under the data, inside the canvas.
+    x, y = figure.frame.to_px(np.array([lon0, lon1]), np.array([lat0, lat1]))
+    assert x.min() >= 0 and x.max() <= figure.frame.width_px and y[0] <= figure.frame.height_px
+
+
+def test_tooltips_are_text_with_names_as_written_and_no_markup_of_ours():
+    figure = maps.coverage_figure(*_five_district(), focus_type="service_center")
+    layers = _layers(figure)
+    assert figure.deck._tooltip["text"] == "{tooltip}" and "html" not in figure.deck._tooltip
+    tooltips = [row["tooltip"] for layer in layers.values() if layer.get("pickable")
+                for row in layer["data"]]
+    assert len(tooltips) == 5 + 2 + 3 + 3  # shapes, residences, centres, facilities
+    user_text = ('<a href="http://x">西山</a>', "<b>南山</b>", "<i>南湖</i>")
+    for tooltip in tooltips:
+        ours = tooltip
+        for text in user_text:
+            ours = ours.replace(text, "")
+        assert "<" not in ours and ">" not in ours and "&lt;" not in ours, tooltip
+        assert not tooltip.startswith("@@")
+    west = next(tip for tip in tooltips if tip.startswith('<a href="http://x">西山</a>（南山街道）'))
+    assert "户数 1,200，覆盖 600 户（50.0%）" in west and "计算依据：社区中心点，按户数估算" in west
+    assert any(tip.startswith("\u200b@@=新城（<b>南山</b>）") for tip in tooltips)
+    assert any(tip.startswith("<i>南湖</i>站\n综合服务中心 · 停用") for tip in tooltips)
+
+
+def test_buildings_and_centres_are_drawn_apart_and_the_legend_says_so():
+    figure = maps.coverage_figure(*_five_district(), focus_type="service_center")
+    layers = _layers(figure)
+    assert len(layers["residences"]["data"]) == 2 and len(layers["centroids"]["data"]) == 3
+    assert layers["centroids"]["radiusUnits"] == "pixels" and layers["centroids"]["stroked"]
+    texts = maps.legend_texts(figure.legend)
+    for key in ("map.legend.coverage", "map.legend.coverage.full", "map.legend.no_data",
+                "map.legend.basis", "map.legend.residence.uncovered",
+                "map.legend.centroid.uncovered", "map.legend.centroid.covered",
+                "map.legend.basis.mixed", "map.legend.facility.faded"):
+        assert t(key) in texts, key
+    assert t("map.legend.facility.focus", type="综合服务中心") in texts
+    assert "公共厕所" in texts and "警务室" not in texts  # the types drawn, only
+    swatches = {item.label: item for group in figure.legend for item in group.items}
+    assert swatches[t("map.legend.centroid.uncovered")].shape == "ring"
+    assert swatches[t("map.legend.residence.uncovered")].shape == "dot"
+    # One basis alone: no word about the other.
+    only = maps.coverage_figure(*_five_district(basis=("residences",) * 5))
+    assert t("map.legend.centroid.covered") not in maps.legend_texts(only.legend)
+    assert "centroids" not in _layers(only)
+
+
+def test_community_colours_are_the_legend_classes():
+    figure = maps.coverage_figure(*_five_district())
+    fills = [row["fill"] for row in _layers(figure)["communities"]["data"]]
+    classes = {item.label: list(item.colour) for item in figure.legend[0].items}
+    assert fills[0] == classes[t("map.legend.coverage.full")]  # 100 %
+    assert fills[2] == classes[t("map.legend.coverage.below", high="50")]  # 0 %
+    assert fills[3] == classes[t("map.legend.coverage.range", low="50", high="70")]  # 50 %
+    assert fills[4] == classes[t("map.legend.no_data")]
+    assert maps.coverage_fill(99.9) == classes[t("map.legend.coverage.range", low="90", high="100")]
+
+
+def test_legend_html_escapes_every_text():
+    group = maps.LegendGroup('<img src="x">', (maps.LegendItem("<b>甲</b>", (1, 2, 3, 255)),),
+                             note="<script>")
+    page = maps.legend_html((group,))
+    assert "<img" not in page and "<b>" not in page and "<script>" not in page
+    assert "&lt;b&gt;甲&lt;/b&gt;" in page and "rgba(1,2,3,1.00)" in page
+
+
+def test_many_communities_are_thinned_to_labels_that_do_not_overlap():
+    rng = np.random.default_rng(7)
+    n = 300
+    lons, lats = 117 + rng.random(n) * 0.2, 32.5 + rng.random(n) * 0.2
+    shapes = pd.DataFrame({"community_id": [f"C{i}" for i in range(n)],
+                           "rings": [[_square(x, y, 0.001)] for x, y in zip(lons, lats, strict=True)],
+                           "derived": [False] * n})
+    coverage = pd.DataFrame({"community_id": shapes["community_id"],
+                             "community_name": [f"第{i}社区" for i in range(n)], "street": "东",
+                             "households": 100, "covered_households": np.arange(n) % 100,
+                             "coverage_pct": (np.arange(n) % 100).astype(float)})
+    points = pd.DataFrame({"lon": lons, "lat": lats, "households": 100, "covered": True,
+                           "community_id": shapes["community_id"]})
+    figure = maps.coverage_figure(shapes, coverage, pd.DataFrame(
+        columns=["facility_name", "facility_type", "status", "lon", "lat"]), points)
+    labels = pd.DataFrame(_layers(figure)["community_labels"]["data"])
+    assert 0 < len(labels) <= maps.MAX_LABELS and figure.labels_total == n
+    # The communities with most uncovered households come first.
+    assert "第0社区" in set(labels["text"])
+    x, y = figure.frame.to_px(labels["lon"].to_numpy(), labels["lat"].to_numpy())
+    x = x + labels["offset"].str[0].to_numpy()
+    y = y + labels["offset"].str[1].to_numpy()
+    width = np.array([maps._text_width_px(s) for s in labels["text"]]) + 2 * maps.LABEL_PAD_PX[0]
+    height = maps.LABEL_FONT_PX * 1.25 + 2 * maps.LABEL_PAD_PX[1]
+    for i in range(len(labels)):
+        for j in range(i + 1, len(labels)):
+            apart_x = abs(x[i] - x[j]) >= (width[i] + width[j]) / 2
+            apart_y = abs(y[i] - y[j]) >= height
+            assert apart_x or apart_y, (labels["text"][i], labels["text"][j])
+    note = t("map.legend.labels.some", shown=len(labels), total=n)
+    assert note in maps.legend_texts(figure.legend)
+
+
+def test_incident_map_has_labels_scale_and_a_legend_of_its_colours():
+    shapes, coverage, _, _ = _five_district()
+    shapes = shapes.assign(community_name=coverage["community_name"])
+    cells = pd.DataFrame({"cell_lon": [117.0, 117.01], "cell_lat": [32.6, 32.6],
+                          "incidents": [10, 4], "open_incidents": [0, 4],
+                          "major_incidents": [1, 0], "top_category": ["fire", "fire"]})
+    figure = maps.incident_figure(shapes, cells, 250)
+    layers = _layers(figure)
+    assert {"communities", "incident_cells", "community_labels", "scale_bar"} <= set(layers)
+    assert figure.labels_shown == 5
+    fills = [row["fill"] for row in layers["incident_cells"]["data"]]
+    items = {item.label: list(item.colour) for item in figure.legend[0].items}
+    assert fills == [items[t("map.legend.incidents.resolved")],
+                     items[t("map.legend.incidents.open")]]
+    assert t("map.legend.incidents.size", max="10") in maps.legend_texts(figure.legend)
+    tooltip = layers["incident_cells"]["data"][0]["tooltip"]
+    assert tooltip.endswith("\n最多：火灾") and "<" not in tooltip
+
+
+def test_a_label_sits_on_a_shape_that_holds_it_and_beside_one_that_does_not():
+    frame = maps.fit_frame([116.9, 117.1], [32.5, 32.6])
+    shapes = pd.DataFrame({"community_id": ["big", "small"],
+                           "rings": [[_square(116.95, 32.55, 0.02)], [_square(117.08, 32.52, 0.0005)]],
+                           "derived": [False, False]})
+    anchors = maps.community_anchors(shapes).assign(text=["大社区", "小社区"])
+    assert anchors.set_index("community_id").loc["big", "lon"] == pytest.approx(116.95)
+    labels = maps.place_labels(anchors, frame).set_index("text")
+    assert labels.loc["大社区", "offset"] == [0.0, 0.0]
+    # Beside the small one (above it first), so its colour stays in sight.
+    dx, dy = labels.loc["小社区", "offset"]
+    _, top = frame.to_px(np.array([117.08]), np.array([32.5205]))
+    _, centre = frame.to_px(np.array([117.08]), np.array([32.52]))
+    assert dx == 0 and centre[0] + dy + (maps.LABEL_FONT_PX * 1.25 + 6) / 2 <= top[0]
+
+
+def test_a_click_on_a_community_centre_proposes_a_site_there():
+    from governance import facility_view
+
+    picked = facility_view.proposal_from_selection(
+        {"objects": {"centroids": [{"lon": 117.01, "lat": 32.6, "tooltip": "x"}]}})
+    assert picked == facility_view.Proposal(117.01, 32.6)
+    assert facility_view.proposal_from_selection({"objects": {"communities": [{}]}}) is None

@@ -87,13 +87,14 @@ def test_raising_the_f01_floor_lowers_the_facilities_share_by_two_pairs(conn):
 
 def test_in_need_lists_most_unmet_first_then_lowest_share(conn):
     baseline, raised = _build(conn), _build(conn, F01_30)
-    # C04 and C03 tie on unmet count under the scenario: C04 (25 %) before C03 (70 %).
+    # C04 and C03 tie on unmet count under the scenario: C04 (25 %) before C03 (40 %).
+    # (C02's and C03's safety values are no_data: they reported 2 and 1 of the 3 months.)
     assert baseline.in_need["community_id"].tolist() == ["C02", "C05", "C04", "C03", "C01"]
-    assert baseline.in_need["not_met_count"].tolist() == [12, 4, 3, 2, 2]
+    assert baseline.in_need["not_met_count"].tolist() == [7, 4, 3, 2, 2]
     assert raised.in_need["community_id"].tolist() == ["C02", "C05", "C04", "C03", "C01"]
-    assert raised.in_need["not_met_count"].tolist() == [13, 4, 3, 3, 2]
+    assert raised.in_need["not_met_count"].tolist() == [8, 4, 3, 3, 2]
     c03 = raised.in_need.set_index("community_id").loc["C03"]
-    assert c03["met_share_pct"] == pytest.approx(70.0)
+    assert c03["met_share_pct"] == pytest.approx(40.0)
     assert "每百户办公和活动用房面积" in c03["unmet"].split(t("brief.list_separator"))
     assert "每百户办公和活动用房面积" not in baseline.in_need.set_index(
         "community_id").loc["C03", "unmet"]
@@ -281,3 +282,95 @@ def test_scope_limits_every_part_of_the_brief(conn):
     page = brief.render_html(b)
     assert "西山镇" not in page and "山前村" not in page
     assert b.filter_text == "街道：东湖街道；社区类型：全部社区类型"
+
+
+# --- Numbers as people read them ------------------------------------------------
+
+
+YUAN_SCENARIO = scenarios.from_values(
+    "经费提标", {"M01": (30000.0, None)}, {"space_cost_yuan_per_m2": 4500.0})
+
+
+def _visible_text(page: str) -> str:
+    """What a reader sees: no plotly bundle, scripts, styles or tags."""
+    text = re.sub(r"<(script|style)\b.*?</\1>", " ", _without_bundle(page), flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", text))
+
+
+@pytest.mark.parametrize("scenario", [scenarios.BASELINE, YUAN_SCENARIO],
+                         ids=["baseline", "yuan"])
+def test_yuan_amounts_and_counts_are_grouped_by_thousands(conn, scenario):
+    text = _visible_text(brief.render_html(_build(conn, scenario)))
+    # M01's floor (25,000 元, or the scenario's 30,000) and M02's 100,000 元.
+    floor = "30,000" if scenario is YUAN_SCENARIO else "25,000"
+    assert f"不低于 基本 {floor} 元" in text
+    assert "不低于 基本 100,000 元" in text
+    # No number of four or more digits is left ungrouped, but for the years
+    # (the period and the generation time).
+    ungrouped = set(re.findall(r"(?<![\d,.])\d{4,}(?![\d,.])", text))
+    assert ungrouped <= {"2024", "2025"}, ungrouped
+    if scenario is YUAN_SCENARIO:
+        assert "基本值 25,000 → 30,000" in text and "→ 4,500" in text
+
+
+def test_printed_pages_are_numbered_in_the_footer(conn):
+    page = brief.render_html(_build(conn))
+    css = re.search(r"<style>(.*?)</style>", page, re.S).group(1)
+    rule = re.search(r"@page\s*\{(.*?)\}\s*\}", css, re.S).group(1)
+    assert re.search(r"size:\s*A4;", rule)
+    footer = re.search(r"@bottom-center\s*\{\s*content:\s*([^;]+);", rule).group(1)
+    assert footer == '"第 " counter(page) " 页，共 " counter(pages) " 页"'
+    # The wording is the string table's, so a translation numbers pages too.
+    assert footer.replace('" counter(page) "', "{page}").replace(
+        '" counter(pages) "', "{pages}").strip('"') == t("brief.page_number")
+
+
+def test_html_and_excel_round_the_same_way(conn):
+    """A changed status whose value has many decimals (C01's S02 is 45/49 =
+    91.836…) reads 91.8 in the brief, and the Excel cell holds 91.8."""
+    raised = scenarios.from_values("调解提标", {"S02": (92.0, None)}, {})
+    b = _build(conn, raised)
+    changes = b.comparison.status_changes
+    row = changes[changes["indicator_id"] == "S02"].iloc[0]
+    assert row["baseline_value"] == pytest.approx(4500 / 49)  # not rounded in the data
+    text = _visible_text(brief.render_html(b))
+    assert "91.8" in text and "91.84" not in text
+    book = openpyxl.load_workbook(io.BytesIO(exporting.to_excel_bytes(brief.brief_sheets(b))))
+    sheet = book["状态变化"]
+    s02 = [r for r in sheet.iter_rows(min_row=2) if r[3].value.startswith("S02")]
+    assert [(r[4].value, r[6].value) for r in s02] == [(91.8, 91.8)]
+
+
+def _number_cells(book):
+    for sheet in book:
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                if cell.data_type == "n" and cell.value is not None:
+                    yield sheet.title, cell
+
+
+def test_excel_cells_hold_numbers_rounded_as_their_format_shows(conn):
+    b = _build(conn, F01_30)
+    book = openpyxl.load_workbook(io.BytesIO(exporting.to_excel_bytes(brief.brief_sheets(b))))
+    summary = {r[0].value: r[1] for r in book["概况"].iter_rows(min_row=2)}
+    # Counts are numbers shown grouped; the rates are numbers shown as 58.8%.
+    households = summary[t("overview.kpi.households")]
+    assert (households.value, households.number_format) == (7200, "#,##0")
+    for section in b.sections:
+        cell = summary[t("brief.headline.dimension", dimension=section.label)]
+        assert cell.data_type == "n" and cell.number_format == exporting.PERCENT_FORMAT
+        share = section.summary["met_share_pct"]
+        assert cell.value == pytest.approx(math.floor(share * 10 + 0.5) / 10, abs=1e-9)
+    # 8 of 17 rated facility pairs once F01's floor is 30: 47.05… % → 47.1.
+    facilities = summary[t("brief.headline.dimension", dimension=t("dimension.facilities"))]
+    assert facilities.value == 47.1
+    dimensions = book["维度达标"]
+    assert dimensions["H1"].value == "达标率(%)"
+    assert (dimensions["H2"].value, dimensions["H2"].number_format) == (47.1, "0.0")
+    # Every number holds no more decimals than its cell shows (General: at
+    # most one, the catalogue's most).
+    for title, cell in _number_cells(book):
+        shown = exporting.format_decimals(cell.number_format) \
+            if cell.number_format != "General" else 1
+        assert cell.value == pytest.approx(round(cell.value, shown), abs=1e-9), (
+            title, cell.coordinate, cell.value, cell.number_format)

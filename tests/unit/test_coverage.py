@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from governance import coverage, db
-from governance.text import t
 from governance.catalogue import Standards
+from governance.text import t
 from tests.conftest import load_fixture_sql
 
 R = 6_371_008.8
@@ -44,10 +44,11 @@ def haversine_m(lon1, lat1, lon2, lat2):
 
 
 def _pairs_sql() -> str:
-    """coverage_points.sql up to the end of its grid block, then the pairs."""
+    """coverage_points.sql up to the end of the walking grid it includes (as
+    it runs, composed), then the pairs."""
     sql = (db.QUERIES_DIR / "coverage_points.sql").read_text(encoding="utf-8")
-    head = sql[: sql.index("-- ---- end of grid block")]
-    return head + """
+    head = sql[: sql.index("-- include: walking_grid")] + "-- include: walking_grid\n"
+    return db.compose(head)[0] + """
 final as (
     select p.point_id, f.facility_id, n.hav
     from near_pairs as n

@@ -127,7 +127,8 @@ def test_bad_cells_are_reported_with_file_row_column_value_and_reason(memory_con
     assert report.problem_count == 5
     by_cell = {(p.row, p.column): p for p in report.problems}
     assert by_cell[(5, "户数")].reason == t("reason.below_minimum", minimum=0)
-    assert "urban 城市社区" in by_cell[(6, "社区类型")].reason
+    assert "城市社区、农村社区" in by_cell[(6, "社区类型")].reason
+    assert "urban" not in by_cell[(6, "社区类型")].reason
     assert by_cell[(7, "社区编码")].reason.startswith("与第 4 行重复")
     assert by_cell[(4, "社区编码")].reason.startswith("与第 7 行重复")
     message = by_cell[(5, "户数")].message()

@@ -145,7 +145,7 @@ def test_refused_incidents_file_names_every_problem_and_changes_nothing(conn, tm
     result = _import(conn, tmp_path, "坏事件.csv", bad)
     assert not result.applied and result.import_id is None
     report = result.report
-    categories = "、".join(f"{c.code} {c.label}" for c in TABLES["incidents"].column_by_name[
+    categories = "、".join(c.label for c in TABLES["incidents"].column_by_name[
         "category"].enum.codes)
     expected = [
         ("坏事件.csv", 2, "事件编号", "E001", t("reason.duplicate_key", rows="8",

@@ -242,16 +242,25 @@ def test_status_matrix(conn):
     assert matrix.loc["C02", "F01_status"] == "partly_met"
     # C01: 15 met, 0 partly, 2 not_met (M05, S03), 0 no_data, 5 not_rated
     #      → rated 17, share 15 / 17 × 100
-    # C02: 2 met (F02, M05), 2 partly (F01, F05), 12 not_met, 1 no_data (S03)
-    #      → rated 16, share (2 + 2) / 16 × 100 = 25
+    # C02: 2 met (F02, M05), 2 partly (F01, F05), 7 not_met (5 + S04, S05: the cases
+    #      its two reported months hold), 8 no_data (F03; S01–S03, S06–S09: 2 of
+    #      3 months reported) → rated 11, share (2 + 2) / 11 × 100
     # C04: 1 met (F02), 3 not_met (F04, M01, M02), 18 no_data → share 1 / 4 × 100 = 25
     counts = ["met_count", "partly_met_count", "not_met_count", "no_data_count", "rated_count"]
     # F03 is no_data everywhere: the fixture's facilities have no coordinates.
     assert matrix.loc["C01", counts].tolist() == [15, 0, 2, 1, 17]
-    assert matrix.loc["C02", counts].tolist() == [2, 2, 12, 2, 16]
+    assert matrix.loc["C02", counts].tolist() == [2, 2, 7, 8, 11]
     assert matrix.loc["C04", counts].tolist() == [1, 0, 3, 19, 4]
     assert matrix.loc["C01", "met_share_pct"] == pytest.approx(1500 / 17)
-    assert matrix.loc["C02", "met_share_pct"] == pytest.approx(25.0)
+    assert matrix.loc["C02", "met_share_pct"] == pytest.approx(400 / 11)
+    # Monthly reports: 3/3 for C01, 2/3 for C02 (too few → its safety no_data).
+    assert matrix.loc["C01", "reported_months"] == "3/3"
+    assert matrix.loc["C02", "reported_months"] == "2/3"
+    assert matrix.loc["C02", "reporting_note"] == "报送不足：3 个月中仅 2 个月报送"
+    assert matrix.loc["C04", "reporting_note"] == "报送不足：3 个月均未报送"
+    assert matrix.loc["C01", "reporting_note"] == "齐全"
+    assert matrix.loc["C02", ["months_reported", "months_in_period", "months_required"]
+                      ].tolist() == [2, 3, 3]
     assert matrix.loc["C04", "met_share_pct"] == pytest.approx(25.0)
 
 
@@ -294,13 +303,15 @@ def test_dimension_summary(conn):
     assert summary.loc["facilities", columns].tolist() == [17, 7, 3, 7, 8, 0]  # +5 F03 no_data
     # funding: met M01 ×2, M02 ×2, M05 ×1, M06 ×1; not_met M01 ×2, M02 ×2, M05, M06
     assert summary.loc["funding", columns].tolist() == [12, 6, 0, 6, 15, 8]
-    # safety: C01 7 met + 1 not_met, C02 7 not_met, C03 5 met; S09 not_rated ×3
-    assert summary.loc["safety", columns].tolist() == [20, 12, 0, 8, 22, 3]
+    # safety: only C01 reported all 3 months: 7 met + 1 not_met (S03), S09 not_rated;
+    # C02 (2 of 3 months) keeps its reported cases unmet (S04, S05); every other
+    # safety value is no_data (7 of C02's, 9 each of C03–C05)
+    assert summary.loc["safety", columns].tolist() == [10, 7, 0, 3, 34, 1]
     # organisation: O01 met C01, C03; not_met C02, C05; no_data C04; O02 4 not_rated
     assert summary.loc["organisation", columns].tolist() == [4, 2, 0, 2, 2, 4]
     assert summary.loc["facilities", "met_share_pct"] == pytest.approx(1000 / 17)  # (7+3)/17
     assert summary.loc["funding", "met_share_pct"] == pytest.approx(50.0)
-    assert summary.loc["safety", "met_share_pct"] == pytest.approx(60.0)
+    assert summary.loc["safety", "met_share_pct"] == pytest.approx(70.0)
 
 
 def test_dimension_summary_of_nothing():
@@ -314,13 +325,14 @@ def test_street_status_counts(conn):
     counts = ind.street_status_counts(values, ind.communities_in_scope(conn))
     table = counts.pivot(index="street", columns="status", values="count")
     # 东湖街道 = C01 (15 met, 2 not_met, 1 no_data [F03], 5 not_rated)
-    #          + C02 (2, 2 partly, 12, 2 no_data [F03 + one more], 5)
+    #          + C02 (2, 2 partly, 7, 8 no_data [F03 + 7 safety: 2 of 3 months], 4)
     assert table.loc["东湖街道"].to_dict() == {
-        "met": 17, "partly_met": 2, "not_met": 14, "no_data": 3, "not_rated": 10,
+        "met": 17, "partly_met": 2, "not_met": 9, "no_data": 9, "not_rated": 9,
     }
-    # 西山镇 = C03 (7, 1, 2, 11, 2) + C04 (1, 0, 3, 19, 0) + C05 (2, 0, 4, 14, 3): F03 adds one no_data each
+    # 西山镇 = C03 (2, 1, 2, 17, 1) + C04 (1, 0, 3, 19, 0) + C05 (2, 0, 4, 14, 3), F03's
+    # no_data included; C03's safety is all no_data (1 of 3 months reported)
     assert table.loc["西山镇"].to_dict() == {
-        "met": 10, "partly_met": 1, "not_met": 9, "no_data": 44, "not_rated": 5,
+        "met": 5, "partly_met": 1, "not_met": 9, "no_data": 50, "not_rated": 4,
     }
     assert counts["status"].tolist()[:5] == ["met", "partly_met", "not_met", "no_data",
                                              "not_rated"]

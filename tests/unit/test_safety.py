@@ -22,11 +22,13 @@ def monthly_frame() -> pd.DataFrame:
     rows = []
     for street, is_district in (("东湖街道", False), ("西山镇", False), (None, True)):
         for month, value in ((JAN, 1.0), (FEB, 2.0)):
+            counts = {"communities_reporting": 2 if month == JAN else 3,
+                      "communities_compared": 2, "communities": 4 if is_district else 2}
             rows.append({"street": street, "is_district": is_district, "month": month,
                          "indicator_id": "S01", "value": value * (3 if is_district else 1),
-                         "communities_reporting": 1})
+                         **counts})
             rows.append({"street": street, "is_district": is_district, "month": month,
-                         "indicator_id": "S06", "value": None, "communities_reporting": 0})
+                         "indicator_id": "S06", "value": None, **counts})
     return pd.DataFrame(rows)
 
 
@@ -39,6 +41,15 @@ def test_trend_puts_the_district_first_then_the_chosen_streets():
 def test_trend_without_streets_is_the_district_only():
     series = safety.trend(monthly_frame(), "S01")
     assert series["series"].isna().all() and len(series) == 2
+    assert list(series.columns) == list(safety.TREND_COLUMNS)
+    assert list(series["communities_reporting"]) == [2, 3]
+
+
+def test_trend_basis_is_the_districts_comparable_communities():
+    assert safety.trend_basis(monthly_frame()) == {
+        "months": 2, "compared": 2, "communities": 4, "fewest_reporting": 2}
+    empty = monthly_frame().iloc[0:0]
+    assert safety.trend_basis(empty)["compared"] == 0
 
 
 def test_street_month_matrix_pivots_streets_by_month():
@@ -70,31 +81,51 @@ def test_reconciliation_summary_counts_community_months_once():
 
 def matrix_frame() -> pd.DataFrame:
     return pd.DataFrame({
-        "community_id": ["A", "B", "C", "D"],
-        "community_name": ["甲", "乙", "丙", "丁"],
-        "street": ["东", "东", "西", "西"],
-        "S04_status": ["met", "met", "not_met", "met"],
-        "S05_status": ["met", "met", "met", "no_data"],
-        "not_met_count": [0, 3, 1, 0],
-        "rated_count": [9, 9, 9, 0],
+        "community_id": ["A", "B", "C", "D", "E"],
+        "community_name": ["甲", "乙", "丙", "丁", "戊"],
+        "street": ["东", "东", "西", "西", "西"],
+        "S04_status": ["met", "met", "not_met", "met", "met"],
+        # E: a blank S05 — nothing unmet, but not every standard met either.
+        "S05_status": ["met", "met", "met", "no_data", "no_data"],
+        "not_met_count": [0, 3, 1, 0, 0],
+        "rated_count": [9, 9, 9, 0, 8],
+        "months_reported": pd.array([12, 12, 3, 0, 12], dtype="Int64"),
+        "months_required": pd.array([12, 12, 12, 12, 12], dtype="Int64"),
+        "months_in_period": pd.array([12] * 5, dtype="Int64"),
     })
 
 
 def test_flag_first_orders_red_flags_then_unmet_count():
     ordered = safety.flag_first(matrix_frame())
-    assert list(ordered["community_id"]) == ["C", "B", "A", "D"]
-    assert list(ordered["red_flag"]) == [True, False, False, False]
+    assert list(ordered["community_id"]) == ["C", "B", "A", "D", "E"]
+    assert list(ordered["red_flag"]) == [True, False, False, False, False]
 
 
 def test_headline_counts():
+    # all_met: A only (E has a no_data, D nothing rated); short: C (3 of 12), D (0).
     assert safety.headline(safety.flag_first(matrix_frame())) == {
-        "communities": 4, "all_met": 1, "red_flag": 1, "any_not_met": 2,
+        "communities": 5, "all_met": 1, "red_flag": 1, "any_not_met": 2, "short_reporting": 2,
     }
+
+
+def test_headline_never_counts_no_data_as_met():
+    matrix = matrix_frame()
+    matrix["S05_status"] = "no_data"  # A's only blank now: A drops out as well
+    assert safety.headline(matrix)["all_met"] == 0
+    without_months = matrix_frame().drop(columns=["months_reported", "months_required"])
+    assert safety.headline(without_months)["short_reporting"] == 0
+
+
+def test_reporting_requirement_reads_the_matrix():
+    assert safety.reporting_requirement(matrix_frame()) == {"months": 12, "required": 12}
+    assert safety.reporting_requirement(matrix_frame().drop(columns=["months_in_period"])) is None
+    none = matrix_frame().assign(months_in_period=pd.array([pd.NA] * 5, dtype="Int64"))
+    assert safety.reporting_requirement(none) is None
 
 
 def test_drill_choices_follow_the_matrix_order_and_street():
     ordered = safety.flag_first(matrix_frame())
-    assert list(safety.drill_choices(ordered, None)) == ["C", "B", "A", "D"]
+    assert list(safety.drill_choices(ordered, None)) == ["C", "B", "A", "D", "E"]
     assert safety.drill_choices(ordered, "东") == {"B": "乙（东）", "A": "甲（东）"}
 
 
@@ -125,15 +156,27 @@ def conn(memory_conn):
 def test_safety_view_on_the_fixture(conn):
     view = safety_view.safety_view(conn, PERIOD, ViewFilter(streets=("东湖街道", "西山镇")))
     # Z9 (北岭街道) is filtered out; A1 has the red flags and comes first.
-    assert set(view.standards_matrix["community_id"]) == {"A1", "A2", "B1"}
-    assert view.standards_matrix["community_id"].iloc[0] == "A1"
+    matrix = view.standards_matrix
+    assert set(matrix["community_id"]) == {"A1", "A2", "A3", "B1", "B2"}
+    assert matrix["community_id"].iloc[0] == "A1"
     assert view.red_flag_communities == 1 and len(view.red_flags) == 2
+    # Only A3 reported all 3 months and met every standard; B2 reported all three
+    # but had no disputes (S01–S03 no_data); A1, A2 and B1 skipped months.
+    assert safety.headline(matrix) == {
+        "communities": 5, "all_met": 1, "red_flag": 1, "any_not_met": 1, "short_reporting": 3,
+    }
+    rows = matrix.set_index("community_id")
+    assert rows.loc["B1", "reported_months"] == "1/3"
+    assert rows.loc["B1", "reporting_note"] == "报送不足：3 个月中仅 1 个月报送"
+    assert rows.loc["B1", "S06_status"] == "no_data" and pd.isna(rows.loc["B1", "S06"])
+    assert rows.loc["A1", "S04_status"] == "not_met"  # a red flag stays red
+    assert safety.reporting_requirement(matrix) == {"months": 3, "required": 3}
     incidents = view.incidents
     assert incidents is not None
     assert incidents.as_of == datetime(2024, 4, 1)
     assert incidents.open_total == 3
     assert incidents.reconciliation == {
-        "checked": 9, "differing": 4, "unreported": 5, "measures_differing": 8,
+        "checked": 15, "differing": 7, "unreported": 5, "measures_differing": 11,
     }
     assert safety_view.incident_kpis(incidents) == {
         "incidents": "10", "resolved_pct": "80.0%", "median_hours": "6.0", "open": "3",
@@ -194,6 +237,15 @@ def test_export_has_every_table_with_chinese_headers_and_no_live_formula(conn):
     monthly = book["月度指标"]
     streets = {row[0].value for row in monthly.iter_rows(min_row=2)}
     assert "全区" in streets
+    monthly_headers = [c.value for c in monthly[1]]
+    assert {"报送社区数", "可比社区数（每月都报送）", "社区总数"} <= set(monthly_headers)
+    standards = book["平安指标"]
+    headers = [c.value for c in standards[1]]
+    first_s01 = next(n for n, h in enumerate(headers) if h.startswith("S01 "))
+    assert headers.index("平安月报已报送") < headers.index("平安月报报送情况") < first_s01
+    notes = {row[headers.index("社区编码")].value: row[headers.index("平安月报报送情况")].value
+             for row in standards.iter_rows(min_row=2)}
+    assert notes["B1"] == "报送不足：3 个月中仅 1 个月报送" and notes["A3"] == "齐全"
 
 
 def test_incident_cells_layer_colours_by_open_share():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from governance import scenarios
+from governance import auth, scenarios
 from governance.catalogue import Standards
 from governance.indicators import Period
 from governance.text import t
@@ -39,6 +39,9 @@ def test_standards_and_json_round_trip():
     assert scenarios.Scenario.from_json("x", scenario.to_json()) == scenario
 
 
+TESTER = auth.User("测试", "测试", "leader")
+
+
 def test_describe_names_each_change_with_before_and_after():
     scenario = scenarios.from_values("x", {"F01": (30.0, 30.0)}, {"on_time_days": 15})
     assert scenarios.describe(scenario) == [
@@ -49,18 +52,18 @@ def test_describe_names_each_change_with_before_and_after():
 
 def test_save_list_load_replace_delete(memory_conn):
     first = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {})
-    stored = scenarios.save_scenario(memory_conn, first, "  三十  ", "测试")
+    stored = scenarios.save_scenario(memory_conn, first, "  三十  ", TESTER)
     assert stored.name == "三十"
     assert scenarios.scenario_version(memory_conn) == 1
     assert list(scenarios.list_scenarios(memory_conn)["name"]) == ["三十"]
     assert scenarios.load_scenario(memory_conn, "三十") == stored
     second = scenarios.from_values(None, {"F01": (25.0, 30.0)}, {})
-    scenarios.save_scenario(memory_conn, second, "三十", "测试")
+    scenarios.save_scenario(memory_conn, second, "三十", TESTER)
     listed = scenarios.list_scenarios(memory_conn)
     assert len(listed) == 1 and listed["changes"].iloc[0] == 1
     assert scenarios.load_scenario(memory_conn, "三十").thresholds == (("F01", 25.0, 30.0),)
-    assert scenarios.delete_scenario(memory_conn, "三十")
-    assert not scenarios.delete_scenario(memory_conn, "三十")
+    assert scenarios.delete_scenario(memory_conn, "三十", TESTER)
+    assert not scenarios.delete_scenario(memory_conn, "三十", TESTER)
     assert scenarios.load_scenario(memory_conn, "三十") is None
     assert scenarios.scenario_version(memory_conn) == 4
 
@@ -73,7 +76,7 @@ def test_save_list_load_replace_delete(memory_conn):
 def test_refused_names_write_nothing(memory_conn, name, key):
     scenario = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {})
     with pytest.raises(scenarios.ScenarioError) as refused:
-        scenarios.save_scenario(memory_conn, scenario, name, "测试")
+        scenarios.save_scenario(memory_conn, scenario, name, TESTER)
     assert str(refused.value) == t(key, limit=scenarios.NAME_MAX)
     assert scenarios.list_scenarios(memory_conn).empty
     assert scenarios.scenario_version(memory_conn) == 0
@@ -81,7 +84,7 @@ def test_refused_names_write_nothing(memory_conn, name, key):
 
 def test_the_baseline_itself_is_not_saved(memory_conn):
     with pytest.raises(scenarios.ScenarioError):
-        scenarios.save_scenario(memory_conn, scenarios.BASELINE, "原样", "测试")
+        scenarios.save_scenario(memory_conn, scenarios.BASELINE, "原样", TESTER)
 
 
 def test_gap_costs_by_hand():
@@ -118,13 +121,22 @@ def test_compare_on_the_small_fixture(memory_conn):
     assert baseline.status_changes.empty and baseline.summary["status_changes"] == 0
     raised = scenarios.from_values("高", {"S06": (97.0, None)}, {})
     comparison = scenarios.compare(memory_conn, period, raised)
-    # S06 means: C01 96, C02 90, C03 95 → C01 and C03 fall below 97.
+    # S06 means: C01 96 → falls below 97. C02 (90) and C03 (95) reported only 2 and
+    # 1 of the 3 months: no_data under either standard.
     changed = comparison.status_changes
-    assert sorted(changed["community_id"]) == ["C01", "C03"]
+    assert sorted(changed["community_id"]) == ["C01"]
     assert set(changed["indicator_id"]) == {"S06"}
     assert set(changed["scenario_status"]) == {"not_met"}
     s06 = comparison.totals.set_index("indicator_id").loc["S06"]
-    assert (s06["met_baseline"], s06["met_scenario"], s06["change"]) == (2, 0, -2)
+    assert (s06["met_baseline"], s06["met_scenario"], s06["change"]) == (1, 0, -1)
+    # Rating every community whatever its months brings C03 in (95 < 97), C02 stays unmet.
+    rated_all = scenarios.from_values("高", {"S06": (97.0, None)},
+                                      {"min_reported_months_pct": 0.0})
+    changed = scenarios.compare(memory_conn, period, rated_all).status_changes
+    s06 = changed[changed["indicator_id"] == "S06"].set_index("community_id")
+    assert s06["scenario_status"].to_dict() == {
+        "C01": "not_met", "C02": "not_met", "C03": "not_met"}
+    assert s06.loc["C03", "baseline_status"] == "no_data"
 
 
 def test_gap_costs_of_an_empty_view():
@@ -146,3 +158,41 @@ def test_an_edited_scenario_keeps_a_name_only_while_it_is_unchanged():
     assert scenarios.named_as(edited, saved).name is None
     assert scenarios.named_as(same, scenarios.BASELINE).name is None
     assert scenarios.same_changes(scenarios.named_as(edited, saved), edited)
+
+
+# --- who may change a saved scenario ----------------------------------------------
+
+LEADER_A = auth.User("wang", "王", "leader")
+LEADER_B = auth.User("li", "李", "leader")
+ADMIN = auth.User("admin", "管理员", "admin")
+STREET = auth.User("jie", "东关街道办", "street", ("东关街道",))
+
+
+def test_a_leader_deletes_and_overwrites_only_their_own(memory_conn):
+    raised = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {})
+    scenarios.save_scenario(memory_conn, raised, "王的情景", LEADER_A)
+    assert scenarios.owner(memory_conn, "王的情景") == "wang"
+    version = scenarios.scenario_version(memory_conn)
+    with pytest.raises(scenarios.ScenarioError) as refused:
+        scenarios.delete_scenario(memory_conn, "王的情景", LEADER_B)
+    assert "由 wang 保存" in str(refused.value)
+    with pytest.raises(scenarios.ScenarioError):
+        scenarios.save_scenario(memory_conn, scenarios.from_values(
+            None, {"F01": (25.0, 30.0)}, {}), "王的情景", LEADER_B)
+    # nothing changed, not even the version
+    assert scenarios.load_scenario(memory_conn, "王的情景") == raised.__class__(
+        "王的情景", raised.thresholds, raised.settings)
+    assert scenarios.scenario_version(memory_conn) == version
+    # the owner may, and so may an administrator
+    scenarios.save_scenario(memory_conn, raised, "王的情景", LEADER_A)
+    assert scenarios.delete_scenario(memory_conn, "王的情景", ADMIN)
+
+
+def test_a_street_account_saves_and_deletes_nothing(memory_conn):
+    raised = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {})
+    with pytest.raises(scenarios.ScenarioError):
+        scenarios.save_scenario(memory_conn, raised, "街道情景", STREET)
+    scenarios.save_scenario(memory_conn, raised, "区里的", ADMIN)
+    with pytest.raises(scenarios.ScenarioError):
+        scenarios.delete_scenario(memory_conn, "区里的", STREET)
+    assert list(scenarios.list_scenarios(memory_conn)["name"]) == ["区里的"]
