@@ -11,4 +11,6 @@ from __future__ import annotations
 
 from pages import _common
 
-_common.render_shell().run()
+# Any failure of the shell or the page ends in the Chinese message with a log
+# number (never Streamlit's English error box).
+_common.run_guarded(lambda: _common.render_shell().run())

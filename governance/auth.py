@@ -93,6 +93,17 @@ class AccountError(ValueError):
     """A refused account change, with a Chinese message for the user."""
 
 
+def _valid_streets(role: str, streets: tuple[str, ...], username: str) -> tuple[str, ...]:
+    """A street account's streets, at least one (an account with none would
+    see nothing and could do nothing); other roles keep none."""
+    if role != "street":
+        return ()
+    cleaned = tuple(s.strip() for s in streets if s.strip())
+    if not cleaned:
+        raise AccountError(t("auth.error.street_needs_streets", username=username))
+    return cleaned
+
+
 @dataclass(frozen=True)
 class User:
     username: str
@@ -212,7 +223,7 @@ class Accounts:
         name = _valid_username(username)
         role = _valid_role(role)
         _check_password(password)
-        streets = tuple(s.strip() for s in streets if s.strip()) if role == "street" else ()
+        streets = _valid_streets(role, streets, username)
         now = _now()
         with self._connect() as conn:
             if conn.execute("select 1 from users where username = ?", (name,)).fetchone():
@@ -244,7 +255,7 @@ class Accounts:
     def set_access(self, username: str, role: str, streets: tuple[str, ...] = ()) -> None:
         """A new role and streets; every sign-in session of the account ends."""
         role = _valid_role(role)
-        streets = tuple(s.strip() for s in streets if s.strip()) if role == "street" else ()
+        streets = _valid_streets(role, streets, username)
         with self._connect() as conn:
             changed = conn.execute(
                 "update users set role = ?, streets = ?, updated_at = ? where username = ?",
@@ -460,7 +471,7 @@ def scope_text(role: str, streets: tuple[str, ...] | list[str]) -> str:
     or 无（看不到任何数据） for a street account without any."""
     if role in ("admin", "leader"):
         return t("filter.all")
-    return "、".join(streets) if streets else t("auth.scope.none")
+    return t("text.list_separator").join(streets) if streets else t("auth.scope.none")
 
 
 def with_scope_text(users: pd.DataFrame) -> pd.DataFrame:
@@ -473,8 +484,9 @@ def with_scope_text(users: pd.DataFrame) -> pd.DataFrame:
 
 
 def users_for_display(users: pd.DataFrame) -> pd.DataFrame:
-    """The account list as an administrator reads it: roles in words, local times."""
-    return users.assign(
+    """The account list as an administrator reads it: roles and what each
+    account sees in words (with_scope_text), local times."""
+    return with_scope_text(users).assign(
         role=users["role"].map(lambda r: t(f"auth.role.{r}")),
         created_at=local_time(users["created_at"]),
         updated_at=local_time(users["updated_at"]),

@@ -9,8 +9,8 @@ disk, then renamed into place, so a backup file is either complete or absent.
 The newest KEEP_BACKUPS (or $GOVERNANCE_KEEP_BACKUPS; 0 turns backups off)
 are kept. In-memory databases are never backed up.
 
-A failed backup never undoes or hides a committed import: it is logged and a
-note is added to the import's report.
+When to take a backup, and what a failed one means (never undoing or hiding
+the committed import), is the importer's policy (governance/importer/apply.py).
 
 `restore` replaces the database file with a backup: only while no other
 process has the database open, after saving the current file as a
@@ -39,20 +39,15 @@ import re
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import duckdb
 
 from governance import db, private_files
 from governance.contract import TABLES
 from governance.text import t
-
-if TYPE_CHECKING:
-    from governance.importer import ImportResult
 
 log = logging.getLogger("governance.backup")
 
@@ -315,37 +310,6 @@ def take_backup(
         except OSError:
             log.exception("could not delete old backups in %s", folder)
     return target
-
-
-def after_import(conn: duckdb.DuckDBPyConnection, results: Iterable[ImportResult]) -> Path | None:
-    """The hook run after an import committed: back up when any file was
-    applied. Never raises: a failure is logged and noted on each applied
-    file's report (the import itself stands)."""
-    applied = [r for r in results if r.applied and r.import_id is not None]
-    if not applied:
-        return None
-    import_id = max(int(r.import_id) for r in applied)
-    try:
-        started = datetime.now(UTC)
-        path = take_backup(conn, import_id)
-        if path is not None:
-            log.info(
-                "backup %s written in %.2f s (%d bytes)",
-                path, (datetime.now(UTC) - started).total_seconds(), path.stat().st_size,
-            )
-        return path
-    except Exception as exc:  # noqa: BLE001 — the committed import must stand
-        log.exception("backup after import %s failed", import_id)
-        try:
-            folder = str(backup_dir(database_path(conn) or Path(".")))
-        except Exception:  # noqa: BLE001
-            folder = BACKUP_DIR_NAME
-        detail = getattr(exc, "strerror", None) or type(exc).__name__
-        note = t("backup.failed", folder=folder, detail=detail, import_id=import_id)
-        for result in applied:
-            result.report.notes.append(note)
-            result.warnings.append(note)
-        return None
 
 
 def _remove_stale_restore_copies(db_path: Path) -> list[Path]:

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from governance import coords, db
+from governance import coords, db, permissions
+from governance.auth import User
 from governance.contract import COMMUNITIES
 from governance.importer import CellProblem, ImportReport, ImportResult, back_up_after
 from governance.text import t
@@ -183,11 +184,20 @@ def import_boundaries(
     conn: duckdb.DuckDBPyConnection,
     path: Path,
     *,
-    applied_by: str,
+    user: User,
     file_name: str | None = None,
     coordinate_system: str = "wgs84",
 ) -> ImportResult:
-    """Validate the whole file, then replace every stored boundary in one transaction."""
+    """Validate the whole file, then replace every stored boundary in one
+    transaction; only an administrator may (permissions.may_import_boundaries)."""
+    if not permissions.may_import_boundaries(user):
+        name = file_name or Path(path).name
+        report = ImportReport(file_name=name, table=TABLE_NAME, sha256="", rows=0,
+                              problems=[CellProblem(name, None, None, None,
+                                                    t("boundaries.not_permitted"))],
+                              problem_count=1, notes=[], preview=None)
+        return ImportResult(report, False, False, None, 0)
+    applied_by = user.record_name
     cur = conn.cursor()
     try:
         report, rows = read_boundaries(
@@ -219,7 +229,7 @@ def import_boundaries(
                 },
             ).fetchall()
             db.bump_data_version(cur)
-            cur.execute("commit")
+            db.commit(cur)
         except BaseException:
             cur.execute("rollback")
             raise

@@ -4,29 +4,38 @@
 scenario (the standards in force); `render_html` turns it into ONE
 self-contained HTML file that opens offline and prints on A4 (plotly.js is
 embedded inline exactly once; no outside addresses, fonts or images);
-`brief_sheets` gives the same tables, Chinese headers, for
-`exporting.to_excel_bytes`.
+`brief_sheets` (governance/brief_workbook.py) gives the same tables, Chinese
+headers, for `exporting.to_excel_bytes`.
 
-Every value that came from an upload (community and street names) is escaped
-with `html.escape` where it enters the HTML, and made inert for plotly's
-pseudo-HTML labels (plotly shows `&lt;` as `<`) where it enters a chart.
+The page is laid out by the Jinja templates in governance/page_templates/brief/
+(the page, its print CSS, macros for tables and charts), rendered with
+autoescape: every value, and every name that came from an upload, is escaped
+by Jinja as it is printed. Only plotly's serialised figures and plotly.js are
+printed as they are, inside <script>, with nothing in them able to end the
+script. In the charts the names are made inert for plotly's pseudo-HTML
+labels (`presentation.plot_safe`; plotly shows `&lt;` as `<`).
 """
 
 from __future__ import annotations
 
-import html
+import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import jinja2
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import plotly.offline
+from markupsafe import Markup
 
-from governance import exporting, funding, indicators, presentation, safety, scenarios
+from governance import funding, indicators, presentation, safety, scenarios
 from governance.catalogue import DIMENSIONS, STATUSES, Standards
 from governance.contract import COMMUNITY_TYPE
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
@@ -76,7 +85,7 @@ class DimensionSection:
 @dataclass
 class Brief:
     """Everything the brief shows; render with `render_html`, export with
-    `brief_sheets`.
+    `brief_workbook.brief_sheets`.
 
     totals: communities, households, population, streets (district_totals).
     dimensions: indicators.dimension_summary of the values under the scenario.
@@ -218,9 +227,7 @@ def _in_need(matrix: pd.DataFrame, standards: Standards) -> pd.DataFrame:
         separator.join(names[i] for i in ids if row[f"{i}_status"] == "not_met")
         for row in needy.to_dict("records")
     ]
-    needy["community_type"] = needy["community_type"].map(
-        lambda c: COMMUNITY_TYPE.label_of(c) if isinstance(c, str) else c)
-    return needy[columns].reset_index(drop=True)
+    return presentation.with_type_labels(needy)[columns].reset_index(drop=True)
 
 
 def _indicator_table(values: pd.DataFrame, standards: Standards, dimension: str) -> pd.DataFrame:
@@ -271,9 +278,7 @@ def _coverage_streets(values: pd.DataFrame) -> pd.DataFrame:
     """F03 households covered / counted, summed per street (communities with data)."""
     rows = values[(values["indicator_id"] == "F03") & (values["status"] != "no_data")
                   & (values["denominator"] > 0)]
-    streets = rows.groupby("street", as_index=False).agg(
-        households_covered=("numerator", "sum"), households_total=("denominator", "sum"))
-    streets["coverage_pct"] = streets["households_covered"] * 100 / streets["households_total"]
+    streets = presentation.street_coverage(rows, covered="numerator", total="denominator")
     for column in ("households_covered", "households_total"):
         streets[column] = streets[column].round().astype("int64")
     return streets
@@ -414,7 +419,7 @@ def _moved_totals(totals: pd.DataFrame) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------
-# Formatting
+# Formatting (the page's numbers; the workbook keeps numbers as numbers)
 
 
 def _missing(value: Any) -> bool:
@@ -448,50 +453,49 @@ def _one_decimal(value: Any) -> str:
     return _grouped(value, 1)
 
 
-def _status(value: Any) -> str:
-    return t(f"status.{value}") if isinstance(value, str) else ""
-
-
-def _indicator_label(indicator_id: str) -> str:
-    return presentation.indicator_column_label(indicator_id)
-
-
 # ---------------------------------------------------------------------------
-# HTML
+# HTML: page_templates/brief/*.j2 lay the page out; here the values it shows.
+
+TEMPLATES = Path(__file__).parent / "page_templates" / "brief"
 
 
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
+def _script_json(serialised: str) -> Markup:
+    """Already-serialised JSON (plotly's figure, our chart config) for inside a
+    <script>: every `<` and `>` as a \\u escape (as plotly writes them already),
+    so no `</script>` or `<!--` in a value can end or bend the script. JSON has
+    these characters only inside strings, where the escape reads the same."""
+    return Markup(serialised.replace("<", "\\u003c").replace(">", "\\u003e"))
 
 
-@dataclass(frozen=True)
-class _Cell:
-    text: str
-    css: str = ""
+def _script_js(code: str) -> Markup:
+    """A trusted script (plotly.js) inline: `</script` and `<!--` — none in
+    today's bundle — written `<\\/script` and `<\\!--`, as the same text inside
+    the script's strings, so the script cannot end early."""
+    return Markup(re.sub(r"<(?=/script)|<(?=!--)", "<\\\\", code, flags=re.IGNORECASE))
 
 
-def _cell(value: Any, css: str = "") -> _Cell:
-    return value if isinstance(value, _Cell) else _Cell(str(value), css)
+def _css_string(text: str) -> Markup:
+    """Text as a quoted CSS string: `\\` and `"` escaped, `<` as `\\3c ` (no
+    `</style>`), line breaks as `\\a `."""
+    escaped = (text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+               .replace("\n", "\\a "))
+    return Markup(f'"{escaped}"')
 
 
-def _table(headers: list[tuple[str, bool]], rows: list[list[Any]], css: str = "") -> str:
-    """A table with a repeating header row; (label, numeric) per column."""
-    head = "".join(
-        f'<th class="{"num" if numeric else ""}">{_e(label)}</th>' for label, numeric in headers)
-    body = []
-    for row in rows:
-        cells = []
-        for (_, numeric), value in zip(headers, row, strict=True):
-            cell = _cell(value)
-            classes = " ".join(c for c in ("num" if numeric else "", cell.css) if c)
-            cells.append(f'<td class="{classes}">{_e(cell.text)}</td>')
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table class="{css}"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
-
-
-def _paragraph(text: str, css: str = "") -> str:
-    return f'<p class="{css}">{_e(text)}</p>' if css else f"<p>{_e(text)}</p>"
+@cache
+def environment() -> jinja2.Environment:
+    """The brief's templates: every printed value autoescaped, an unknown name
+    an error (StrictUndefined) rather than a silent blank."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(count=_int, pct=_pct, script_json=_script_json, script_js=_script_js,
+                       css_string=_css_string)
+    env.globals.update(t=t, section_title=_section_title)
+    return env
 
 
 def _section_title(number: int, title: str) -> str:
@@ -500,51 +504,82 @@ def _section_title(number: int, title: str) -> str:
     return t("brief.section.numbered", n=n, title=title)
 
 
-def _chart_html(chart: BriefChart, number: int) -> str:
-    plot = pio.to_html(
-        chart.figure, full_html=False, include_plotlyjs=False, config=PLOT_CONFIG,
-        div_id=f"brief-chart-{number}", default_width=f"{CHART_WIDTH_PX}px",
-    )
+@dataclass(frozen=True)
+class _Cell:
+    """A cell's text and its CSS classes (a status colour, `name`, `num`)."""
+
+    text: str
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class _Table:
+    """What page_templates/brief/macros.html.j2 `table` prints: (label, numeric) per
+    column, then rows of cells."""
+
+    css: str
+    headers: list[tuple[str, bool]]
+    rows: list[list[_Cell]]
+
+
+def _cell(value: Any, css: str = "") -> _Cell:
+    return value if isinstance(value, _Cell) else _Cell(str(value), css)
+
+
+def _table(headers: list[tuple[str, bool]], rows: list[list[Any]], css: str = "") -> _Table:
+    """A table of `rows` (values or `_Cell`s); numeric columns align right."""
+    printed = []
+    for row in rows:
+        cells = []
+        for (_, numeric), value in zip(headers, row, strict=True):
+            cell = _cell(value)
+            classes = " ".join(c for c in ("num" if numeric else "", cell.css) if c)
+            cells.append(_Cell(cell.text, classes))
+        printed.append(cells)
+    return _Table(css, headers, printed)
+
+
+@dataclass(frozen=True)
+class _Figure:
+    """What the `chart` macro prints: a numbered heading and note around the
+    plot, drawn by plotly.js from the figure's JSON."""
+
+    number: int
+    heading: str
+    note: str
+    div_id: str
+    width: str
+    height: str
+    data: str
+    layout: str
+    config: str
+
+
+def _css_size(value: Any, default: str) -> str:
+    return f"{value}px" if isinstance(value, int | float) else default
+
+
+def _figure(chart: BriefChart, number: int) -> _Figure:
+    """The figure serialised by plotly as `plotly.io.to_html` would (its JSON
+    escapes `<`, `>` and `/`), sized by its layout."""
+    spec = chart.figure.to_dict()
+    layout = spec.get("layout", {})
     label = t("brief.chart.label", n=number)
-    return (
-        f'<figure class="chart" id="figure-{number}">'
-        f'<figcaption class="chart-heading">'
-        f'{_e(t("brief.chart.heading", label=label, heading=chart.heading))}</figcaption>'
-        f'<div class="plot">{plot}</div>'
-        f'<p class="note chart-note">{_e(t("brief.chart.note", label=label, note=chart.note))}</p>'
-        "</figure>"
+    return _Figure(
+        number=number,
+        heading=t("brief.chart.heading", label=label, heading=chart.heading),
+        note=t("brief.chart.note", label=label, note=chart.note),
+        div_id=f"brief-chart-{number}",
+        width=_css_size(layout.get("width"), f"{CHART_WIDTH_PX}px"),
+        height=_css_size(layout.get("height"), "100%"),
+        data=pio.json.to_json_plotly(spec.get("data", [])),
+        layout=pio.json.to_json_plotly(layout),
+        config=json.dumps(PLOT_CONFIG),
     )
 
 
 def _status_css(status: Any) -> str:
     return f"s-{status}" if isinstance(status, str) else ""
-
-
-def _headline_html(brief: Brief) -> str:
-    cards = [
-        (t("overview.kpi.communities"), _int(brief.totals.get("communities")), ""),
-        (t("overview.kpi.households"), _int(brief.totals.get("households")), ""),
-        (t("overview.kpi.population"), _int(brief.totals.get("population")), ""),
-    ]
-    for section in brief.sections:
-        cards.append((
-            t("brief.headline.dimension", dimension=section.label),
-            _pct(section.summary["met_share_pct"]),
-            t("brief.headline.dimension.detail", rated=_int(section.summary["rated"]),
-              not_met=_int(section.summary["not_met"])),
-        ))
-    items = [
-        f'<div class="kpi"><div class="kpi-label">{_e(label)}</div>'
-        f'<div class="kpi-value">{_e(value)}</div>'
-        + (f'<div class="kpi-detail">{_e(detail)}</div>' if detail else "")
-        + "</div>"
-        for label, value, detail in cards
-    ]
-    # Totals on one row, the four dimensions on the next.
-    rows = "".join(f'<div class="kpis">{"".join(part)}</div>'
-                   for part in (items[:3], items[3:]) if part)
-    return (f'<section id="headline"><h2>{_e(t("brief.headline.title"))}</h2>{rows}'
-            f'{_paragraph(t("brief.headline.caption"), "note")}</section>')
 
 
 def _dimension_rows(dimensions: pd.DataFrame) -> list[list[Any]]:
@@ -563,29 +598,18 @@ def _dimension_headers() -> list[tuple[str, bool]]:
             (t("indicators.column.met_share_pct"), True)]
 
 
-def _in_need_html(brief: Brief, number: int) -> str:
-    parts = [f'<section id="in-need"><h2>{_e(_section_title(number, t("brief.in_need.title")))}'
-             "</h2>"]
-    if brief.in_need_all.empty:
-        parts.append(_paragraph(t("brief.in_need.none")))
-    else:
-        parts.append(_paragraph(t("brief.in_need.caption", n=IN_NEED_SHOWN), "note lead"))
-        headers = [(t("overview.column.community"), False), (t("overview.column.street"), False),
-                   (t("overview.column.type"), False), (t("overview.column.not_met"), True),
-                   (t("overview.column.met_share"), True), (t("brief.column.unmet"), False)]
-        rows = [
-            [_cell(row["community_name"], "name"), _cell(row["street"], "name"),
-             _cell(row["community_type"], "name"),
-             _cell(_int(row["not_met_count"]), "s-not_met"), _one_decimal(row["met_share_pct"]),
-             row["unmet"]]
-            for row in brief.in_need.to_dict("records")
-        ]
-        parts.append(_table(headers, rows, "in-need"))
-        more = len(brief.in_need_all) - len(brief.in_need)
-        if more > 0:
-            parts.append(_paragraph(t("brief.in_need.more", count=_int(more)), "note"))
-    parts.append("</section>")
-    return "".join(parts)
+def _in_need_table(in_need: pd.DataFrame) -> _Table:
+    headers = [(t("overview.column.community"), False), (t("overview.column.street"), False),
+               (t("overview.column.type"), False), (t("overview.column.not_met"), True),
+               (t("overview.column.met_share"), True), (t("brief.column.unmet"), False)]
+    rows = [
+        [_cell(row["community_name"], "name"), _cell(row["street"], "name"),
+         _cell(row["community_type"], "name"),
+         _cell(_int(row["not_met_count"]), "s-not_met"), _one_decimal(row["met_share_pct"]),
+         row["unmet"]]
+        for row in in_need.to_dict("records")
+    ]
+    return _table(headers, rows, "in-need")
 
 
 def _indicator_rows(table: pd.DataFrame) -> list[list[Any]]:
@@ -609,31 +633,9 @@ def _indicator_headers() -> list[tuple[str, bool]]:
             (t("status.no_data"), True), (t("indicators.column.met_share_pct"), True)]
 
 
-def _section_html(section: DimensionSection, number: int, numbers: dict[int, int]) -> str:
-    # The heading, the summary and the (short) indicator table print together.
-    parts = [f'<section class="dimension" id="dimension-{_e(section.dimension)}">',
-             f'<div class="keep"><h2>{_e(_section_title(number, section.label))}</h2>']
-    summary = section.summary
-    if summary["rated"]:
-        parts.append(_paragraph(t(
-            "brief.dimension.summary", dimension=section.label,
-            share=_pct(summary["met_share_pct"]), rated=_int(summary["rated"]),
-            met=_int(summary["met"]), partly_met=_int(summary["partly_met"]),
-            not_met=_int(summary["not_met"]), no_data=_int(summary["no_data"]))))
-    else:
-        parts.append(_paragraph(t("brief.dimension.no_data", dimension=section.label)))
-    if len(section.indicators):
-        parts.append(_table(_indicator_headers(), _indicator_rows(section.indicators),
-                            "indicators"))
-    parts.append("</div>")
-    parts += [_chart_html(chart, numbers[id(chart)]) for chart in section.charts]
-    parts.append("</section>")
-    return "".join(parts)
-
-
 def _totals_rows(totals: pd.DataFrame) -> list[list[Any]]:
     return [
-        [_indicator_label(row["indicator_id"]), _int(row["met_baseline"]),
+        [presentation.indicator_column_label(row["indicator_id"]), _int(row["met_baseline"]),
          _int(row["met_scenario"]), f"{int(row['change']):+d}",
          _int(row["not_met_baseline"]), _int(row["not_met_scenario"])]
         for row in totals.to_dict("records")
@@ -648,13 +650,14 @@ def _totals_headers() -> list[tuple[str, bool]]:
 
 
 def _change_rows(changes: pd.DataFrame) -> list[list[Any]]:
+    status = presentation.status_word
     return [
         [_cell(row["community_name"], "name"), _cell(row["street"], "name"),
-         _indicator_label(row["indicator_id"]),
+         presentation.indicator_column_label(row["indicator_id"]),
          _value(row["baseline_value"], row["indicator_id"]),
-         _cell(_status(row["baseline_status"]), _status_css(row["baseline_status"])),
+         _cell(status(row["baseline_status"]), _status_css(row["baseline_status"])),
          _value(row["scenario_value"], row["indicator_id"]),
-         _cell(_status(row["scenario_status"]), _status_css(row["scenario_status"]))]
+         _cell(status(row["scenario_status"]), _status_css(row["scenario_status"]))]
         for row in changes.to_dict("records")
     ]
 
@@ -667,6 +670,8 @@ def _change_headers() -> list[tuple[str, bool]]:
             (t("brief.column.scenario_status"), False)]
 
 
+# A gaps row's figures as the page prints them (the workbook adds the funding
+# gap's two parts).
 GAP_COLUMNS = ("households", "office_area_m2", "required_area_m2", "space_gap_m2",
                "space_cost_yuan", "funding_gap_yuan", "total_cost_yuan")
 
@@ -684,278 +689,70 @@ def _gap_headers() -> list[tuple[str, bool]]:
             + [(t(f"brief.column.{c}"), True) for c in GAP_COLUMNS])
 
 
-def _scenario_html(brief: Brief, number: int, numbers: dict[int, int]) -> str:
-    comparison = brief.comparison
-    assert comparison is not None
-    summary = comparison.summary
-    title = _section_title(number, t("brief.scenario.title"))
-    parts = [f'<section id="scenario"><h2>{_e(title)}</h2>',
-             f'<h3>{_e(t("brief.scenario.changes"))}</h3>',
-             "<ul>" + "".join(f"<li>{_e(line)}</li>" for line in brief.standard_changes)
-             + "</ul>",
-             _paragraph(t("brief.scenario.summary", communities=_int(summary["communities"]),
-                          status_changes=_int(summary["status_changes"]),
-                          communities_changed=_int(summary["communities_changed"]))),
-             _paragraph(t("brief.scenario.costs", **{
-                 key: _int(summary[key]) for key in (
-                     "space_gap_m2", "space_cost_yuan", "funding_gap_yuan", "total_cost_yuan",
-                     "baseline_total_cost_yuan")}))]
-
-    parts.append(f'<h3>{_e(t("brief.scenario.totals"))}</h3>')
-    moved = _moved_totals(comparison.totals)
-    if moved.empty:
-        parts.append(_paragraph(t("brief.scenario.totals.none")))
-    else:
-        parts.append(_table(_totals_headers(), _totals_rows(moved), "totals"))
-    parts += [_chart_html(chart, numbers[id(chart)]) for chart in brief.scenario_charts]
-
-    parts.append(f'<h3>{_e(t("brief.scenario.status_changes"))}</h3>')
-    changes = comparison.status_changes
-    if changes.empty:
-        parts.append(_paragraph(t("brief.scenario.status_changes.none")))
-    else:
-        shown = changes.head(STATUS_CHANGES_SHOWN)
-        parts.append(_table(_change_headers(), _change_rows(shown), "changes"))
-        if len(changes) > len(shown):
-            parts.append(_paragraph(t("brief.scenario.status_changes.more",
-                                      total=_int(len(changes)), shown=len(shown)), "note"))
-
-    parts.append(f'<h3>{_e(t("brief.scenario.gaps"))}</h3>')
-    gaps = comparison.gaps
-    if gaps.empty:
-        parts.append(_paragraph(t("brief.scenario.gaps.none")))
-    else:
-        shown = gaps.head(GAPS_SHOWN)
-        parts.append(_table(_gap_headers(), _gap_rows(shown), "gaps"))
-        if len(gaps) > len(shown):
-            parts.append(_paragraph(t("brief.scenario.gaps.more", total=_int(len(gaps)),
-                                      shown=len(shown)), "note"))
-    parts.append("</section>")
-    return "".join(parts)
+def _scenario_view(comparison: Comparison, figures: list[_Figure]) -> dict[str, Any]:
+    changes, gaps = comparison.status_changes, comparison.gaps
+    return {
+        "summary": comparison.summary,
+        "totals": _table(_totals_headers(), _totals_rows(_moved_totals(comparison.totals)),
+                         "totals"),
+        "figures": figures,
+        "changes": _table(_change_headers(), _change_rows(changes.head(STATUS_CHANGES_SHOWN)),
+                          "changes"),
+        "changes_total": len(changes),
+        "gaps": _table(_gap_headers(), _gap_rows(gaps.head(GAPS_SHOWN)), "gaps"),
+        "gaps_total": len(gaps),
+    }
 
 
-def _css_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def page_number_content() -> str:
-    """The CSS `content` of the printed footer, from the string table:
-    "第 " counter(page) " 页，共 " counter(pages) " 页"."""
+def page_number_parts() -> list[tuple[bool, str]]:
+    """The printed footer from the string table, as (is a counter, text) parts:
+    "第 ", page, " 页，共 ", pages, " 页"."""
     marker = "\0"
     pattern = t("brief.page_number", page=f"{marker}page{marker}",
                 pages=f"{marker}pages{marker}")
-    parts = [f"counter({piece})" if odd else _css_string(piece)
-             for odd, piece in ((n % 2 == 1, piece)
-                                for n, piece in enumerate(pattern.split(marker))) if piece]
-    return " ".join(parts)
-
-
-def _css() -> str:
-    top, right, bottom, left = PAGE_MARGIN_MM
-    fills = "".join(f".s-{status} {{ background: {fill}; }}\n"
-                    for status, fill in presentation.STATUS_FILLS.items())
-    return f"""
-@page {{ size: A4; margin: {top}mm {right}mm {bottom}mm {left}mm;
-         @bottom-center {{ content: {page_number_content()};
-                          font-family: {presentation.FONT_FAMILY}; font-size: 8.5pt;
-                          color: #555; }} }}
-html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
-body {{ font-family: {presentation.FONT_FAMILY}; color: #1b1b1b; font-size: 10.5pt;
-       line-height: 1.5; margin: 0 auto; padding: 8mm 6mm; max-width: {210 - left - right}mm; }}
-@media print {{ body {{ padding: 0; max-width: none; }} }}
-h1 {{ font-size: 20pt; margin: 0 0 2pt; }}
-h2 {{ font-size: 14pt; margin: 14pt 0 6pt; padding-bottom: 2pt; border-bottom: 2px solid #1b1b1b; }}
-h3 {{ font-size: 11.5pt; margin: 10pt 0 4pt; }}
-h1, h2, h3, figcaption, p.lead {{ break-after: avoid; page-break-after: avoid; }}
-.keep {{ break-inside: avoid; page-break-inside: avoid; }}
-p {{ margin: 3pt 0 6pt; }}
-ul {{ margin: 3pt 0 6pt; padding-left: 18pt; }}
-.subtitle {{ font-size: 12pt; color: #444; margin: 0 0 6pt; }}
-.note {{ color: #555; font-size: 9pt; }}
-table {{ border-collapse: collapse; width: 100%; font-size: 9pt; margin: 4pt 0 8pt; }}
-thead {{ display: table-header-group; }}
-tr, th, td {{ break-inside: avoid; page-break-inside: avoid; }}
-th, td {{ border: 1px solid #b0b0b0; padding: 2pt 4pt; text-align: left; vertical-align: top; }}
-th {{ background: #f2f2f2; }}
-.num {{ text-align: right; white-space: nowrap; }}
-.name {{ white-space: nowrap; }}
-table.meta td {{ border: none; padding: 1pt 8pt 1pt 0; }}
-table.meta td:first-child {{ color: #555; white-space: nowrap; width: 5em; }}
-.kpis {{ display: flex; gap: 6pt; margin-bottom: 6pt; break-inside: avoid;
-         page-break-inside: avoid; }}
-.kpi {{ flex: 1 1 0; border: 1px solid #c0c0c0; border-radius: 3pt; padding: 4pt 6pt; }}
-.kpi-label {{ font-size: 9pt; color: #444; }}
-.kpi-value {{ font-size: 16pt; font-weight: bold; }}
-.kpi-detail {{ font-size: 8pt; color: #555; }}
-.scenario-note {{ border-left: 4px solid #5c6bc0; padding: 3pt 8pt; background: #f3f4fb; }}
-figure.chart {{ margin: 8pt 0 12pt; break-inside: avoid; page-break-inside: avoid; }}
-figure.chart .plot {{ width: {CHART_WIDTH_PX}px; max-width: 100%; }}
-.chart-heading {{ font-weight: bold; font-size: 10.5pt; margin-bottom: 2pt; }}
-.chart-note {{ margin-top: 2pt; }}
-{fills}"""
+    return [(n % 2 == 1, piece) for n, piece in enumerate(pattern.split(marker)) if piece]
 
 
 def render_html(brief: Brief) -> str:
     """One self-contained HTML file: plotly.js inline once, static charts, A4 print CSS."""
-    charts = brief.charts
-    numbers = {id(chart): n for n, chart in enumerate(charts, start=1)}
-    meta_rows = [
-        [t("brief.meta.scope"), brief.filter_text],
-        [t("brief.meta.period"), brief.period_text],
-        [t("brief.meta.scenario"), brief.scenario_name],
-        [t("brief.meta.data_version"),
-         t("brief.meta.data_version.value", version=brief.data_version)],
-        [t("brief.meta.generated_at"), f"{brief.generated_at:%Y-%m-%d %H:%M}"],
-    ]
-    meta = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta_rows)
-    number = 1
-    body = [
-        f'<header><h1>{_e(brief.title)}</h1>'
-        f'<p class="subtitle">{_e(t("brief.subtitle"))}</p>'
-        f'<table class="meta"><tbody>{meta}</tbody></table></header>',
-        _headline_html(brief),
-    ]
-    scenario_number = 3 + len(brief.sections)
-    if brief.is_baseline:
-        body.append(_paragraph(t("brief.baseline.note"), "scenario-note"))
-    else:
-        body.append(_paragraph(t("brief.scenario.note", scenario=brief.scenario_name,
-                                 section=_section_title(scenario_number,
-                                                        t("brief.scenario.title"))),
-                               "scenario-note"))
+    figures = {id(chart): _figure(chart, number)
+               for number, chart in enumerate(brief.charts, start=1)}
 
-    overview = [f'<section id="overview"><h2>'
-                f'{_e(_section_title(number, t("brief.overview.title")))}</h2>',
-                _table(_dimension_headers(), _dimension_rows(brief.dimensions), "dimensions")]
-    overview += [_chart_html(chart, numbers[id(chart)]) for chart in brief.overview_charts]
-    overview.append("</section>")
-    body.append("".join(overview))
-    number += 1
-    body.append(_in_need_html(brief, number))
-    for section in brief.sections:
-        number += 1
-        body.append(_section_html(section, number, numbers))
-    if not brief.is_baseline:
-        number += 1
-        body.append(_scenario_html(brief, number, numbers))
-    body.append(
-        f'<footer><h2>{_e(t("brief.notes.title"))}</h2>'
-        f'{_paragraph(t("brief.notes.statuses"), "note")}'
-        f'{_paragraph(t("brief.notes.source", version=brief.data_version), "note")}</footer>')
+    def placed(charts: list[BriefChart]) -> list[_Figure]:
+        return [figures[id(chart)] for chart in charts]
 
-    head = (
-        '<meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(brief.title)}</title>"
-        f"<style>{_css()}</style>"
+    top, right, bottom, left = PAGE_MARGIN_MM
+    page = environment().get_template("brief.html.j2")
+    return page.render(
+        brief=brief,
+        meta=[
+            (t("brief.meta.scope"), brief.filter_text),
+            (t("brief.meta.period"), brief.period_text),
+            (t("brief.meta.scenario"), brief.scenario_name),
+            (t("brief.meta.data_version"),
+             t("brief.meta.data_version.value", version=brief.data_version)),
+            (t("brief.meta.generated_at"), f"{brief.generated_at:%Y-%m-%d %H:%M}"),
+        ],
+        dimensions=_table(_dimension_headers(), _dimension_rows(brief.dimensions),
+                          "dimensions"),
+        overview_figures=placed(brief.overview_charts),
+        in_need=_in_need_table(brief.in_need),
+        in_need_shown=IN_NEED_SHOWN,
+        in_need_more=len(brief.in_need_all) - len(brief.in_need),
+        sections=[{"section": section,
+                   "table": _table(_indicator_headers(), _indicator_rows(section.indicators),
+                                   "indicators"),
+                   "figures": placed(section.charts)}
+                  for section in brief.sections],
+        # Sections: 一 overview, 二 communities in need, then the dimensions.
+        scenario_number=3 + len(brief.sections),
+        scenario=(None if brief.comparison is None
+                  else _scenario_view(brief.comparison, placed(brief.scenario_charts))),
+        plotly_js=plotly.offline.get_plotlyjs() if figures else "",
+        margin={"top": top, "right": right, "bottom": bottom, "left": left},
+        body_width_mm=210 - left - right,
+        chart_width_px=CHART_WIDTH_PX,
+        font_family=presentation.FONT_FAMILY,
+        status_fills=presentation.STATUS_FILLS,
+        page_number_parts=page_number_parts(),
     )
-    if charts:
-        head += ('<script type="text/javascript">window.PlotlyConfig = '
-                 "{MathJaxConfig: 'local'};</script>"
-                 f'<script type="text/javascript">{plotly.offline.get_plotlyjs()}</script>')
-    return ('<!DOCTYPE html>\n<html lang="zh-CN">\n<head>' + head + "</head>\n<body>\n"
-            + "\n".join(body) + "\n</body>\n</html>\n")
-
-
-# ---------------------------------------------------------------------------
-# Excel
-
-
-COUNT_FORMAT = "#,##0"
-
-
-def _count_cell(value: Any) -> exporting.Formatted | None:
-    return None if _missing(value) else exporting.Formatted(int(value), COUNT_FORMAT)
-
-
-def brief_sheets(brief: Brief) -> dict[str, pd.DataFrame]:
-    """The brief's tables, Chinese headers, one sheet each (for exporting.to_excel_bytes).
-
-    Numbers stay numbers: the summary's counts and rates carry their own
-    format (25,000; 95.7%); the other sheets' are formatted, and rounded as
-    the pages show them, by the unit in their header."""
-    item, content = t("brief.column.item"), t("brief.column.content")
-    overview = [
-        (t("brief.meta.scope"), brief.filter_text),
-        (t("brief.meta.period"), brief.period_text),
-        (t("brief.meta.scenario"), brief.scenario_name),
-        (t("brief.meta.data_version"), brief.data_version),
-        (t("brief.meta.generated_at"), f"{brief.generated_at:%Y-%m-%d %H:%M}"),
-        (t("overview.kpi.communities"), _count_cell(brief.totals.get("communities"))),
-        (t("overview.kpi.households"), _count_cell(brief.totals.get("households"))),
-        (t("overview.kpi.population"), _count_cell(brief.totals.get("population"))),
-    ]
-    overview += [(t("brief.headline.dimension", dimension=s.label),
-                  None if _missing(s.summary["met_share_pct"]) else exporting.Formatted(
-                      s.summary["met_share_pct"], exporting.PERCENT_FORMAT))
-                 for s in brief.sections]
-    sheets = {
-        t("brief.sheet.summary"): pd.DataFrame(overview, columns=[item, content]),
-        t("brief.sheet.dimensions"): pd.DataFrame(
-            [[t(f"dimension.{row['dimension']}"), row["rated"], row["met"], row["partly_met"],
-              row["not_met"], row["no_data"], row["not_rated"], row["met_share_pct"]]
-             for row in brief.dimensions.to_dict("records")],
-            columns=[t("brief.column.dimension"), t("indicators.column.rated"),
-                     t("status.met"), t("status.partly_met"), t("status.not_met"),
-                     t("status.no_data"), t("status.not_rated"),
-                     t("indicators.column.met_share_pct")]),
-    }
-    indicator_rows = [
-        [section.label, row["indicator_id"], row["name"], row["unit"], row["standard"],
-         row["met"], row["partly_met"], row["not_met"], row["no_data"], row["not_rated"],
-         row["met_share_pct"]]
-        for section in brief.sections for row in section.indicators.to_dict("records")
-    ]
-    sheets[t("brief.sheet.indicators")] = pd.DataFrame(indicator_rows, columns=[
-        t("brief.column.dimension"), t("indicators.column.indicator_id"),
-        t("brief.column.indicator"), t("brief.column.unit"), t("brief.column.standard"),
-        t("status.met"), t("status.partly_met"), t("status.not_met"), t("status.no_data"),
-        t("status.not_rated"), t("indicators.column.met_share_pct")])
-    need = brief.in_need_all.copy()
-    sheets[t("brief.sheet.in_need")] = need.rename(columns={
-        "community_id": t("overview.column.community_id"),
-        "community_name": t("overview.column.community"),
-        "street": t("overview.column.street"), "community_type": t("overview.column.type"),
-        "not_met_count": t("overview.column.not_met"),
-        "met_share_pct": t("overview.column.met_share"), "unmet": t("brief.column.unmet"),
-    })
-    comparison = brief.comparison
-    if comparison is not None:
-        sheets[t("brief.sheet.changes")] = pd.DataFrame(
-            {t("brief.scenario.changes"): brief.standard_changes})
-        totals = comparison.totals.copy()
-        totals.insert(1, "indicator", totals["indicator_id"].map(_indicator_label))
-        sheets[t("brief.sheet.totals")] = totals.drop(columns=["indicator_id"]).rename(columns={
-            "indicator": t("brief.column.indicator"),
-            "met_baseline": t("brief.column.met_baseline"),
-            "met_scenario": t("brief.column.met_scenario"),
-            "not_met_baseline": t("brief.column.not_met_baseline"),
-            "not_met_scenario": t("brief.column.not_met_scenario"),
-            "change": t("brief.column.change"),
-        })
-        changes = comparison.status_changes.copy()
-        for column in ("baseline_value", "scenario_value"):
-            changes[column] = presentation.round_to_indicator(changes[column],
-                                                              changes["indicator_id"])
-        changes["indicator_id"] = changes["indicator_id"].map(_indicator_label)
-        for column in ("baseline_status", "scenario_status"):
-            changes[column] = changes[column].map(_status)
-        sheets[t("brief.sheet.status_changes")] = changes.rename(columns={
-            "community_id": t("overview.column.community_id"),
-            "community_name": t("overview.column.community"),
-            "street": t("overview.column.street"), "indicator_id": t("brief.column.indicator"),
-            "baseline_value": t("brief.column.baseline_value"),
-            "baseline_status": t("brief.column.baseline_status"),
-            "scenario_value": t("brief.column.scenario_value"),
-            "scenario_status": t("brief.column.scenario_status"),
-        })
-        gap_labels = {
-            "community_id": t("overview.column.community_id"),
-            "community_name": t("overview.column.community"),
-            "street": t("overview.column.street"),
-        }
-        gap_labels.update({c: t(f"brief.column.{c}") for c in (
-            *GAP_COLUMNS, "office_fund_gap_yuan", "party_fund_gap_yuan")})
-        sheets[t("brief.sheet.gaps")] = comparison.gaps.rename(columns=gap_labels)
-    return sheets
-

@@ -31,6 +31,7 @@ from typing import TextIO
 import duckdb
 
 from governance import (
+    auth,
     backup,
     boundaries,
     cli_users,
@@ -141,12 +142,19 @@ def _cmd_validate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_REFUSED
 
 
+def _operator(args: argparse.Namespace) -> auth.User:
+    """Who runs the command line: the server's operator, an administrator
+    (whoever can run it can open the database file anyway)."""
+    name = getattr(args, "by", None) or getpass.getuser()
+    return auth.User(name, name, "admin")
+
+
 def _cmd_boundaries(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = _existing_file(args.file)
     conn = _open_db(args.db)
     try:
         result = boundaries.import_boundaries(
-            conn, path, applied_by=args.by or getpass.getuser(), coordinate_system=args.coords
+            conn, path, user=_operator(args), coordinate_system=args.coords
         )
     finally:
         conn.close()
@@ -209,7 +217,7 @@ def _cmd_clear_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         if not args.yes:
             print(t("cli.clear_sample.need_yes", tables=present.describe()), file=err)
             return EXIT_REFUSED
-        removed = sample_rows.clear(conn)
+        removed = sample_rows.clear(conn, _operator(args))
         print(t("sample.clear.done", tables=removed.describe()), file=out)
         return EXIT_OK
     finally:

@@ -23,3 +23,12 @@ def may_change_scenario(user: User, saved_by: str | None) -> bool:
 def may_import_boundaries(user: User) -> bool:
     """Boundaries replace every community's shape: administrators only."""
     return user.is_admin
+
+
+def may_clear_sample(user: User) -> bool:
+    """The sample district leaves every table at once: administrators only."""
+    return user.is_admin
+
+
+class NotPermitted(PermissionError):
+    """An action the account may not take; str() is the Chinese message."""

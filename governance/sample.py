@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -42,11 +41,8 @@ from governance.contract import (
     INCIDENT_STATUS,
     TABLES,
 )
-from governance.db import PROJECT_DIR, read_sql
 
 DEFAULT_SEED = 20180308
-SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
-SAMPLE_APPLIED_BY = "系统（示例数据）"
 
 DISTRICT_NAME = "示例区"
 DISTRICT_CODE = "340403"
@@ -1056,35 +1052,3 @@ def write_sample(out_dir: Path, size: SampleSize = SampleSize(),
         pa_csv.write_csv(_csv_table(frame), path, options)
         written[name] = path
     return written
-
-
-def _fetch(conn: duckdb.DuckDBPyConnection, sql_name: str) -> list[tuple]:
-    cur = conn.cursor()
-    try:
-        return cur.execute(read_sql(sql_name)).fetchall()
-    finally:
-        cur.close()
-
-
-def ensure_sample_loaded(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Load the shipped sample into a brand-new database; True when it did.
-
-    A database with any community or any import record is left alone, so a
-    bureau that has deleted or replaced the sample never sees it come back.
-    """
-    (empty,) = _fetch(conn, "sample_database_empty")[0]
-    if not empty:
-        return False
-    from governance.importer import SourceFile, import_files
-
-    sources = [SourceFile(SAMPLE_DIR / f"{name}.csv", name) for name in TABLES]
-    missing = [str(s.path) for s in sources if not s.path.is_file()]
-    if missing:
-        raise RuntimeError(f"sample data files missing: {', '.join(missing)}")
-    results = import_files(conn, sources, applied_by=SAMPLE_APPLIED_BY, is_sample=True)
-    refused = [r for r in results if not r.applied]
-    if refused or len(results) != len(sources):
-        messages = [m for r in refused for m in r.report.messages()]
-        raise RuntimeError("the shipped sample data was refused by the importer: "
-                           + "; ".join(messages or ["no result for every file"]))
-    return True

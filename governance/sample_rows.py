@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from governance import db
+from governance import db, permissions
+from governance.auth import User
 from governance.history import table_label
 from governance.text import t
 
@@ -50,7 +51,8 @@ def tables_present(conn: duckdb.DuckDBPyConnection) -> list[str]:
     """Data tables that still hold sample rows: the banner names exactly these."""
     cur = conn.cursor()
     try:
-        return count(cur).tables
+        with db.COMMIT_GATE.reading():
+            return count(cur).tables
     finally:
         cur.close()
 
@@ -63,10 +65,12 @@ def remove(cur: duckdb.DuckDBPyConnection) -> SampleRows:
     return present
 
 
-def clear(conn: duckdb.DuckDBPyConnection) -> SampleRows:
+def clear(conn: duckdb.DuckDBPyConnection, user: User) -> SampleRows:
     """An administrator's explicit clear: one transaction, bumping the data
     version when anything went. Nothing happens (and nothing is returned)
     when the sample is already gone."""
+    if not permissions.may_clear_sample(user):
+        raise permissions.NotPermitted(t("sample.clear.not_permitted"))
     cur = conn.cursor()
     try:
         cur.execute("begin transaction")
@@ -74,7 +78,7 @@ def clear(conn: duckdb.DuckDBPyConnection) -> SampleRows:
             removed = remove(cur)
             if removed.total:
                 db.bump_data_version(cur)
-            cur.execute("commit")
+            db.commit(cur)
         except BaseException:
             cur.execute("rollback")
             raise

@@ -201,7 +201,7 @@ def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyCon
         cur.execute("begin transaction")
         yield cur
         _bump_version(cur)
-        cur.execute("commit")
+        db.commit(cur)
     except BaseException:
         cur.execute("rollback")
         raise

@@ -32,6 +32,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "sample.clear.button": "清除示例数据",
         "sample.clear.done": "已清除示例数据：{tables}。",
         "sample.clear.nothing": "库中已没有示例数据。",
+        "sample.clear.not_permitted": "只有管理员可以清除示例数据。",
         "error.generic": "出现错误，操作未完成。详细信息已写入服务器日志（编号 {ref}）。",
         "error.db_locked": "数据库文件 {path} 正被另一个程序占用（例如正在运行的看板）。请关闭后重试。",
         # Sidebar filters
@@ -265,6 +266,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli.users.access_set": "已修改 {username} 的角色与街道。",
         "cli.users.removed": "已删除账号 {username}。",
         "cli.users.none": "尚无账号（单机模式）。",
+        "auth.error.street_needs_streets": "街道账号须指定至少一个街道：没有街道的街道账号看不到任何数据。账号 {username} 未作任何更改。",
         "cli.users.street_needs_streets": "街道账号须用 --streets 指定至少一个街道（多个用逗号分隔）：没有街道的街道账号看不到任何数据。账号 {username} 未作任何更改。",
         "cli.help.incidents": "网格事件条数（默认按月报推算；更大的数用于压力测试，如 10000000）",
         "cli.sample_refused.incidents": "无法生成示例数据：--incidents {incidents} 太小或为负数。网格事件至少要包含月报已记录的各类案件与纠纷；不指定时按月报推算。",
@@ -301,6 +303,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli.restore.saved": "恢复前的数据库已另存为 {saved}。",
         "cli.restore.no_previous": "恢复前没有数据库文件。",
         "boundaries.label": "社区边界",
+        "boundaries.not_permitted": "只有管理员可以导入社区边界（它替换所有社区的范围）。",
         # Sample, templates, exports
         "template.sheet.instructions": "填写说明",
         "template.column.label": "中文列名",

@@ -26,6 +26,7 @@ text}; {"memory": true} when an allocation failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -112,9 +113,14 @@ def check_file(
         return _run_child(path, progress, memory_limit_mb, timeout_s)
 
 
+def child_command(path: Path, memory_limit_mb: int) -> list[str]:
+    """The child's command line (this module run as a script)."""
+    return [sys.executable, "-m", "governance.upload_guard",
+            "--memory-mb", str(memory_limit_mb), str(path)]
+
+
 def _run_child(path: Path, progress, memory_limit_mb: int, timeout_s: float) -> Verdict:
-    command = [sys.executable, "-m", "governance.upload_guard",
-               "--memory-mb", str(memory_limit_mb), str(path)]
+    command = child_command(path, memory_limit_mb)
     started = time.monotonic()
     with tempfile.TemporaryFile() as errors:
         child = subprocess.Popen(
@@ -126,10 +132,8 @@ def _run_child(path: Path, progress, memory_limit_mb: int, timeout_s: float) -> 
             if answer is None:
                 log.warning("upload check of %s timed out after %.0f s", path.name, timeout_s)
                 return Verdict(t("import.guard.timeout", seconds=f"{timeout_s:,.0f}"))
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # answered: ended below
                 child.wait(timeout=max(1.0, started + timeout_s - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass  # it answered; the finally clause ends it
         finally:
             if child.poll() is None:
                 child.kill()
@@ -205,10 +209,8 @@ def _child(argv: list[str]) -> int:
 
     limit = args.memory_mb * MiB
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    try:
+    with contextlib.suppress(OSError):
         os.nice(CHILD_NICE)
-    except OSError:
-        pass
 
     def emit(message: dict) -> None:
         sys.stdout.write(json.dumps(message) + "\n")

@@ -7,6 +7,7 @@ Only composition lives here; every computation is a call into `governance`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import logging
 import pickle
@@ -16,7 +17,7 @@ import types
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import streamlit as st
 from pandas.io.formats.style import Styler
+from streamlit.errors import FragmentHandledException
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from governance import (
@@ -44,12 +46,14 @@ from governance import (
     reports,
     safety,
     safety_view,
-    sample,
+    sample_loader,
     sample_rows,
     scenarios,
     templates,
+    upload_guard,
     uploads,
 )
+from governance.brief_workbook import brief_sheets
 from governance.catalogue import Standards
 from governance.contract import COMMUNITY_TYPE
 from governance.indicators import Period, ViewFilter
@@ -73,7 +77,7 @@ def db_path_from_argv(argv: list[str] | None = None) -> str:
 @st.cache_resource(show_spinner=False)
 def _connection(db_path: str) -> duckdb.DuckDBPyConnection:
     conn = db.connect(db_path)
-    sample.ensure_sample_loaded(conn)
+    sample_loader.ensure_sample_loaded(conn)
     backup.recover(conn)  # a killed backup's leftovers; the newest import's backup
     uploads.start(uploads.upload_root(db_path))  # old uploads purged now and periodically
     return conn
@@ -88,6 +92,59 @@ def show_failure(exc: BaseException) -> None:
     ref = uuid.uuid4().hex[:8]
     log.exception("unexpected error %s", ref, exc_info=exc)
     st.error(t("error.generic", ref=ref))
+
+
+def _page_failure(exc: Exception) -> None:
+    """A page that failed (run_guarded, _script_error): the message, logged.
+    (tests/app/conftest.py re-raises here, so AppTest still sees the failure.)"""
+    show_failure(exc)
+
+
+def _script_error(exc: Exception) -> bool:
+    """Streamlit's hook for a failure it catches itself: our message in place
+    of its English one ("This app has encountered an error", Ask Google…)."""
+    _page_failure(exc)
+    return True  # Streamlit's own display is suppressed
+
+
+def _install_error_hook() -> None:
+    """Every failure Streamlit catches — in a page run without app.py, in a
+    fragment, in a widget callback — goes to _script_error.
+
+    The hook is Streamlit's `on_script_error` (what st.App sets): on this
+    run's context, and on the browser session, which hands it to the contexts
+    of its later runs (a callback runs before app.py; a fragment reruns alone).
+    The session's attribute is not public API: if an upgrade moves it, this
+    run is still covered and the browser test of callbacks fails.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    ctx.on_script_error = _script_error
+    with contextlib.suppress(Exception):
+        from streamlit.runtime import Runtime
+
+        info = Runtime.instance()._session_mgr.get_active_session_info(ctx.session_id)
+        if info is not None and getattr(info.session, "_on_script_error", None) is None:
+            info.session._on_script_error = _script_error
+
+
+def run_guarded(run: Callable[[], object]) -> None:
+    """Run the shell and the page (app.py) so that every failure ends in the
+    Chinese message with a log number, never in Streamlit's English error box.
+
+    st.stop() and st.rerun() raise Streamlit's control-flow exceptions, which
+    are not Exceptions and pass through. A fragment's failure is caught by
+    Streamlit inside the fragment and shown there by the hook; the run then
+    ends quietly.
+    """
+    _install_error_hook()
+    try:
+        run()
+    except FragmentHandledException:
+        pass  # already shown by _script_error
+    except Exception as exc:  # noqa: BLE001 — the user sees a message, the log the details
+        _page_failure(exc)
 
 
 @dataclass(frozen=True)
@@ -235,6 +292,17 @@ def accounts() -> auth.Accounts:
 def _session_id() -> str:
     ctx = get_script_run_ctx()
     return ctx.session_id if ctx is not None else "bare"
+
+
+def _through_proxy() -> bool:
+    """Whether this session came through a reverse proxy (it says whom for):
+    a loopback address then no longer means only this machine's user."""
+    try:
+        headers = st.context.headers
+        found = [headers.get(name) for name in ("X-Forwarded-For", "Forwarded", "X-Real-IP")]
+    except Exception:  # noqa: BLE001 — no browser (bare run): no proxy
+        return False
+    return any(isinstance(value, str) and value for value in found)
 
 
 def local_mode() -> bool:
@@ -387,9 +455,12 @@ def render_shell():
     app, so the first request for /facilities after a restart runs that file
     without app.py; page_context() then draws the shell itself.
     """
+    _install_error_hook()  # also when a page runs without app.py (render_shell's doc)
     st.set_page_config(page_title=t("app.title"), layout="wide")
-    if local_mode() and not auth.is_loopback(st.get_option("server.address")):
-        # No accounts but reachable from the network: refuse to show any data.
+    if local_mode() and (not auth.is_loopback(st.get_option("server.address"))
+                         or _through_proxy()):
+        # No accounts but reachable from the network (directly or through a
+        # reverse proxy on this machine): refuse to show any data.
         st.error(t("auth.local_mode.exposed"))
         st.stop()
     user = current_user()
@@ -545,9 +616,53 @@ def upload_dir() -> Path:
     return uploads.session_dir(uploads.upload_root(db_path_from_argv()), _session_id())
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+# Sandboxed read-throughs by (file hash, suffix): governance/upload_guard.py
+# reads each upload once in a child process with a memory and time limit
+# before this server parses it. A plain bounded cache (the check writes its
+# progress to the page while it runs).
+_CHECKS: OrderedDict[tuple[str, str], upload_guard.Verdict] = OrderedDict()
+_CHECKS_LOCK = threading.Lock()
+CHECK_CACHE_ENTRIES = 64
+# A file the check refused stands in its batch with this suffix: the importer
+# refuses it unread (an unsupported type), so the batch is judged as the import
+# would judge it with that file refused, and the report then gives the reason.
+_REFUSED_SUFFIX = ".refused"
+
+
+def check_upload(path: Path, sha256: str) -> upload_guard.Verdict:
+    """The sandboxed read-through of a stored upload (run once per file)."""
+    key = (sha256, Path(path).suffix.lower())
+    with _CHECKS_LOCK:
+        if key in _CHECKS:
+            _CHECKS.move_to_end(key)
+            return _CHECKS[key]
+    progress_line = st.empty()
+
+    def show_progress(rows: int) -> None:
+        progress_line.caption(t("data.check.progress", rows=f"{rows:,}"))
+
+    verdict = upload_guard.check_file(path, progress=show_progress)
+    progress_line.empty()
+    with _CHECKS_LOCK:
+        _CHECKS[key] = verdict
+        while len(_CHECKS) > CHECK_CACHE_ENTRIES:
+            _CHECKS.popitem(last=False)
+    return verdict
+
+
 def guess_table(path: Path, sha256: str) -> str | None:
-    return importer.guess_table(path)
+    """The table an upload's header names, from its sandboxed read-through
+    (None when the file was refused or names no table)."""
+    return check_upload(path, sha256).table
+
+
+def _refused_report(report: importer.ImportReport, reason: str,
+                    stand_in: str) -> importer.ImportReport:
+    """A stand-in's report with the check's reason in place of the importer's
+    "unsupported type" (the batch's own problems, if any, are kept)."""
+    problems = [importer.CellProblem(report.file_name, None, None, None, reason)]
+    problems += [p for p in report.problems if p.reason != stand_in]
+    return replace(report, problems=problems, notes=[], preview=None)
 
 
 # Validation reports by (database, data version, file hash, table). A plain
@@ -601,6 +716,16 @@ def batch_reports(
     key = ("batch", ctx.db_path, ctx.version, ctx.user.scope, files)
 
     def compute():
+        # Each file is first read through in a limited child process; one it
+        # refused is never parsed here.
+        refused = {}
+        for index, source in enumerate(sources):
+            path = Path(source.path)
+            verdict = check_upload(path, path.stem)
+            if not verdict.ok:
+                refused[index] = verdict.reason
+        judged = [replace(source, path=Path(source.path).with_suffix(_REFUSED_SUFFIX))
+                  if index in refused else source for index, source in enumerate(sources)]
         progress_line = st.empty()
 
         def show_progress(file_name: str, rows: int) -> None:
@@ -608,9 +733,12 @@ def batch_reports(
                 t("data.progress", file=escape_markdown(file_name), rows=f"{rows:,}")
             )
 
-        reports = importer.validate_batch(ctx.conn, sources, progress=show_progress,
+        reports = importer.validate_batch(ctx.conn, judged, progress=show_progress,
                                           scope=ctx.user.scope)
         progress_line.empty()
+        stand_in = t("import.unsupported_format", suffix=_REFUSED_SUFFIX)
+        for index, reason in refused.items():
+            reports[index] = _refused_report(reports[index], reason, stand_in)
         return reports
 
     return _cached_report(key, compute)
@@ -907,7 +1035,7 @@ def brief_html(ctx: PageContext, scenario: Scenario) -> bytes:
 
 
 def brief_workbook(ctx: PageContext, scenario: Scenario) -> bytes:
-    return exporting.to_excel_bytes(brief.brief_sheets(_brief(ctx, scenario)))
+    return exporting.to_excel_bytes(brief_sheets(_brief(ctx, scenario)))
 
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -126,7 +126,7 @@ if boundary_upload is not None:
     ):
         result = _common.run_import(
             lambda: boundaries.import_boundaries(
-                ctx.conn, stored.path, applied_by=ctx.user.record_name,
+                ctx.conn, stored.path, user=ctx.user,
                 file_name=boundary_upload.name, coordinate_system=boundary_system,
             )
         )
@@ -143,7 +143,7 @@ if ctx.user.is_admin and sample_left:
         history.table_label(name) for name in sample_left)))
     confirmed = st.checkbox(t("sample.clear.confirm"), key="sample_clear_confirm")
     if st.button(t("sample.clear.button"), disabled=not confirmed, key="sample_clear"):
-        removed = _common.run_import(lambda: sample_rows.clear(ctx.conn))
+        removed = _common.run_import(lambda: sample_rows.clear(ctx.conn, ctx.user))
         if removed is not None:
             _common.audit(ctx, "sample_clear", removed.describe())
             st.success(t("sample.clear.done", tables=removed.describe())

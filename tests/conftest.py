@@ -89,3 +89,15 @@ def bad_communities_csv() -> bytes:
         "X003,丙社区,东街道,火星社区,1200,3000,320\n"          # row 4: bad type
         "X001,丁社区,东街道,城市社区,1200,3000,abc\n"          # row 5: dup id, area not a number
     ).encode()
+
+
+def street_account_without_streets(store, username: str, password: str):
+    """A street account with no streets, as older releases let one be made (the
+    accounts module now refuses it): added with a street, which is then taken
+    out of the accounts file directly. Default deny must still hold for it."""
+    import sqlite3
+
+    store.add_user(username, password, "street", ("占位街道",))
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("update users set streets = '[]' where username = ?", (username,))
+    conn.close()

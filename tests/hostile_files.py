@@ -82,3 +82,25 @@ def shared_string_bomb(path: Path, megabytes: int = 300) -> Path:
 
     rows = '<row r="1"><c r="A1" t="s"><v>0</v></c></row>'
     return write_workbook(path, rows, chunks())
+
+
+def server_pid(port: int) -> int:
+    """The process serving `port` (a tests/browser/conftest.py running_app server)."""
+    wanted = f"--server.port\0{port}\0".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if wanted in (entry / "cmdline").read_bytes():
+                return int(entry.name)
+        except OSError:
+            continue
+    raise LookupError(port)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise LookupError(pid)

@@ -252,7 +252,7 @@ def _apply(
             cur.execute(db.read_sql("import_history_insert"), entry).fetchall()
         if history:
             db.bump_data_version(cur)
-        cur.execute("commit")
+        db.commit(cur)
     except BaseException:
         with contextlib.suppress(duckdb.Error):
             cur.execute("rollback")

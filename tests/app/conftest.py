@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from governance import auth, db, sample
+from governance import auth, db, sample_loader
 from pages import _common
 from tests.conftest import PROJECT_DIR
 
@@ -21,7 +21,7 @@ TIMEOUT_S = 90
 def sample_db_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("template") / "sample.duckdb"
     conn = db.connect(path)
-    sample.ensure_sample_loaded(conn)
+    sample_loader.ensure_sample_loaded(conn)
     conn.close()
     return path
 
@@ -41,6 +41,21 @@ def app_db(sample_db_file, tmp_path, monkeypatch):
     _common._SIGNED_IN.clear()
     st.cache_data.clear()
     st.cache_resource.clear()
+
+
+@pytest.fixture(autouse=True)
+def page_failures_surface(request, monkeypatch):
+    """A failing page shows the Chinese message with a log number, not an
+    exception element (pages/_common.py run_guarded). In tests the failure is
+    raised on instead, so `assert not app.exception` still catches a page that
+    fails; tests of the message itself ask for `failures_expected`."""
+    if "failures_expected" in request.fixturenames:
+        return
+
+    def raise_on(exc: Exception) -> None:
+        raise exc
+
+    monkeypatch.setattr(_common, "_page_failure", raise_on)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from governance import auth
 from governance.text import t
 from tests.app.conftest import TIMEOUT_S
-from tests.conftest import PROJECT_DIR, SAMPLE_DIR
+from tests.conftest import PROJECT_DIR, SAMPLE_DIR, street_account_without_streets
 
 PASSWORD = "correct-horse-battery"
 
@@ -30,7 +30,7 @@ def accounts(app_db):
     store.add_user("admin", PASSWORD, "admin")
     store.add_user("leader", PASSWORD, "leader")
     store.add_user("jie", PASSWORD, "street", (STREET,))
-    store.add_user("nobody", PASSWORD, "street", ())
+    street_account_without_streets(store, "nobody", PASSWORD)
     return store
 
 
@@ -167,6 +167,21 @@ def test_local_mode_refuses_to_show_data_on_a_network_address(app_db):
         config.set_option("server.address", before)
 
 
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "Forwarded", "X-Real-IP"])
+def test_local_mode_refuses_to_show_data_through_a_reverse_proxy(app_db, monkeypatch, header):
+    """Listening on 127.0.0.1 behind nginx is reachable from the network: a
+    session that came through a proxy is refused while there is no account."""
+    import types
+
+    import streamlit
+
+    monkeypatch.setattr(streamlit, "context", types.SimpleNamespace(
+        headers={header: "10.0.0.8"}, cookies={}))
+    at = _app()
+    assert [e.value for e in at.error] == [t("auth.local_mode.exposed")]
+    assert not at.metric and not at.dataframe
+
+
 def test_with_accounts_a_network_address_is_allowed(accounts):
     from streamlit import config
 
@@ -204,3 +219,21 @@ def test_a_street_account_cannot_import_another_streets_rows(accounts, app_db):
     assert any("已导入" in s.value for s in at.success)
     entry = accounts.audit_log(action="import").iloc[0]
     assert entry["username"] == "jie" and entry["outcome"] == "ok"
+
+
+def test_a_leader_deletes_only_their_own_scenarios(accounts, app_db):
+    import duckdb
+
+    from governance import scenarios
+
+    raised = scenarios.from_values(None, {"F01": (30.0, 30.0)}, {})
+    conn = duckdb.connect(str(app_db))
+    scenarios.save_scenario(conn, raised, "管理员的情景", auth.User("admin", "admin", "admin"))
+    scenarios.save_scenario(conn, raised, "区领导的情景", auth.User("leader", "leader", "leader"))
+    conn.close()
+    at = _sign_in("leader")
+    for name, may_delete in (("管理员的情景", False), ("区领导的情景", True)):
+        at.selectbox(key="filter_scenario").set_value(name).run()
+        at.switch_page("pages/scenarios.py").run()
+        assert not at.exception, at.exception
+        assert any(b.key == "scenario_delete" for b in at.button) is may_delete, name

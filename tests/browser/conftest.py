@@ -31,6 +31,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 STARTUP_TIMEOUT_S = 120
+# A meeting room's projector: every page is tried (and the README's
+# screenshots are taken) at this size.
+PROJECTOR = {"width": 1920, "height": 1080}
 RUN_TIMEOUT_MS = 120_000
 
 
@@ -108,7 +111,7 @@ class OutsideRequests(list):
 
 @pytest.fixture
 def page(browser, app_server):
-    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+    context = browser.new_context(viewport=PROJECTOR, locale="zh-CN")
     tab = context.new_page()
     tab.set_default_timeout(RUN_TIMEOUT_MS)
     outside = OutsideRequests()

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import pytest
 from pypdf import PdfReader
 
-from governance import brief, db, indicators, sample, scenarios
+from governance import brief, db, indicators, sample_loader, scenarios
 from governance.indicators import ViewFilter
 from governance.text import t
 from tests.browser.conftest import ARTIFACTS, RUN_TIMEOUT_MS, screenshot
@@ -35,7 +35,7 @@ PLANTED_NAME = '<img src="x" onerror="window.__planted = 1">德塘社区'
 def sample_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("brief") / "sample.duckdb"
     conn = db.connect(path)
-    sample.ensure_sample_loaded(conn)
+    sample_loader.ensure_sample_loaded(conn)
     conn.close()
     return path
 

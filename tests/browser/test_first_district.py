@@ -19,6 +19,7 @@ from playwright.sync_api import expect
 from tests import district_files
 from tests.browser.conftest import (
     LOCAL_HOSTS,
+    PROJECTOR,
     RUN_TIMEOUT_MS,
     running_app,
     screenshot,
@@ -73,7 +74,7 @@ def district_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tab(browser, district_server):
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
+    context = browser.new_context(viewport=PROJECTOR, locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(RUN_TIMEOUT_MS)
     page.outside_requests = []

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from governance import backup, db, indicators, sample
+from governance import backup, db, indicators, sample, sample_loader
 from tests.conftest import PROJECT_DIR
 
 pytestmark = pytest.mark.fault
@@ -54,7 +54,7 @@ def open_like_the_app(path: Path) -> tuple:
     conn = db.connect(path)
     try:
         observed = state(conn)
-        assert sample.ensure_sample_loaded(conn) is False  # never reloads over data
+        assert sample_loader.ensure_sample_loaded(conn) is False  # never reloads over data
         values = indicators.indicator_values(conn, indicators.default_period(conn))
         assert values.num_rows > 0
         return observed
@@ -115,7 +115,7 @@ def setting(tmp_path_factory):
     template.parent.mkdir()
     conn = db.connect(template)
     try:
-        sample.ensure_sample_loaded(conn)
+        sample_loader.ensure_sample_loaded(conn)
         conn.execute("checkpoint")
         before = state(conn)
     finally:

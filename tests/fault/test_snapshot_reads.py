@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from governance import db, importer, sample
+from governance import db, importer, sample, sample_loader
 
 pytestmark = pytest.mark.fault
 
@@ -32,7 +32,7 @@ def _pair_sql(table: str) -> str:
 
 def _safety_update(tmp_path: Path) -> Path:
     """Half a year of the sample's safety reports with every police-hours figure changed."""
-    source = sample.SAMPLE_DIR / "safety.csv"
+    source = sample_loader.SAMPLE_DIR / "safety.csv"
     target = tmp_path / "safety-h2.csv"
     with open(source, encoding="utf-8", newline="") as reader, \
             open(target, "w", encoding="utf-8", newline="") as writer:
@@ -58,7 +58,7 @@ def test_readers_see_before_or_after(tmp_path, table, monkeypatch):
         path = _safety_update(tmp_path)
     conn = db.connect(tmp_path / "district.duckdb")
     try:
-        sample.ensure_sample_loaded(conn)
+        sample_loader.ensure_sample_loaded(conn)
         sql = _pair_sql(table)
         before = tuple(conn.execute(sql).fetchone())
 
@@ -81,20 +81,23 @@ def test_readers_see_before_or_after(tmp_path, table, monkeypatch):
         errors: list[BaseException] = []
 
         def read(two_statements: bool) -> None:
+            # As every read of the app does (db.run_query, db.data_version):
+            # through the commit gate, which DuckDB 2.0 needs (see db._CommitGate).
             cur = conn.cursor()
             try:
                 while not stop.is_set():
                     started = time.monotonic()
-                    if two_statements:
-                        cur.execute("begin transaction")
-                        count = cur.execute("select count(*) from " + table).fetchone()[0]
-                        total = cur.execute(
-                            "select sum(hash(x)::hugeint) from " + table + " x"
-                        ).fetchone()[0]
-                        cur.execute("commit")
-                        pair = (count, total)
-                    else:
-                        pair = tuple(cur.execute(sql).fetchone())
+                    with db.COMMIT_GATE.reading():
+                        if two_statements:
+                            cur.execute("begin transaction")
+                            count = cur.execute("select count(*) from " + table).fetchone()[0]
+                            total = cur.execute(
+                                "select sum(hash(x)::hugeint) from " + table + " x"
+                            ).fetchone()[0]
+                            cur.execute("commit")
+                            pair = (count, total)
+                        else:
+                            pair = tuple(cur.execute(sql).fetchone())
                     seen.append((started, time.monotonic(), pair))
             except BaseException as exc:  # noqa: BLE001 — reported below
                 errors.append(exc)

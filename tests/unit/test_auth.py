@@ -11,6 +11,7 @@ import pytest
 
 from governance import auth
 from governance.text import t
+from tests.conftest import street_account_without_streets
 
 PASSWORD = "correct-horse-battery"
 
@@ -41,10 +42,22 @@ def test_add_and_verify_with_argon2id(store):
 def test_roles_decide_scope_and_rights(store):
     admin = store.add_user("admin", PASSWORD, "admin", ("东关街道",))
     leader = store.add_user("leader", PASSWORD, "leader")
-    empty = store.add_user("nobody", PASSWORD, "street", ())
+    street_account_without_streets(store, "nobody", PASSWORD)
+    empty = store.verify("nobody", PASSWORD)
     assert admin.scope is None and admin.streets == ()  # streets ignored for admins
     assert leader.scope is None and leader.can_edit_scenarios and not leader.can_import
     assert empty.scope == ()  # default deny: no street, nothing visible
+
+
+def test_a_street_account_needs_a_street(store):
+    with pytest.raises(auth.AccountError, match="至少一个街道"):
+        store.add_user("nobody", PASSWORD, "street", ())
+    with pytest.raises(auth.AccountError, match="至少一个街道"):
+        store.add_user("nobody", PASSWORD, "street", ("  ",))
+    store.add_user("jie", PASSWORD, "street", ("东关街道",))
+    with pytest.raises(auth.AccountError, match="至少一个街道"):
+        store.set_access("jie", "street", ())
+    assert store.verify("jie", PASSWORD).streets == ("东关街道",)
 
 
 def test_five_failures_lock_the_account_until_a_success_window(store):
@@ -311,10 +324,13 @@ def test_scope_in_words_never_says_all_for_a_street_account(store):
     store.add_user("admin", PASSWORD, "admin")
     store.add_user("leader", PASSWORD, "leader")
     store.add_user("jie1", PASSWORD, "street", ("东关街道", "古城街道"))
-    store.add_user("nobody", PASSWORD, "street", ())
+    street_account_without_streets(store, "nobody", PASSWORD)
     shown = auth.with_scope_text(store.list_users()).set_index("username")["streets"]
     assert shown.to_dict() == {
         "admin": t("filter.all"), "leader": t("filter.all"),
         "jie1": "东关街道、古城街道", "nobody": "无（看不到任何数据）",
     }
     assert auth.scope_text("street", ()) == t("auth.scope.none")
+    # The accounts page reads the same words.
+    page = auth.users_for_display(store.list_users()).set_index("username")["streets"]
+    assert page.to_dict() == shown.to_dict()

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from governance import backup, boundaries, db, importer, private_files, reports
+from governance import auth, backup, boundaries, db, importer, private_files, reports
 from governance.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from governance.contract import TABLES
 from governance.text import t
@@ -149,7 +149,7 @@ def test_batch_and_boundary_imports_are_backed_up(db_path, tmp_path):
          "geometry": {"type": "Polygon", "coordinates": [ring]}}]}), encoding="utf-8")
     conn = db.connect(db_path)
     try:
-        result = boundaries.import_boundaries(conn, geojson, applied_by="t")
+        result = boundaries.import_boundaries(conn, geojson, user=auth.User("t", "t", "admin"))
         assert result.applied
         assert backup.list_backups(db_path)[-1].import_id == result.import_id
         assert file_snapshot(backup.list_backups(db_path)[-1].path) == snapshot(conn)

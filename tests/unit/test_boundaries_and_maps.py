@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from governance import boundaries, coords, db, maps
+from governance import auth, boundaries, coords, db, maps
 from governance.importer import SourceFile, import_file
 from governance.text import t
 
 EAST_M_PER_DEG_AT_32 = 111_195.0 * np.cos(np.radians(32.0))
+
+ADMIN = auth.User("t", "t", "admin")
 
 
 def _communities_csv(tmp_path):
@@ -71,13 +73,13 @@ def test_uploaded_boundaries_replace_derived_ones(conn, tmp_path):
     assert {(s.community_id, s.derived) for s in derived} == {("A", True), ("B", True)}
     path = _geojson(tmp_path, [{"type": "Feature", "properties": {"社区编码": "A"},
                                 "geometry": {"type": "Polygon", "coordinates": [_square(117.0, 32.0)]}}])
-    result = boundaries.import_boundaries(conn, path, applied_by="t")
+    result = boundaries.import_boundaries(conn, path, user=ADMIN)
     assert result.applied and result.report.rows == 1
     params = query_params(conn, default_period(conn), ViewFilter())
     shapes = {s.community_id: s for s in boundaries.community_shapes(conn, params)}
     assert shapes["A"].derived is False and shapes["A"].rings[0] == _square(117.0, 32.0)
     assert shapes["B"].derived is True
-    again = boundaries.import_boundaries(conn, path, applied_by="t")
+    again = boundaries.import_boundaries(conn, path, user=ADMIN)
     assert again.unchanged and not again.applied
 
 
@@ -91,7 +93,7 @@ def test_bad_geojson_is_refused_feature_by_feature_and_changes_nothing(conn, tmp
         {"type": "Feature", "properties": {},
          "geometry": {"type": "Polygon", "coordinates": [_square(117.0, 32.0)]}},
     ])
-    result = boundaries.import_boundaries(conn, path, applied_by="t")
+    result = boundaries.import_boundaries(conn, path, user=ADMIN)
     assert not result.applied
     messages = " ".join(result.report.messages())
     assert "第 1 个要素「community_id」值“Z”" in messages and "不存在" in messages
@@ -243,10 +245,10 @@ def test_escape_markdown_neutralises_links_and_images():
 
 
 def test_uncovered_points_never_say_nan():
-    from governance import facility_view, sample
+    from governance import facility_view, sample_loader
 
     conn = db.connect_memory()
-    sample.ensure_sample_loaded(conn)
+    sample_loader.ensure_sample_loaded(conn)
     for facility_type in ("fire", "elderly_home"):
         view = facility_view.coverage_view(
             conn, facility_view.CoverageRequest(facility_type=facility_type)
@@ -513,3 +515,17 @@ def test_a_click_on_a_community_centre_proposes_a_site_there():
         {"objects": {"centroids": [{"lon": 117.01, "lat": 32.6, "tooltip": "x"}]}})
     assert picked == facility_view.Proposal(117.01, 32.6)
     assert facility_view.proposal_from_selection({"objects": {"communities": [{}]}}) is None
+
+
+def test_only_an_administrator_imports_boundaries(tmp_path):
+    conn = db.connect_memory()
+    try:
+        path = tmp_path / "b.geojson"
+        path.write_text('{"type": "FeatureCollection", "features": []}', encoding="utf-8")
+        for role in ("leader", "street"):
+            result = boundaries.import_boundaries(
+                conn, path, user=auth.User("x", "x", role, ("东街道",)))
+            assert not result.applied
+            assert "只有管理员可以导入社区边界" in result.report.messages()[0]
+    finally:
+        conn.close()

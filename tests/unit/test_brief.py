@@ -14,11 +14,12 @@ import math
 import re
 from datetime import date, datetime
 
+import jinja2
 import openpyxl
 import plotly.offline
 import pytest
 
-from governance import brief, exporting, indicators, scenarios
+from governance import brief, brief_workbook, exporting, indicators, scenarios
 from governance.indicators import Period, ViewFilter
 from governance.text import t
 from tests.conftest import load_fixture_sql
@@ -117,7 +118,7 @@ def test_comparison_only_for_a_scenario(conn):
     page = brief.render_html(baseline)
     assert t("brief.baseline.note") in page
     assert t("brief.scenario.title") not in page
-    assert set(brief.brief_sheets(baseline)) == {
+    assert set(brief_workbook.brief_sheets(baseline)) == {
         t("brief.sheet.summary"), t("brief.sheet.dimensions"), t("brief.sheet.indicators"),
         t("brief.sheet.in_need")}
 
@@ -214,6 +215,12 @@ def test_charts_keep_room_for_labels_whatever_plotlys_default_template(conn, mon
         assert template.layout.xaxis.automargin is True, chart.heading
 
 
+def _cell_texts(page: str) -> list[str]:
+    """Every table cell's text as a browser reads it (entities decoded); a cell
+    holding a tag is left out, so a planted tag printed raw is not found."""
+    return [html.unescape(text) for text in re.findall(r"<td[^>]*>([^<]*)</td>", page)]
+
+
 def test_uploaded_names_are_escaped_everywhere(conn):
     conn.execute("update communities set community_name = ? where community_id = 'C02'",
                  [SCRIPT_NAME])
@@ -223,13 +230,61 @@ def test_uploaded_names_are_escaped_everywhere(conn):
     n = len(b.charts)
     assert "<script>alert" not in page and "<b onmouseover" not in page
     assert page.count("<script") == 2 + n  # no script was added by a name
-    assert html.escape(SCRIPT_NAME) in page  # shown in the tables, as text
-    assert html.escape(TAG_STREET) in page
+    # Shown in the tables, as text: each an escaped cell that reads as typed.
+    cells = _cell_texts(page)
+    assert SCRIPT_NAME in cells and TAG_STREET in cells
     # In the charts the street is an entity-escaped label, which plotly shows as typed.
     overview = b.overview_charts[0].figure
     assert html.escape(TAG_STREET, quote=False) in set(overview.data[0].y)
     # The dataclass keeps the real names (for Excel).
     assert SCRIPT_NAME in set(b.in_need_all["community_name"])
+
+
+def test_templates_autoescape_a_planted_script_in_a_community_name(conn):
+    """The page's templates escape every value: the worst community's planted
+    <script> is printed as text in its table cell, and no chart's JSON can end
+    its script (plotly writes `<` and `>` as \\u escapes; `script_json` keeps it so)."""
+    planted = '</td></tr></table><script>window.__planted = 1</script><!--老街社区'
+    conn.execute("update communities set community_name = ? where community_id = 'C02'",
+                 [planted])
+    conn.execute("update communities set street = ? where street = '东湖街道'",
+                 ['</script><script>window.__street = 1</script>'])
+    b = _build(conn)
+    assert b.in_need["community_name"].iloc[0] == planted
+    page = brief.render_html(b)
+    escaped = ("&lt;/td&gt;&lt;/tr&gt;&lt;/table&gt;&lt;script&gt;window.__planted = 1"
+               "&lt;/script&gt;&lt;!--老街社区")
+    assert f'<tr><td class="name">{escaped}</td>' in page
+    assert "window.__planted" not in _without_bundle(page).replace(escaped, "")
+    assert "<!--" not in _without_bundle(page)
+    # Two scripts in <head>, then one per chart, each closed by its own tag.
+    bodies = re.findall(r"<script[^>]*>(.*?)</script>", page, flags=re.S)
+    assert len(bodies) == 2 + len(b.charts)
+    for body in bodies[2:]:
+        assert "<" not in body and "Plotly.newPlot(" in body
+    assert "window.__street" not in "".join(bodies[:2])
+    # The filter itself, for any JSON a chart might carry.
+    script_json = brief.environment().filters["script_json"]
+    assert "<" not in script_json('{"name": "</script><!--"}')
+
+
+def test_the_template_environment_autoescapes_and_refuses_unknown_names():
+    env = brief.environment()
+    assert env.autoescape is True
+    assert env.undefined is jinja2.StrictUndefined
+    assert env.from_string("{{ v }}").render(v='<b a="1">&') == "&lt;b a=&#34;1&#34;&gt;&amp;"
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string("{{ missing }}").render()
+    with pytest.raises(jinja2.UndefinedError):  # the page, given nothing
+        env.get_template("brief.html.j2").render()
+    # What is printed unescaped cannot end its <script> or <style>.
+    bundle = env.filters["script_js"]('t = "</SCRIPT><!--";')
+    assert "</script" not in bundle.lower() and "<!--" not in bundle
+    assert env.filters["css_string"]('"</style>') == '"\\"\\3c /style>"'
+    # Every template of the brief parses.
+    assert set(env.list_templates()) == {"brief.html.j2", "brief.css.j2", "macros.html.j2"}
+    for name in env.list_templates():
+        env.get_template(name)
 
 
 def test_an_empty_view_still_renders(conn):
@@ -248,7 +303,7 @@ def test_sheets_open_in_excel_without_formula_cells(conn):
     conn.execute("update communities set community_name = ? where community_id = 'C03'",
                  [FORMULA_NAME])
     b = _build(conn, F01_30)
-    book = openpyxl.load_workbook(io.BytesIO(exporting.to_excel_bytes(brief.brief_sheets(b))))
+    book = openpyxl.load_workbook(io.BytesIO(exporting.to_excel_bytes(brief_workbook.brief_sheets(b))))
     assert book.sheetnames == ["概况", "维度达标", "指标达标", "重点关注社区", "标准差异",
                                "情景对比", "状态变化", "补齐成本"]
     formulas = [f"{ws.title}!{cell.coordinate}" for ws in book for row in ws.iter_rows()
@@ -335,7 +390,7 @@ def test_html_and_excel_round_the_same_way(conn):
     assert row["baseline_value"] == pytest.approx(4500 / 49)  # not rounded in the data
     text = _visible_text(brief.render_html(b))
     assert "91.8" in text and "91.84" not in text
-    book = openpyxl.load_workbook(io.BytesIO(exporting.to_excel_bytes(brief.brief_sheets(b))))
+    book = openpyxl.load_workbook(io.BytesIO(exporting.to_excel_bytes(brief_workbook.brief_sheets(b))))
     sheet = book["状态变化"]
     s02 = [r for r in sheet.iter_rows(min_row=2) if r[3].value.startswith("S02")]
     assert [(r[4].value, r[6].value) for r in s02] == [(91.8, 91.8)]
@@ -351,7 +406,7 @@ def _number_cells(book):
 
 def test_excel_cells_hold_numbers_rounded_as_their_format_shows(conn):
     b = _build(conn, F01_30)
-    book = openpyxl.load_workbook(io.BytesIO(exporting.to_excel_bytes(brief.brief_sheets(b))))
+    book = openpyxl.load_workbook(io.BytesIO(exporting.to_excel_bytes(brief_workbook.brief_sheets(b))))
     summary = {r[0].value: r[1] for r in book["概况"].iter_rows(min_row=2)}
     # Counts are numbers shown grouped; the rates are numbers shown as 58.8%.
     households = summary[t("overview.kpi.households")]

@@ -11,6 +11,7 @@ import pytest
 from governance import auth
 from governance.cli import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, main
 from governance.text import t
+from tests.conftest import street_account_without_streets
 
 PASSWORD = "correct-horse-battery"
 
@@ -90,7 +91,7 @@ def test_the_list_never_says_all_for_a_street_account_without_streets(db_path, m
     store.add_user("admin", PASSWORD, "admin")
     store.add_user("jie", PASSWORD, "street", ("东关街道",))
     # Made before the CLI refused it (or through the accounts file directly).
-    store.add_user("nobody", PASSWORD, "street", ())
+    street_account_without_streets(store, "nobody", PASSWORD)
     code, out, _ = run_cli(monkeypatch, "users", "list", "--db", str(db_path))
     assert code == EXIT_OK
     lines = {line.split(",")[0]: line.split(",") for line in out.strip().splitlines()[1:]}

@@ -187,3 +187,33 @@ def test_half_up_rounding_follows_the_decimal_digits(value):
         expected = float(Decimal(repr(value)).quantize(Decimal(10) ** -decimals, ROUND_HALF_UP))
         got = presentation.round_half_up(pd.Series([value, -value]), decimals).tolist()
         assert got == [expected, -expected], (value, decimals)
+
+
+def test_street_coverage_rolls_households_up_per_street():
+    communities = pd.DataFrame({
+        "community_id": ["C1", "C2", "C3"], "street": ["西街道", "东街道", "西街道"],
+        "covered": [30.0, 50.0, 10.0], "counted": [40, 100, 60],
+    })
+    streets = presentation.street_coverage(communities, covered="covered", total="counted")
+    # 西街道: (30 + 10) / (40 + 60) = 40 %; 东街道: 50 / 100 = 50 %; in street order.
+    assert streets.to_dict("records") == [
+        {"street": "东街道", "communities": 1, "households_total": 100,
+         "households_covered": 50.0, "coverage_pct": 50.0},
+        {"street": "西街道", "communities": 2, "households_total": 100,
+         "households_covered": 40.0, "coverage_pct": 40.0},
+    ]
+
+
+def test_labels_replace_codes_in_the_columns_present_only():
+    from governance.contract import COMMUNITY_TYPE
+
+    frame = pd.DataFrame({"community_type": ["urban", None], "status": ["met", None]})
+    shown = presentation.with_labels(frame, {
+        "community_type": COMMUNITY_TYPE.label_of, "status": presentation.status_word,
+        "category": str.upper,  # not in the frame: nothing added
+    })
+    assert list(shown.columns) == ["community_type", "status"]
+    assert shown["community_type"].iloc[0] == "城市社区" and shown["community_type"].isna().iloc[1]
+    assert shown["status"].tolist() == ["达标", ""]
+    assert frame["community_type"].iloc[0] == "urban"  # the input is left as it was
+    assert presentation.with_type_labels(frame)["community_type"].iloc[0] == "城市社区"

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from governance import db, sample, sample_rows
+from governance import db, sample, sample_loader, sample_rows
 from governance.contract import TABLES
-from governance.sample import SAMPLE_DIR, SampleSize, generate_district, write_sample
+from governance.sample import SampleSize, generate_district, write_sample
+from governance.sample_loader import SAMPLE_DIR
 
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -330,7 +331,7 @@ def test_ensure_sample_loaded_leaves_a_used_database_alone():
             "rows_replaced, applied_at, applied_by, is_sample) "
             "values (1, 'communities', 'x.csv', 'abc', 0, 0, now(), 'tester', false)"
         )
-        assert sample.ensure_sample_loaded(conn) is False
+        assert sample_loader.ensure_sample_loaded(conn) is False
         assert conn.execute("select count(*) from communities").fetchone()[0] == 0
     finally:
         conn.close()

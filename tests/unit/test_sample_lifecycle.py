@@ -8,10 +8,12 @@ import io
 import duckdb
 import pytest
 
-from governance import coverage, db, importer, sample, sample_rows
+from governance import auth, coverage, db, importer, permissions, sample_loader, sample_rows
 from governance.cli import EXIT_OK, EXIT_REFUSED, main
 from governance.contract import TABLES
 from tests import district_files
+
+ADMIN = auth.User("admin", "管理员", "admin")
 
 
 def _counts(conn) -> dict[str, int]:
@@ -31,7 +33,7 @@ def _sources(folder) -> list[importer.SourceFile]:
 @pytest.fixture
 def sample_conn():
     conn = db.connect_memory()
-    assert sample.ensure_sample_loaded(conn)
+    assert sample_loader.ensure_sample_loaded(conn)
     yield conn
     conn.close()
 
@@ -125,20 +127,20 @@ def test_a_street_import_keeps_other_streets_sample_and_says_so(sample_conn, tmp
 
 def test_clear_removes_every_sample_row_once(sample_conn):
     version = db.data_version(sample_conn)
-    removed = sample_rows.clear(sample_conn)
+    removed = sample_rows.clear(sample_conn, ADMIN)
     assert removed.tables == list(TABLES)
     assert _counts(sample_conn) == dict.fromkeys(TABLES, 0)
     assert db.data_version(sample_conn) == version + 1
     # the database is not "empty" for the loader: the sample never comes back
-    assert sample.ensure_sample_loaded(sample_conn) is False
-    again = sample_rows.clear(sample_conn)
+    assert sample_loader.ensure_sample_loaded(sample_conn) is False
+    again = sample_rows.clear(sample_conn, ADMIN)
     assert again.total == 0 and db.data_version(sample_conn) == version + 1
 
 
 def test_clear_keeps_the_districts_own_rows(sample_conn, tmp_path):
     # a district import first (sample gone), then a clear finds nothing to do
     importer.import_files(sample_conn, _sources(tmp_path), applied_by="区民政局")
-    assert sample_rows.clear(sample_conn).total == 0
+    assert sample_rows.clear(sample_conn, ADMIN).total == 0
     assert _counts(sample_conn)["communities"] == 5
 
 
@@ -151,7 +153,7 @@ def _cli(*args: str) -> tuple[int, str, str]:
 def test_cli_clear_sample_needs_yes(tmp_path):
     path = tmp_path / "district.duckdb"
     conn = db.connect(path)
-    sample.ensure_sample_loaded(conn)
+    sample_loader.ensure_sample_loaded(conn)
     conn.close()
     code, _, err = _cli("clear-sample", "--db", str(path))
     assert code == EXIT_REFUSED and "--yes" in err
@@ -165,3 +167,10 @@ def test_cli_clear_sample_needs_yes(tmp_path):
     check.close()
     code, out, _ = _cli("clear-sample", "--db", str(path))
     assert code == EXIT_OK and "库中已没有示例数据" in out
+
+
+def test_only_an_administrator_clears_the_sample(sample_conn):
+    for role in ("leader", "street"):
+        with pytest.raises(permissions.NotPermitted, match="只有管理员"):
+            sample_rows.clear(sample_conn, auth.User("x", "x", role, ("东关街道",)))
+    assert sample_rows.tables_present(sample_conn) == list(TABLES)

@@ -7,9 +7,9 @@ from datetime import date, datetime
 
 import pytest
 
-from governance import db, sample, sample_rows
+from governance import db, sample_loader, sample_rows
 from governance.contract import COMMUNITY_TYPE, TABLES
-from governance.sample import SAMPLE_APPLIED_BY, SAMPLE_DIR
+from governance.sample_loader import SAMPLE_APPLIED_BY, SAMPLE_DIR
 
 COUNTS = {
     "communities": "select count(*) from communities",
@@ -29,7 +29,7 @@ def _csv_rows(name: str) -> int:
 @pytest.fixture(scope="module")
 def loaded():
     conn = db.connect_memory()
-    first = sample.ensure_sample_loaded(conn)
+    first = sample_loader.ensure_sample_loaded(conn)
     yield conn, first
     conn.close()
 
@@ -60,7 +60,7 @@ def test_sample_tables_present_lists_all_tables_in_contract_order(loaded):
 def test_second_call_returns_false_and_changes_nothing(loaded):
     conn, _ = loaded
     before = db.data_version(conn)
-    assert sample.ensure_sample_loaded(conn) is False
+    assert sample_loader.ensure_sample_loaded(conn) is False
     assert db.data_version(conn) == before
     assert conn.execute("select count(*) from communities").fetchone()[0] == 117
 
@@ -68,7 +68,7 @@ def test_second_call_returns_false_and_changes_nothing(loaded):
 def test_a_table_without_sample_rows_drops_out_of_the_list():
     conn = db.connect_memory()
     try:
-        assert sample.ensure_sample_loaded(conn) is True
+        assert sample_loader.ensure_sample_loaded(conn) is True
         conn.execute("delete from residences")
         assert sample_rows.tables_present(conn) == [n for n in TABLES if n != "residences"]
     finally:
