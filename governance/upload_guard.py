@@ -50,13 +50,13 @@ log = logging.getLogger("governance.upload_guard")
 
 MiB = 1 << 20
 # The child's address space (RLIMIT_AS). Reading the 500,000-row province
-# export through (benchmarks/hostile_upload.py --real) peaks at about
-# 420 MB of address space, 250 MB resident; the interpreter with openpyxl
-# starts at 160 MB. The server validates a file that passed with about as much
-# again (its staging database is limited to 256 MB, importer/types.py).
+# export through (benchmarks/hostile_upload.py --real) peaks at 373 MB of
+# address space, 250 MB resident; the interpreter with openpyxl starts at
+# 160 MB. The server validates a file that passed with about as much again
+# (its staging database is limited to 256 MB, importer/staging.py).
 CHECK_MEMORY_LIMIT_MB = 1536
 # Wall-clock limit for reading one file through. The 500,000-row export
-# takes about 75 s on a busy 2-core machine; a 256 MB CSV about 20 s.
+# takes 62 s on an idle 2-core machine, 80 s on a busy one; a 20 MB CSV 1.3 s.
 CHECK_TIMEOUT_S = 600
 # Checks running at once, server-wide (each may use CHECK_MEMORY_LIMIT_MB and
 # a core); more uploads wait their turn.

@@ -29,9 +29,10 @@ MiB = 1 << 20
 
 # The limits, measured on a real-shaped province export: 500,000 rows × 12
 # columns with a free-text column, written the way Excel writes (shared
-# strings; benchmarks/hostile_upload.py --real builds it): 10 parts, 322 MB in
-# all; the sheet 250 MB at 6:1, the shared strings 72 MB at 9.5:1. A 300,000-row
-# sheet of nothing but zeros, the most repetitive a real export gets, is 15:1.
+# strings; benchmarks/hostile_upload.py --real builds it): 10 parts, 307 MB in
+# all; the sheet 239 MB at 6:1, the shared strings 69 MB at 9.5:1 (MB = 2^20
+# bytes here). A 300,000-row sheet of nothing but zeros, the most repetitive a
+# real export gets, is 15:1.
 
 # Parts in the archive: an export has about 10, plus 2–3 per sheet.
 MAX_ENTRIES = 10_000

@@ -28,7 +28,7 @@ def _sign_in(tab, url: str, username: str) -> None:
     tab.goto(url)
     tab.get_by_label("账号").fill(username)
     tab.get_by_label("密码").fill(PASSWORD)
-    tab.get_by_role("button", name="登录").click()
+    tab.get_by_role("button", name="登录", exact=True).click()
     wait_for_app(tab)
 
 
@@ -42,7 +42,7 @@ def test_roles_in_the_browser(browser, tmp_path):
         tab = context.new_page()
         tab.set_default_timeout(120_000)
         tab.goto(url)
-        tab.get_by_role("button", name="登录").wait_for()
+        tab.get_by_role("button", name="登录", exact=True).wait_for()
         assert tab.locator('[data-testid="stMetric"]').count() == 0
         screenshot(tab, "sign_in")
 
@@ -54,7 +54,7 @@ def test_roles_in_the_browser(browser, tmp_path):
         assert "已登录：jie" in tab.locator('[data-testid="stSidebarUserContent"]').inner_text()
         screenshot(tab, "street_account")
         tab.get_by_role("button", name="退出登录").click()
-        tab.get_by_role("button", name="登录").wait_for()
+        tab.get_by_role("button", name="登录", exact=True).wait_for()
 
         _sign_in(tab, url, "admin")
         tab.locator('[data-testid="stSidebarNavLink"]', has_text="账号与审计").click()
@@ -150,7 +150,7 @@ def test_a_sign_in_survives_a_reload_until_sign_out(browser, tmp_path):
         tab.get_by_label("账号").fill("leader")
         tab.get_by_label("密码").fill(PASSWORD)
         with tab.expect_response(lambda r: r.url.endswith("/governance/session")) as handed:
-            tab.get_by_role("button", name="登录").click()
+            tab.get_by_role("button", name="登录", exact=True).click()
         assert handed.value.status == 204 and handed.value.request.method == "POST"
         wait_for_app(tab)
         (cookie,) = [c for c in context.cookies() if c["name"] == auth.SESSION_COOKIE]
@@ -172,14 +172,14 @@ def test_a_sign_in_survives_a_reload_until_sign_out(browser, tmp_path):
         with tab.expect_response(lambda r: r.url.endswith("/governance/session")) as dropped:
             tab.get_by_role("button", name="退出登录").click()
         assert dropped.value.status == 204 and dropped.value.request.method == "DELETE"
-        tab.get_by_role("button", name="登录").wait_for()
+        tab.get_by_role("button", name="登录", exact=True).wait_for()
         assert not [c for c in context.cookies() if c["name"] == auth.SESSION_COOKIE]
         tab.reload()
-        tab.get_by_role("button", name="登录").wait_for()
+        tab.get_by_role("button", name="登录", exact=True).wait_for()
         assert tab.locator('[data-testid="stMetric"]').count() == 0
         # The other tab's next reload asks too: the session ended on the server.
         second.reload()
-        second.get_by_role("button", name="登录").wait_for()
+        second.get_by_role("button", name="登录", exact=True).wait_for()
         screenshot(second, "signed_out_after_reload")
         context.close()
 
@@ -189,7 +189,7 @@ def test_a_sign_in_survives_a_reload_until_sign_out(browser, tmp_path):
         other = replay.new_page()
         other.set_default_timeout(120_000)
         other.goto(url)
-        other.get_by_role("button", name="登录").wait_for()
+        other.get_by_role("button", name="登录", exact=True).wait_for()
         assert other.locator('[data-testid="stMetric"]').count() == 0
         replay.close()
     log = store.audit_log()

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from governance.text import t
 from tests.browser.conftest import PROJECTOR, RUN_TIMEOUT_MS, running_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 LAUNCHER = Path(__file__).with_name("failing_serve.py")
-GENERIC = re.compile(r"出现错误，操作未完成。详细信息已写入服务器日志（编号 [0-9a-f]{8}）。")
+GENERIC = re.compile(re.escape(t("error.generic", ref="@")).replace("@", "[0-9a-f]{8}"))
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_a_fragment_failing_on_its_own_rerun_says_so_in_chinese(tab, failing_ser
     url, log = failing_server
     tab.goto(f"{url}/facilities")
     wait_for_app(tab)
-    editor = tab.get_by_role("textbox", name=re.compile("拟建设施坐标"))
+    editor = tab.get_by_role("textbox", name=t("facilities.whatif.editor"))
     editor.fill("FAIL")
     editor.press("Control+Enter")  # commits the text: the fragment reruns alone
     message = tab.get_by_text(GENERIC)
@@ -53,7 +54,7 @@ def test_a_fragment_failing_on_its_own_rerun_says_so_in_chinese(tab, failing_ser
     _no_english_box(tab)
     ref = re.search(r"编号 ([0-9a-f]{8})", message.inner_text()).group(1)
     assert f"unexpected error {ref}" in log.read_text(errors="replace")
-    assert tab.get_by_role("heading", name="设施覆盖").count() == 1  # the page stands
+    assert tab.get_by_role("heading", name=t("facilities.title")).count() == 1  # page stands
 
 
 def test_a_failing_widget_callback_says_so_in_chinese(tab, failing_server):
@@ -61,7 +62,7 @@ def test_a_failing_widget_callback_says_so_in_chinese(tab, failing_server):
     tab.goto(url)
     wait_for_app(tab)
     with tab.expect_download():
-        tab.get_by_role("button", name="导出达标矩阵（Excel）").click()
+        tab.get_by_role("button", name=t("overview.export")).click()
     message = tab.get_by_text(GENERIC)
     expect(message).to_be_visible()
     _no_english_box(tab)

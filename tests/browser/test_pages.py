@@ -34,6 +34,8 @@ def test_page_renders_offline_in_chinese_without_exception(page, app_server, nam
     body = page.locator("body").inner_text()
     assert "示例数据" in body
     assert "Traceback" not in body
+    # A page that fails shows the guard's Chinese message, not an exception element.
+    assert "出现错误，操作未完成" not in body
     # A CJK font is really available to the page, so Chinese is not drawn as boxes.
     assert page.evaluate("document.fonts.check('16px \"Noto Sans CJK SC\"')")
     screenshot(page, name)
