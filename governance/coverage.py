@@ -8,8 +8,9 @@ a facility type when the nearest in-use facility of that type (status
 `in_use`, with coordinates) is at most `radius_m` away on foot, i.e. at most
 `radius_m / walking_detour_factor` in a straight line.
 
-All arithmetic is SQL, in three query files sharing one "grid block" (kept
-textually identical; a test checks):
+All arithmetic is SQL, in three query files that include the one walking grid,
+``queries/fragments/walking_grid.sql`` (composed at load time, see
+docs/decisions/0001-sql-fragments.md):
 
 * ``queries/coverage_points.sql`` — per point × facility type: nearest facility,
   walking distance, covered flags (the map layer);
