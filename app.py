@@ -9,8 +9,8 @@ district (示例数据) on first start.
 
 from __future__ import annotations
 
-from pages import _common
+from pages import _context, _shell
 
 # Any failure of the shell or the page ends in the Chinese message with a log
 # number (never Streamlit's English error box).
-_common.run_guarded(lambda: _common.render_shell().run())
+_context.run_guarded(lambda: _shell.render_shell().run())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import sys
 import threading
 import time
 from pathlib import Path
@@ -67,4 +68,10 @@ AppSession.handle_backmsg = handle_backmsg
 AppSession._enqueue_forward_msg = enqueue_forward_msg
 
 if __name__ == "__main__":
-    runpy.run_path(str(Path(__file__).resolve().parent.parent / "serve.py"), run_name="__main__")
+    # serve.py as if run itself: the project folder first on the path, this
+    # folder off it (its pages.py, benchmarks/pages.py, would stand in for the
+    # app's pages package).
+    root = Path(__file__).resolve().parent.parent
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [str(root)] + [p for p in sys.path if Path(p or ".").resolve() != here]
+    runpy.run_path(str(root / "serve.py"), run_name="__main__")

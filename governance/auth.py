@@ -1,8 +1,10 @@
 """Local accounts, roles, street scope and the audit log.
 
-Accounts live in a small SQLite file beside the database (`accounts.sqlite`,
-outside git, mode 0600), not in DuckDB: DuckDB admits one writing process, and
-accounts must be manageable from the CLI while the app runs. Passwords are
+Accounts live in the state store (governance/state_store.py): by default a
+small SQLite file beside the database (`accounts.sqlite`, outside git, mode
+0600), or PostgreSQL when $GOVERNANCE_STATE_URL is set; never in DuckDB:
+DuckDB admits one writing process, and accounts must be manageable from the
+CLI while the app runs, and shared by every app process in cluster mode. Passwords are
 hashed with Argon2id (argon2-cffi, the reference binding); nothing here is
 home-made cryptography.
 
@@ -32,10 +34,6 @@ import hmac
 import json
 import os
 import secrets
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -45,6 +43,7 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from governance import state_store
 from governance.clock import local_time
 from governance.text import t
 
@@ -67,27 +66,6 @@ _HASHER = PasswordHasher()
 # Verified against when there is no usable stored hash (unknown name), so every
 # refusal costs the same one Argon2 verification.
 _DUMMY_HASH = _HASHER.hash("not-a-real-password")
-
-_SCHEMA = (
-    "create table if not exists users ("
-    " username text primary key, display_name text not null,"
-    " role text not null check (role in ('admin', 'leader', 'street')),"
-    " streets text not null default '[]', password_hash text not null,"
-    " active integer not null default 1, created_at text not null, updated_at text not null)",
-    "create table if not exists audit_log ("
-    " id integer primary key autoincrement, at text not null, username text not null,"
-    " action text not null, detail text not null, outcome text not null)",
-    "create index if not exists audit_log_at on audit_log (at)",
-    # Sign-in sessions: hashes of the cookie token and of the one-time ticket only.
-    "create table if not exists sessions ("
-    " id text primary key, username text not null, created_at text not null,"
-    " expires_at text not null, revoked_at text, token_hash text unique,"
-    " ticket_hash text unique, ticket_expires_at text)",
-    "create index if not exists sessions_username on sessions (username)",
-    # The key that signs session cookies (made on first use).
-    "create table if not exists settings (key text primary key, value text not null)",
-)
-
 
 class AccountError(ValueError):
     """A refused account change, with a Chinese message for the user."""
@@ -171,47 +149,34 @@ def _password_matches(stored: str, password: str) -> bool:
         return False
 
 
-def _revoke_sessions(conn: sqlite3.Connection, username: str) -> None:
+def _revoke_sessions(conn, username: str) -> None:
     conn.execute(
         "update sessions set revoked_at = ?, ticket_hash = null"
         " where username = ? and revoked_at is null", (_now(), username))
 
 
 class Accounts:
-    """The accounts file. A connection per call: safe from any thread or process."""
+    """Accounts, sign-in sessions and the audit log in the state store. A
+    connection (or pooled connection) per call: safe from any thread or process.
 
-    _created: set[Path] = set()
-    _lock = threading.Lock()
+    `Accounts(path)` is the SQLite file at `path`, unless $GOVERNANCE_STATE_URL
+    names a PostgreSQL database (state_store.open_store); a StateStore may be
+    given instead of a path."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path | state_store.StateStore):
+        if isinstance(path, state_store.StateStore):
+            self.store = path
+        else:
+            self.store = state_store.open_store(path)
+        self.path = getattr(self.store, "path", None)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = not self.path.exists()
-        conn = sqlite3.connect(self.path, timeout=10)
-        try:
-            if fresh:
-                os.chmod(self.path, 0o600)
-            with self._lock:
-                if self.path not in self._created:
-                    for statement in _SCHEMA:
-                        conn.execute(statement)
-                    conn.commit()
-                    self._created.add(self.path)
-            yield conn
-            conn.commit()
-        except BaseException:
-            conn.rollback()
-            raise
-        finally:
-            conn.close()
+    def _connect(self):
+        return self.store.connect()
 
     # -- accounts -----------------------------------------------------------
 
     def any_accounts(self) -> bool:
-        if not self.path.exists():
+        if not self.store.exists():
             return False
         with self._connect() as conn:
             return conn.execute("select count(*) from users where active = 1").fetchone()[0] > 0
@@ -225,7 +190,7 @@ class Accounts:
         _check_password(password)
         streets = _valid_streets(role, streets, username)
         now = _now()
-        with self._connect() as conn:
+        with self.store.write() as conn:
             if conn.execute("select 1 from users where username = ?", (name,)).fetchone():
                 raise AccountError(t("auth.error.exists", username=name))
             conn.execute(
@@ -267,7 +232,7 @@ class Accounts:
             raise AccountError(t("auth.error.no_user", username=username))
 
     def remove_user(self, username: str) -> None:
-        with self._connect() as conn:
+        with self.store.write() as conn:
             row = conn.execute("select role from users where username = ? and active = 1",
                                (username,)).fetchone()
             if row is None:
@@ -283,7 +248,7 @@ class Accounts:
         """username, display_name, role, streets (comma-joined), created_at,
         updated_at — never the hashes."""
         columns = ["username", "display_name", "role", "streets", "created_at", "updated_at"]
-        if not self.path.exists():
+        if not self.store.exists():
             return pd.DataFrame(columns=columns)
         with self._connect() as conn:
             rows = conn.execute(
@@ -311,48 +276,42 @@ class Accounts:
         name), so a locked account, an unknown name and a wrong password are
         refused in the same time."""
         name = (username or "").strip()
-        locked = self.recent_failures(name) >= MAX_FAILURES
         with self._connect() as conn:
             row = conn.execute(
                 "select password_hash from users where username = ? and active = 1",
                 (name,)).fetchone()
         stored = row[0] if row else _DUMMY_HASH
         matched = _password_matches(stored, password) and row is not None
-        if locked:
-            self.audit(name or "?", "sign_in", t("auth.audit.locked"), "refused")
-            return None
-        if not matched:
-            self.audit(name or "?", "sign_in", t("auth.audit.bad_password"), "refused")
-            return None
+        # The failures are counted and this attempt recorded in one serialised
+        # write: attempts in parallel, from any process, each see the ones
+        # before them, so no more than MAX_FAILURES are ever tried.
+        with self.store.write() as conn:
+            locked = _failures(conn, name) >= MAX_FAILURES
+            if locked or not matched:
+                detail = t("auth.audit.locked") if locked else t("auth.audit.bad_password")
+                _record(conn, name or "?", "sign_in", detail, "refused")
+                return None
+            _record(conn, name, "sign_in", "", "ok")
         if _HASHER.check_needs_rehash(stored):
             self._store_hash(name, _HASHER.hash(password), revoke=False)
-        self.audit(name, "sign_in", "", "ok")
         return self.get_user(name)
 
     def recent_failures(self, username: str) -> int:
-        since = (datetime.now(UTC).replace(tzinfo=None) - FAILURE_WINDOW).isoformat(
-            timespec="seconds")
         with self._connect() as conn:
-            failures = conn.execute(
-                "select count(*) from audit_log where username = ? and action = 'sign_in'"
-                " and outcome = 'refused' and at >= ? and id > coalesce((select max(id)"
-                " from audit_log where username = ? and action = 'sign_in'"
-                " and outcome = 'ok'), 0)",
-                (username, since, username)).fetchone()[0]
-        return int(failures)
+            return _failures(conn, username)
 
     # -- sign-in sessions -----------------------------------------------------
 
-    def _cookie_key(self, conn: sqlite3.Connection) -> bytes:
+    def _cookie_key(self, conn) -> bytes:
         row = conn.execute("select value from settings where key = 'cookie_key'").fetchone()
         if row is None:
-            conn.execute("insert or ignore into settings values ('cookie_key', ?)",
-                         (secrets.token_hex(32),))
+            conn.execute("insert into settings (key, value) values ('cookie_key', ?)"
+                         " on conflict (key) do nothing", (secrets.token_hex(32),))
             row = conn.execute(
                 "select value from settings where key = 'cookie_key'").fetchone()
         return bytes.fromhex(row[0])
 
-    def _signature(self, conn: sqlite3.Connection, token: str) -> str:
+    def _signature(self, conn, token: str) -> str:
         digest = hmac.new(self._cookie_key(conn), token.encode("ascii"), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
@@ -384,14 +343,18 @@ class Accounts:
                 (_sha256(ticket), now, now)).fetchone()
             if row is None:
                 return None
-            conn.execute(
+            # Only the first of two processes redeeming the same ticket at once wins.
+            redeemed = conn.execute(
                 "update sessions set ticket_hash = null, ticket_expires_at = null,"
-                " token_hash = ? where id = ?", (_sha256(token), row[0]))
+                " token_hash = ? where id = ? and ticket_hash = ?",
+                (_sha256(token), row[0], _sha256(ticket))).rowcount
+            if not redeemed:
+                return None
             value = token + "." + self._signature(conn, token)
         left = datetime.fromisoformat(row[1]) - datetime.fromisoformat(now)
         return value, max(int(left.total_seconds()), 0)
 
-    def _session_by_cookie(self, conn: sqlite3.Connection, cookie: str) -> str | None:
+    def _session_by_cookie(self, conn, cookie: str) -> str | None:
         if not isinstance(cookie, str) or len(cookie) > 200:
             return None
         token, _, signature = cookie.partition(".")
@@ -449,21 +412,39 @@ class Accounts:
 
     def audit(self, username: str, action: str, detail: str = "", outcome: str = "ok") -> None:
         with self._connect() as conn:
-            conn.execute(
-                "insert into audit_log (at, username, action, detail, outcome)"
-                " values (?, ?, ?, ?, ?)", (_now(), username, action, detail, outcome))
+            _record(conn, username, action, detail, outcome)
 
     def audit_log(self, limit: int = 500, action: str | None = None) -> pd.DataFrame:
         """Newest first: at, username, action, detail, outcome."""
         columns = ["at", "username", "action", "detail", "outcome"]
-        if not self.path.exists():
+        if not self.store.exists():
             return pd.DataFrame(columns=columns)
         with self._connect() as conn:
             rows = conn.execute(
                 "select at, username, action, detail, outcome from audit_log"
-                " where (? is null or action = ?) order by id desc limit ?",
+                " where (cast(? as text) is null or action = ?) order by id desc limit ?",
                 (action, action, int(limit))).fetchall()
         return pd.DataFrame(rows, columns=columns)
+
+
+def _record(conn, username: str, action: str, detail: str, outcome: str) -> None:
+    """One row of the audit log, in the caller's transaction."""
+    conn.execute(
+        "insert into audit_log (at, username, action, detail, outcome)"
+        " values (?, ?, ?, ?, ?)", (_now(), username, action, detail, outcome))
+
+
+def _failures(conn, username: str) -> int:
+    """Refused sign-ins of `username` within FAILURE_WINDOW since its last success."""
+    since = (datetime.now(UTC).replace(tzinfo=None) - FAILURE_WINDOW).isoformat(
+        timespec="seconds")
+    failures = conn.execute(
+        "select count(*) from audit_log where username = ? and action = 'sign_in'"
+        " and outcome = 'refused' and at >= ? and id > coalesce((select max(id)"
+        " from audit_log where username = ? and action = 'sign_in'"
+        " and outcome = 'ok'), 0)",
+        (username, since, username)).fetchone()[0]
+    return int(failures)
 
 
 def scope_text(role: str, streets: tuple[str, ...] | list[str]) -> str:

@@ -151,20 +151,6 @@ def keep_count() -> int:
     return value
 
 
-def database_path(conn: duckdb.DuckDBPyConnection) -> Path | None:
-    """The file behind conn's current database; None for an in-memory one."""
-    cur = conn.cursor()
-    try:
-        row = cur.execute(
-            "select path from duckdb_databases() where database_name = current_database()"
-        ).fetchone()
-    finally:
-        cur.close()
-    if row is None or not row[0] or row[0] == ":memory:":
-        return None
-    return Path(row[0])
-
-
 def _stamp(moment: datetime) -> str:
     return moment.strftime(_STAMP_FORMAT) + "." + format(moment.microsecond // 1000, "03d") + "Z"
 
@@ -259,9 +245,10 @@ def _remove_stale_partials(folder: Path, db_path: Path) -> list[Path]:
     return removed
 
 
-def _copy_database(conn: duckdb.DuckDBPyConnection, target: Path) -> None:
+def copy_database(conn: duckdb.DuckDBPyConnection, target: Path) -> None:
     """A consistent copy of conn's current database written to `target`
-    (via a temporary name beside it, synced, then renamed)."""
+    (via a temporary name beside it, synced, then renamed): a backup, or a
+    published snapshot (governance/publish.py)."""
     partial = target.with_name(target.name + PARTIAL_SUFFIX)
     _remove_partial(partial)
     alias = "backup_" + uuid.uuid4().hex  # unique: backups in two threads never clash
@@ -295,7 +282,7 @@ def take_backup(
 ) -> Path | None:
     """Back up conn's database after import `import_id`; None when it is in
     memory or backups are turned off. Raises on failure."""
-    db_path = database_path(conn)
+    db_path = db.database_path(conn)
     keep = keep_count()
     if db_path is None or keep == 0:
         return None
@@ -304,7 +291,7 @@ def take_backup(
         folder = _private_dir(backup_dir(db_path))
         _remove_stale_partials(folder, db_path)
         target = folder / import_backup_name(db_path, import_id, moment)
-        _copy_database(conn, target)
+        copy_database(conn, target)
         try:
             prune(db_path, keep)
         except OSError:
@@ -339,7 +326,7 @@ def recover(conn: duckdb.DuckDBPyConnection) -> Path | None:
     no backup (killed between its commit and its backup), take it now.
     Returns that backup's path, else None. Never raises: a failure is logged."""
     try:
-        db_path = database_path(conn)
+        db_path = db.database_path(conn)
         if db_path is None:
             return None
         folder = backup_dir(db_path)
@@ -405,11 +392,6 @@ def resolve_backup(db_path: str | Path, name: str) -> Path:
     return listed if listed.is_file() else given
 
 
-def _is_lock_error(exc: BaseException) -> bool:
-    text = str(exc).lower()
-    return isinstance(exc, duckdb.IOException) and ("lock" in text or "conflicting" in text)
-
-
 def _hold_file(path: Path) -> int:
     """An exclusive lock on the database file, as DuckDB itself takes one, so
     no process opens it while it is being replaced."""
@@ -452,14 +434,14 @@ def _save_current(db_path: Path, moment: datetime) -> tuple[Path | None, int | N
     try:
         conn = duckdb.connect(str(db_path))
     except duckdb.Error as exc:
-        if _is_lock_error(exc):
+        if db.is_lock_error(exc):
             raise DatabaseBusy(t("backup.restore_busy", path=str(db_path))) from exc
         conn = None  # unreadable: copy the bytes as they are, below
         log.warning("database %s does not open (%s); saving its bytes", db_path, exc)
     if conn is not None:
         try:
             with _backup_lock:
-                _copy_database(conn, target)
+                copy_database(conn, target)
         finally:
             conn.close()
         return target, _hold_file(db_path)

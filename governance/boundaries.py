@@ -34,6 +34,9 @@ ID_PROPERTIES = (_ID_COLUMN.name, _ID_COLUMN.label, *_ID_COLUMN.aliases)
 EARTH_M_PER_DEG = 111_195.0
 DERIVED_MARGIN_M = 80.0
 DERIVED_MIN_RADIUS_M = 250.0
+# Past this many communities to outline (a city), hulls (a Python loop each)
+# give way to boxes computed at once: maps then draw cells, not outlines.
+DERIVE_HULLS_UP_TO = 1_500
 MAX_LISTED_PROBLEMS = 1000
 
 Ring = list[list[float]]
@@ -303,17 +306,44 @@ def community_shapes(conn: duckdb.DuckDBPyConnection, params: dict) -> list[Comm
     have = {row["community_id"] for row in uploaded}
     points = db.run_query(conn, "community_map_points", params).to_pandas()
     points = points[~points["community_id"].isin(have)]
+    if points["community_id"].nunique() > DERIVE_HULLS_UP_TO:
+        return shapes + derived_boxes(points)
     for community_id, group in points.groupby("community_id", sort=True):
         ring = derive_shape(group["lon"].to_numpy(float), group["lat"].to_numpy(float))
         shapes.append(CommunityShape(str(community_id), [ring], derived=True))
     return shapes
 
 
+def derived_boxes(points: pd.DataFrame) -> list[CommunityShape]:
+    """Per community, the box around its points widened by the derived margin
+    (at least DERIVED_MIN_RADIUS_M from its centre): all at once, for a city
+    or a province, whose maps draw communities as cells, not outlines."""
+    box = points.groupby("community_id", sort=True).agg(
+        west=("lon", "min"), east=("lon", "max"), south=("lat", "min"), north=("lat", "max"))
+    mid_lat = (box["south"] + box["north"]) / 2
+    mid_lon = (box["west"] + box["east"]) / 2
+    m_lat = 1 / EARTH_M_PER_DEG
+    m_lon = m_lat / np.cos(np.radians(mid_lat)).clip(lower=0.01)
+    half_lon = np.maximum((box["east"] - box["west"]) / 2 + DERIVED_MARGIN_M * m_lon,
+                          DERIVED_MIN_RADIUS_M * m_lon)
+    half_lat = np.maximum((box["north"] - box["south"]) / 2 + DERIVED_MARGIN_M * m_lat,
+                          DERIVED_MIN_RADIUS_M * m_lat)
+    west, east = (mid_lon - half_lon).round(6), (mid_lon + half_lon).round(6)
+    south, north = (mid_lat - half_lat).round(6), (mid_lat + half_lat).round(6)
+    return [
+        CommunityShape(str(community_id), [[[w, s], [e, s], [e, n], [w, n], [w, s]]],
+                       derived=True)
+        for community_id, w, e, s, n in zip(box.index, west.tolist(), east.tolist(),
+                                             south.tolist(), north.tolist(), strict=True)
+    ]
+
+
 def shapes_frame(shapes: list[CommunityShape]) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "community_id": [s.community_id for s in shapes],
-            "rings": [s.rings for s in shapes],
-            "derived": [s.derived for s in shapes],
+            # Typed, so a filter without communities still merges on community_id.
+            "community_id": pd.Series([s.community_id for s in shapes], dtype="str"),
+            "rings": pd.Series([s.rings for s in shapes], dtype="object"),
+            "derived": pd.Series([s.derived for s in shapes], dtype="bool"),
         }
     )

@@ -22,7 +22,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ import plotly.io as pio
 import plotly.offline
 from markupsafe import Markup
 
-from governance import funding, indicators, presentation, safety, scenarios
+from governance import funding, indicators, meetings, presentation, safety, scenarios
 from governance.catalogue import DIMENSIONS, STATUSES, Standards
 from governance.contract import COMMUNITY_TYPE
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
@@ -44,6 +44,8 @@ from governance.text import t
 
 IN_NEED_SHOWN = 15
 STATUS_CHANGES_SHOWN = 30
+# Rows of each follow-up table printed (all of them are in the Excel).
+FOLLOW_UP_SHOWN = 40
 GAPS_SHOWN = 15
 SAFETY_TREND_INDICATOR = "S06"
 # A4 is 210 mm wide; with 14 mm side margins 182 mm (≈ 688 CSS px) are printable.
@@ -95,6 +97,8 @@ class Brief:
       `in_need` is its first IN_NEED_SHOWN rows.
     comparison: scenarios.compare against the baseline; None for the baseline.
     standard_changes: one line per threshold or setting the scenario changes.
+    follow_up: the last meeting on record against this data (meetings.follow_up),
+      printed first as 上次会议以来; None when no meeting is on record.
     """
 
     title: str
@@ -114,6 +118,7 @@ class Brief:
     standard_changes: list[str]
     comparison: Comparison | None
     scenario_charts: list[BriefChart] = field(default_factory=list)
+    follow_up: meetings.FollowUp | None = None
 
     @property
     def is_baseline(self) -> bool:
@@ -154,22 +159,6 @@ def describe_filter(view_filter: ViewFilter, scope: Scope = ALL_STREETS) -> str:
     return t("brief.clause_separator").join([
         t("brief.filter.streets", streets=streets), t("brief.filter.types", types=types),
     ])
-
-
-def describe_period(period: Period) -> str:
-    missing = t("filter.no_data")
-
-    def month(value: date | None) -> str:
-        return value.strftime("%Y-%m") if value else missing
-
-    return t("brief.period", year=period.year or missing, month_from=month(period.month_from),
-             month_to=month(period.month_to))
-
-
-def scenario_label(scenario: Scenario) -> str:
-    if scenario.is_baseline:
-        return t("brief.scenario.baseline")
-    return t("brief.scenario.named", name=scenario.name or t("brief.scenario.unnamed"))
 
 
 def _title(communities: pd.DataFrame) -> str:
@@ -358,8 +347,12 @@ def build_brief(
     data_version: int,
     generated_at: datetime,
     scope: Scope = ALL_STREETS,
+    since_last_meeting: bool = True,
 ) -> Brief:
-    """The brief for one view under one scenario (the baseline shows the policy defaults)."""
+    """The brief for one view under one scenario (the baseline shows the policy defaults).
+
+    When a meeting is on record (and `since_last_meeting`), the brief opens
+    with the last one's follow-up against this data, period and scenario."""
     standards = scenario.standards()
     values = indicators.indicator_values(conn, period, view_filter, standards, scope).to_pandas()
     communities = indicators.communities_in_scope(conn, view_filter, scope).to_pandas()
@@ -397,8 +390,8 @@ def build_brief(
         view_filter=view_filter,
         scenario=scenario,
         filter_text=describe_filter(view_filter, scope),
-        period_text=describe_period(period),
-        scenario_name=scenario_label(scenario),
+        period_text=presentation.describe_period(period),
+        scenario_name=scenarios.scenario_label(scenario),
         totals=totals,
         dimensions=summary,
         in_need_all=_in_need(matrix, standards),
@@ -407,6 +400,8 @@ def build_brief(
         standard_changes=scenarios.describe(scenario),
         comparison=comparison,
         scenario_charts=scenario_charts,
+        follow_up=(meetings.latest_follow_up(conn, period, scenario, scope)
+                   if since_last_meeting else None),
     )
 
 
@@ -704,6 +699,62 @@ def _scenario_view(comparison: Comparison, figures: list[_Figure]) -> dict[str, 
     }
 
 
+def _follow_up_rows(frame: pd.DataFrame) -> list[list[Any]]:
+    status = presentation.status_word
+    return [
+        [_cell(row["community_name"], "name"), _cell(row["street"], "name"),
+         presentation.indicator_column_label(row["indicator_id"]),
+         _value(row["value_then"], row["indicator_id"]),
+         _cell(status(row["status_then"]), _status_css(row["status_then"])),
+         _value(row["value_now"], row["indicator_id"]),
+         _cell(status(row["status_now"]), _status_css(row["status_now"])),
+         _cell(meetings.outcome_word(row["outcome"]), f"o-{row['outcome']}"),
+         row["reason"]]
+        for row in frame.to_dict("records")
+    ]
+
+
+def _follow_up_headers() -> list[tuple[str, bool]]:
+    label = meetings.column_label
+    return [(label("community_name"), False), (label("street"), False),
+            (label("indicator_id"), False), (label("value_then"), True),
+            (label("status_then"), False), (label("value_now"), True),
+            (label("status_now"), False), (label("outcome"), False),
+            (label("reason"), False)]
+
+
+def _follow_up_districts(frame: pd.DataFrame) -> _Table:
+    label = meetings.column_label
+    headers = [(label("dimension"), False), (label("rated_then"), True),
+               (label("met_share_then"), True), (label("rated_now"), True),
+               (label("met_share_now"), True), (label("change"), True)]
+    rows = [
+        [t(f"dimension.{row['dimension']}"), _int(row["rated_then"]),
+         _pct(row["met_share_then"]), _int(row["rated_now"]), _pct(row["met_share_now"]),
+         "—" if _missing(row["change"]) else f"{_half_up(row['change'], 1):+.1f}"]
+        for row in frame.to_dict("records")
+    ]
+    return _table(headers, rows, "since-districts")
+
+
+def _follow_up_view(result: meetings.FollowUp) -> dict[str, Any]:
+    def more(frame: pd.DataFrame) -> str:
+        left = len(frame) - FOLLOW_UP_SHOWN
+        return t("brief.since.more", more=_int(left)) if left > 0 else ""
+
+    return {
+        "lines": meetings.summary_lines(result),
+        "flagged": _table(_follow_up_headers(),
+                        _follow_up_rows(result.items.head(FOLLOW_UP_SHOWN)), "since-items"),
+        "flagged_more": more(result.items),
+        "newly": _table(_follow_up_headers(),
+                        _follow_up_rows(result.newly_short.head(FOLLOW_UP_SHOWN)),
+                        "since-newly"),
+        "newly_more": more(result.newly_short),
+        "districts": _follow_up_districts(result.districts),
+    }
+
+
 def page_number_parts() -> list[tuple[bool, str]]:
     """The printed footer from the string table, as (is a counter, text) parts:
     "第 ", page, " 页，共 ", pages, " 页"."""
@@ -744,8 +795,10 @@ def render_html(brief: Brief) -> str:
                                    "indicators"),
                    "figures": placed(section.charts)}
                   for section in brief.sections],
-        # Sections: 一 overview, 二 communities in need, then the dimensions.
-        scenario_number=3 + len(brief.sections),
+        # Sections: (一 上次会议以来,) overview, communities in need, the dimensions.
+        offset=0 if brief.follow_up is None else 1,
+        scenario_number=3 + len(brief.sections) + (0 if brief.follow_up is None else 1),
+        since=None if brief.follow_up is None else _follow_up_view(brief.follow_up),
         scenario=(None if brief.comparison is None
                   else _scenario_view(brief.comparison, placed(brief.scenario_charts))),
         plotly_js=plotly.offline.get_plotlyjs() if figures else "",

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from governance import exporting, presentation, scenarios
+from governance import exporting, meetings, presentation, scenarios
 from governance.brief import GAP_COLUMNS, Brief
 from governance.text import t
 
@@ -42,6 +42,9 @@ def _summary(brief: Brief) -> pd.DataFrame:
     ]
     rows += [(t("brief.headline.dimension", dimension=s.label),
               _share_cell(s.summary["met_share_pct"])) for s in brief.sections]
+    if brief.follow_up is not None:
+        rows += [(t("brief.since.title"), line)
+                 for line in meetings.summary_lines(brief.follow_up)]
     return pd.DataFrame(rows, columns=[t("brief.column.item"), t("brief.column.content")])
 
 
@@ -105,8 +108,12 @@ def _comparison_sheets(brief: Brief, comparison: scenarios.Comparison) -> dict[s
 
 
 def brief_sheets(brief: Brief) -> dict[str, pd.DataFrame]:
-    """The brief's tables, Chinese headers, one sheet each (for exporting.to_excel_bytes)."""
-    sheets = {
+    """The brief's tables, Chinese headers, one sheet each (for exporting.to_excel_bytes).
+    With a meeting on record the follow-up sheets come first, as in the brief."""
+    sheets: dict[str, pd.DataFrame] = {}
+    if brief.follow_up is not None:
+        sheets.update(meetings.export_sheets(brief.follow_up))
+    sheets |= {
         t("brief.sheet.summary"): _summary(brief),
         t("brief.sheet.dimensions"): _dimensions(brief),
         t("brief.sheet.indicators"): _indicators(brief),

@@ -91,6 +91,12 @@ class Parsed:
     plain_count: int = 0  # percent: valid values written without %
     plain_outside: int = 0  # percent: of those, how many lie outside [0, 1]
     defaults: int = 0  # enum: empty cells given the column default
+    # Per cell, for counting over distinct values (the engine path weights each
+    # distinct value by how often it occurs): percent plain values and those
+    # of them within [0, 1]; enum cells given the default.
+    plain_mask: pa.Array | None = None
+    inside_mask: pa.Array | None = None
+    default_mask: pa.Array | None = None
 
     @property
     def error_count(self) -> int:
@@ -328,6 +334,8 @@ def parse_percent(
         fraction_candidates=pc.and_(candidates, pc.is_null(errors)),
         plain_count=plain_count,
         plain_outside=plain_count - candidate_count,
+        plain_mask=_mask(plain),
+        inside_mask=_mask(candidates),
     )
 
 
@@ -483,13 +491,16 @@ def parse_enum(
     values = pc.take(codes, index)
     errors = _where(pc.and_(pc.is_valid(text), pc.is_null(index)), "bad_enum", _nulls(len(text)))
     defaults = 0
+    default_mask = None
     if default is not None:
         empty = pc.is_null(text)
         defaults = pc.sum(empty.cast(pa.int64())).as_py() or 0
         values = _where(empty, default, values)
+        default_mask = empty
     else:
         errors = _required(required, text, errors)
-    return Parsed(_keep(pc.is_null(errors), values), errors, defaults=defaults)
+    return Parsed(_keep(pc.is_null(errors), values), errors, defaults=defaults,
+                  default_mask=default_mask)
 
 
 def check_not_above(values: pa.Array, other: pa.Array) -> Parsed:
@@ -548,6 +559,15 @@ _DATE_KINDS = frozenset({"date", "datetime", "year_month"})
 
 def conversion_counts(column: Column, raw, parsed: Parsed) -> dict[str, int]:
     """How many of the column's accepted cells needed each conversion."""
+    return {
+        name: int(pc.sum(hits.cast(pa.int64())).as_py() or 0)
+        for name, hits in conversion_flags(column, raw, parsed).items()
+        if pc.any(hits).as_py()
+    }
+
+
+def conversion_flags(column: Column, raw, parsed: Parsed) -> dict[str, pa.Array]:
+    """Per conversion, which of the column's accepted cells needed it."""
     raw = _array(raw)
     accepted = _mask(pc.and_(pc.is_valid(raw), pc.is_null(parsed.errors)))
     checks: dict[str, pa.Array] = {}
@@ -563,12 +583,7 @@ def conversion_counts(column: Column, raw, parsed: Parsed) -> dict[str, int]:
             checks["wan"] = pc.match_substring(normal, "万")
     if column.kind in _DATE_KINDS:
         checks["chinese_date"] = pc.match_substring_regex(raw, "[年月日时]")
-    counts = {}
-    for name, hits in checks.items():
-        count = pc.sum(pc.and_(accepted, _mask(hits))).as_py() or 0
-        if count:
-            counts[name] = int(count)
-    return counts
+    return {name: pc.and_(accepted, _mask(hits)) for name, hits in checks.items()}
 
 
 def parse_column(column: Column, raw, *, scale: float = 1.0) -> Parsed:
@@ -608,3 +623,184 @@ def parse_column(column: Column, raw, *, scale: float = 1.0) -> Parsed:
         assert column.enum is not None
         return parse_enum(raw, column.enum, required=req, default=column.default)
     raise ValueError(f"unknown column kind {kind!r}")
+
+
+# -- the engine path: clean cells in SQL, the rest once per distinct value ---------
+#
+# A file read by the engine (staging) is parsed set-wise: a cell written in a
+# column's plain form (ASCII digits, an ISO date, a trimmed ASCII id) becomes
+# its value in SQL (`fast_sql`), every other cell once per distinct spelling
+# through the parsers above (`parse_distinct`), weighted by how often it
+# occurs. A plain form is taken in SQL only where the parsers above would give
+# the same value, no problem and no conversion, so both paths say the same.
+
+SQL_TYPES: dict[str, str] = {
+    "text": "varchar",
+    "enum": "varchar",
+    "int": "integer",
+    "year": "integer",
+    "number": "double",
+    "money": "double",
+    "percent": "double",
+    "date": "date",
+    "datetime": "timestamp_s",
+    "year_month": "date",
+}
+
+# RE2 patterns (constants of this module, never input). A regular expression
+# is faster in DuckDB than ltrim(x, characters) by an order of magnitude.
+_SQL_PRINTABLE = "'[!-~](?:[ -~]*[!-~])?'"  # ASCII, nothing to trim or normalise
+_SQL_SCIENTIFIC = "'[+-]?[0-9]+(\\.[0-9]+)?[eE][+-]?[0-9]+'"
+_SQL_INTEGER = "'-?[0-9]{1,10}'"
+_SQL_YEAR = "'[0-9]{4}'"
+_SQL_DECIMAL = "'-?[0-9]{1,15}(?:\\.[0-9]{1,15})?'"
+_SQL_UNSIGNED = "'[0-9]{1,15}(?:\\.[0-9]{1,15})?'"
+_SQL_CENTS = "'[0-9]{1,13}(?:\\.[0-9]{1,2})?'"
+_SQL_DATE = "'[12][0-9]{3}-[0-9]{2}-[0-9]{2}'"
+_SQL_DATETIME = (
+    "'[12][0-9]{3}-[0-9]{2}-[0-9]{2}(?: (?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?)?'"
+)
+_SQL_MONTH = "'[12][0-9]{3}-(?:0[1-9]|1[0-2])'"
+
+
+@dataclass(frozen=True)
+class FastSql:
+    value: str  # SQL: the cell's value when written in the plain form, else null
+    params: dict
+    candidate: str | None = None  # percent: SQL true where the value is a plain fraction
+
+
+def _between(expr: str, key: str, low: float | None, high: float | None) -> tuple[str, dict]:
+    parts, params = [], {}
+    if low is not None:
+        parts.append(expr + " >= $" + key + "_lo")
+        params[key + "_lo"] = float(low)
+    if high is not None:
+        parts.append(expr + " <= $" + key + "_hi")
+        params[key + "_hi"] = float(high)
+    return (" and ".join(parts) or "true"), params
+
+
+def fast_sql(column: Column, ref: str, key: str, scale: float = 1.0) -> FastSql | None:
+    """SQL for the column's plain form over the raw text `ref` (a quoted column
+    reference); `key` prefixes its parameter names. None: no plain form (enums
+    go through `parse_distinct`, a handful of spellings each)."""
+    kind = column.kind
+    if kind == "text":
+        plain = "regexp_full_match(" + ref + ", " + _SQL_PRINTABLE + ")"
+        if is_identifier(column):
+            # Only an id with an e can look like 1.23E+11.
+            plain += (
+                " and (not (contains(" + ref + ", 'e') or contains(" + ref + ", 'E'))"
+                " or not regexp_full_match(" + ref + ", " + _SQL_SCIENTIFIC + "))"
+            )
+        return FastSql("case when " + plain + " then " + ref + " end", {})
+    if kind in ("int", "year"):
+        low, high = column.minimum, column.maximum
+        low = INT_MINIMUM if low is None else max(low, INT_MINIMUM)
+        high = INT_MAXIMUM if high is None else min(high, INT_MAXIMUM)
+        value = "try_cast(" + ref + " as integer)"
+        pattern = _SQL_INTEGER if kind == "int" else _SQL_YEAR
+        bounds, params = _between(value, key, low, high)
+        plain = "regexp_full_match(" + ref + ", " + pattern + ") and " + bounds
+        return FastSql("case when " + plain + " then " + value + " end", params)
+    if kind in ("number", "money", "percent"):
+        value = "try_cast(" + ref + " as double)"
+        if kind == "money":
+            if scale != 1.0:
+                return None
+            # Non-negative with at most two decimals: the value read is already
+            # whole cents, as _cents would round it.
+            high = MONEY_MAXIMUM if column.maximum is None else min(column.maximum,
+                                                                    MONEY_MAXIMUM)
+            bounds, params = _between(value, key, column.minimum, high)
+            plain = "regexp_full_match(" + ref + ", " + _SQL_CENTS + ")"
+        elif kind == "percent":
+            low = 0 if column.minimum is None else column.minimum
+            high = 100 if column.maximum is None else column.maximum
+            bounds, params = _between(value, key, low, high)
+            fraction = value + " between 0 and 1"
+            bounds = "(" + fraction + " or (" + bounds + "))"
+            plain = "regexp_full_match(" + ref + ", " + _SQL_UNSIGNED + ")"
+            condition = plain + " and isfinite(" + value + ") and " + bounds
+            return FastSql(
+                "case when " + condition + " then " + value + " end",
+                params,
+                candidate="(" + condition + " and " + fraction + ")",
+            )
+        else:
+            bounds, params = _between(value, key, column.minimum, column.maximum)
+            plain = "regexp_full_match(" + ref + ", " + _SQL_DECIMAL + ")"
+        condition = plain + " and isfinite(" + value + ") and " + bounds
+        return FastSql("case when " + condition + " then " + value + " end", params)
+    if kind == "date":
+        return FastSql(
+            "case when regexp_full_match(" + ref + ", " + _SQL_DATE + ") then try_cast("
+            + ref + " as date) end", {}
+        )
+    if kind == "datetime":
+        return FastSql(
+            "case when regexp_full_match(" + ref + ", " + _SQL_DATETIME + ") then try_cast("
+            + ref + " as timestamp_s) end", {}
+        )
+    if kind == "year_month":
+        return FastSql(
+            "case when regexp_full_match(" + ref + ", " + _SQL_MONTH + ") then try_cast("
+            + ref + " || '-01' as date) end", {}
+        )
+    return None
+
+
+@dataclass
+class Distinct:
+    """A column's distinct spellings outside its plain form, parsed once each."""
+
+    table: pa.Table  # raw, value, error, detail, candidate
+    errors: int  # cells in error (weighted by occurrences)
+    plain: int = 0
+    plain_outside: int = 0
+    defaults: int = 0
+    conversions: dict[str, int] | None = None
+
+
+def parse_distinct(column: Column, raw: pa.Array, counts: pa.Array, *,
+                   scale: float = 1.0) -> Distinct:
+    """parse_column over distinct raw values; totals weighted by `counts`."""
+    raw = _array(raw)
+    weights = pc.cast(_array_any(counts), pa.int64())
+    parsed = parse_column(column, raw, scale=scale)
+
+    def weighted(mask: pa.Array | None) -> int:
+        if mask is None:
+            return 0
+        return int(pc.sum(pc.if_else(_mask(mask), weights, 0)).as_py() or 0)
+
+    n = len(raw)
+    details = parsed.details if parsed.details is not None else _nulls(n)
+    candidates = (
+        _mask(parsed.fraction_candidates) if parsed.fraction_candidates is not None
+        else pa.repeat(pa.scalar(False), n)
+    )
+    table = pa.table(
+        {"raw": raw, "value": parsed.values, "error": parsed.errors, "detail": details,
+         "candidate": candidates}
+    )
+    plain = weighted(parsed.plain_mask)
+    return Distinct(
+        table=table,
+        errors=weighted(pc.is_valid(parsed.errors)),
+        plain=plain,
+        plain_outside=plain - weighted(parsed.inside_mask),
+        defaults=weighted(parsed.default_mask),
+        conversions={
+            name: count
+            for name, hits in conversion_flags(column, raw, parsed).items()
+            if (count := weighted(hits))
+        },
+    )
+
+
+def _array_any(values) -> pa.Array:
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    return values

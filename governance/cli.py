@@ -17,13 +17,13 @@ GOVERNANCE_DEBUG=1). Never a traceback otherwise.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
 import re
 import sys
 import traceback
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import TextIO
@@ -35,14 +35,18 @@ from governance import (
     backup,
     boundaries,
     cli_users,
+    cluster,
     coords,
     db,
     importer,
     indicators,
+    publish,
     sample,
     sample_rows,
+    state_store,
 )
 from governance.contract import TABLES
+from governance.spark import cli as spark_cli
 from governance.text import t
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_FAULT = 0, 1, 2, 3
@@ -81,6 +85,23 @@ def _open_db(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+@contextlib.contextmanager
+def _importing(path: str):
+    """The working database for an import, under the import lock shared with
+    every app process; what it changes is published when publishing is on
+    (governance/publish.py)."""
+    db_path = db.resolve_db_path(path)
+    try:
+        with publish.importing(db_path, prepare=backup.recover) as conn:
+            yield conn
+    except state_store.LockTimeout as exc:
+        raise UsageError(t("cli.import_lock_busy")) from exc
+    except duckdb.IOException as exc:
+        if db.is_lock_error(exc):
+            raise UsageError(t("error.db_locked", path=str(db_path))) from exc
+        raise
+
+
 def _print_report(report: importer.ImportReport, out: TextIO) -> None:
     for note in report.notes:
         print("· " + note, file=out)
@@ -90,15 +111,12 @@ def _print_report(report: importer.ImportReport, out: TextIO) -> None:
 
 def _cmd_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = _existing_file(args.file)
-    conn = _open_db(args.db)
-    try:
+    with _importing(args.db) as conn:
         result = importer.import_file(
             conn,
             importer.SourceFile(path, args.table, coordinate_system=args.coords),
             applied_by=args.by or getpass.getuser(),
         )
-    finally:
-        conn.close()
     return _finish(result, TABLES[args.table].label, out, err)
 
 
@@ -151,29 +169,22 @@ def _operator(args: argparse.Namespace) -> auth.User:
 
 def _cmd_boundaries(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = _existing_file(args.file)
-    conn = _open_db(args.db)
-    try:
+    with _importing(args.db) as conn:
         result = boundaries.import_boundaries(
             conn, path, user=_operator(args), coordinate_system=args.coords
         )
-    finally:
-        conn.close()
     return _finish(result, t("boundaries.label"), out, err)
 
 
 def _cmd_indicators(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    conn = _open_db(args.db, read_only=True)
-    try:
-        period = indicators.default_period(conn)
-        if args.year is not None:
-            period = replace(period, year=args.year)
-        if args.month_from:
-            period = replace(period, month_from=_parse_month(args.month_from))
-        if args.month_to:
-            period = replace(period, month_to=_parse_month(args.month_to))
-        frame = indicators.indicators_long(conn, period)
-    finally:
-        conn.close()
+    # The same engine code on either: Spark runs the translated query files.
+    with spark_cli.any_connection(args) as conn:
+        frame = indicators.indicators_long(conn, spark_cli.period_for(conn, args))
+    if args.format == "parquet":
+        if not args.out:
+            raise UsageError(t("spark.cli.parquet_needs_out"))
+        frame.to_parquet(args.out, index=False)
+        return EXIT_OK
     if args.format == "json":
         records = [
             {k: (None if v != v else v) for k, v in row.items()}  # NaN → null
@@ -204,8 +215,7 @@ def _cmd_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_clear_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    conn = _open_db(args.db)
-    try:
+    with _importing(args.db) as conn:
         cur = conn.cursor()
         try:
             present = sample_rows.count(cur)
@@ -220,8 +230,6 @@ def _cmd_clear_sample(args: argparse.Namespace, out: TextIO, err: TextIO) -> int
         removed = sample_rows.clear(conn, _operator(args))
         print(t("sample.clear.done", tables=removed.describe()), file=out)
         return EXIT_OK
-    finally:
-        conn.close()
 
 
 def _size_text(size: int) -> str:
@@ -279,9 +287,15 @@ def _cmd_restore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(t("cli.restore.cancelled"), file=out)
         return EXIT_REFUSED
     try:
-        result = backup.restore(db_path, source)
+        # No import may open the database meanwhile; a cluster then reads the result.
+        with publish.store_for(db_path).import_lock(publish.IMPORT_LOCK_TIMEOUT_S):
+            result = backup.restore(db_path, source)
+        if publish.is_enabled(db_path):
+            publish.ensure_published(db_path)
     except backup.DatabaseBusy as exc:
         raise UsageError(str(exc)) from exc
+    except state_store.LockTimeout as exc:
+        raise UsageError(t("cli.import_lock_busy")) from exc
     except backup.NotABackup as exc:
         print(str(exc), file=err)
         return EXIT_REFUSED
@@ -309,6 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     cli_users.add_commands(commands)
+    spark_cli.add_commands(commands, spark_cli.Host(UsageError, _open_db, _importing, _parse_month))
+    cluster.add_command(commands)
     table_choices = sorted(TABLES)
 
     cmd = commands.add_parser("import", help=t("cli.help.import"))
@@ -334,11 +350,12 @@ def build_parser() -> argparse.ArgumentParser:
     cmd.set_defaults(handler=_cmd_boundaries)
 
     cmd = commands.add_parser("indicators", help=t("cli.help.indicators"))
-    cmd.add_argument("--db", required=True)
+    cmd.add_argument("--db")
+    spark_cli.add_engine_options(cmd)
     cmd.add_argument("--year", type=int, help=t("cli.help.year"))
     cmd.add_argument("--from", dest="month_from", help=t("cli.help.from"))
     cmd.add_argument("--to", dest="month_to", help=t("cli.help.to"))
-    cmd.add_argument("--format", choices=("csv", "json"), default="csv")
+    cmd.add_argument("--format", choices=("csv", "json", "parquet"), default="csv")
     cmd.add_argument("--out", help=t("cli.help.out"))
     cmd.set_defaults(handler=_cmd_indicators)
 
@@ -375,7 +392,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout, err: TextIO = 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args, out, err)
-    except UsageError as exc:
+    except (UsageError, state_store.ConfigError) as exc:
         print(str(exc), file=err)
         return EXIT_USAGE
     except Exception:  # noqa: BLE001 — a message, never a traceback, unless debugging

@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import threading
+import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -263,10 +264,16 @@ def data_version(conn: duckdb.DuckDBPyConnection) -> int:
     return int(value or 0)
 
 
+DATA_UID_KEY = "data_uid"
+
+
 def bump_data_version(cur: duckdb.DuckDBPyConnection) -> int:
     """Inside the caller's transaction."""
     version = int(get_meta(cur, "data_version") or 0) + 1
     set_meta(cur, "data_version", str(version))
+    # A restore brings an older version number back and imports then count up
+    # through numbers already used: the uid tells those versions apart (meetings.py).
+    set_meta(cur, DATA_UID_KEY, uuid.uuid4().hex)
     return version
 
 

@@ -62,11 +62,52 @@ def has_nul_byte(path: Path) -> bool:
 
 
 @dataclass(frozen=True)
+class LineEnds:
+    """How a file's lines end, counted on its bytes (0x0A and 0x0D never occur
+    inside a multi-byte UTF-8 or GB18030 character): lets the engine read the
+    lines and the import still number them as the csv module does."""
+
+    lf: int = 0  # LF bytes, those of CRLF included
+    cr: int = 0  # CR bytes, those of CRLF included
+    crlf: int = 0
+    last_byte: int | None = None
+
+    def add(self, block: bytes) -> LineEnds:
+        if not block:
+            return self
+        joined = 1 if self.last_byte == 0x0D and block[0] == 0x0A else 0
+        cr = block.count(b"\r")
+        crlf = block.count(b"\r\n") if cr else 0  # a two-byte count is the slow one
+        return LineEnds(
+            self.lf + block.count(b"\n"), self.cr + cr, self.crlf + crlf + joined, block[-1],
+        )
+
+    @property
+    def newline(self) -> str | None:
+        """LF or CRLF when every line ends the same way, else None (a lone CR,
+        or both kinds: the engine's reader and the csv module could then
+        disagree on where a line ends)."""
+        if self.cr == 0:
+            return "\n"
+        if self.cr == self.crlf == self.lf:
+            return "\r\n"
+        return None
+
+    @property
+    def lines(self) -> int:
+        """Physical lines as the csv module counts them (uniform endings)."""
+        if self.last_byte is None:
+            return 0
+        return self.lf + (0 if self.last_byte == 0x0A else 1)
+
+
+@dataclass(frozen=True)
 class Inspection:
     encoding: str  # "utf-8-sig" or "gb18030"; also right for BOM-less UTF-8
     sha256: str
     size: int
     empty: bool  # no characters at all once decoded (a BOM alone counts as empty)
+    line_ends: LineEnds = LineEnds()
 
 
 def sha256_of(path: Path) -> str:
@@ -77,14 +118,21 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _try_decode(path: Path, encoding: str, digest: hashlib._Hash | None) -> tuple[bool, bool]:
-    """(decodes strictly, has any character). Updates digest if given (full read)."""
+def _try_decode(
+    path: Path, encoding: str, digest: hashlib._Hash | None, ends: list[LineEnds] | None = None
+) -> tuple[bool, bool]:
+    """(decodes strictly, has any character). Updates digest if given (full read);
+    ends[0] becomes the file's line endings when given."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     any_text = False
+    counted = LineEnds()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(BLOCK_SIZE), b""):
             if digest is not None:
                 digest.update(block)
+            if ends is not None:
+                counted = counted.add(block)
+                ends[:] = [counted]
             try:
                 text = decoder.decode(block, final=False)
             except UnicodeDecodeError:
@@ -110,14 +158,15 @@ def inspect(path: Path) -> Inspection:
     if head.startswith(_WIDE_BOMS) and not head.startswith(codecs.BOM_UTF8):
         raise DecodeError(path.name, WIDE_ENCODING)
     digest = hashlib.sha256()
-    ok, any_text = _try_decode(path, CASCADE[0], digest)
+    ends: list[LineEnds] = [LineEnds()]
+    ok, any_text = _try_decode(path, CASCADE[0], digest, ends)
     sha = digest.hexdigest()
     if ok:
-        return Inspection(CASCADE[0], sha, size, not any_text)
+        return Inspection(CASCADE[0], sha, size, not any_text, ends[0])
     for encoding in CASCADE[1:]:
-        ok, any_text = _try_decode(path, encoding, None)
+        ok, any_text = _try_decode(path, encoding, None, ends)
         if ok:
-            return Inspection(encoding, sha, size, not any_text)
+            return Inspection(encoding, sha, size, not any_text, ends[0])
     raise DecodeError(path.name, NUL_BYTES if has_nul_byte(path) else UNDECODABLE)
 
 

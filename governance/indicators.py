@@ -370,7 +370,9 @@ def _frame(values: pa.Table | pd.DataFrame) -> pd.DataFrame:
 
 def _ordered_ids(ids: Iterable[str]) -> list[str]:
     order = {indicator_id: i for i, indicator_id in enumerate(indicator_order())}
-    return sorted(set(ids), key=lambda i: (order.get(i, len(order)), i))
+    # A column's distinct values first: a province's long table has 460,000 rows.
+    distinct = ids.unique() if isinstance(ids, pd.Series) else ids
+    return sorted(set(distinct), key=lambda i: (order.get(i, len(order)), i))
 
 
 def _share_pct(good: pd.Series, rated: pd.Series) -> pd.Series:

@@ -39,6 +39,12 @@ from governance.text import t
 
 # About 300 bytes of JSON per point: 8,000 cells keep a map under ~3 MB.
 MAX_POINTS = 8_000
+# A city (5,000 communities) or a province (20,000) drawn shape by shape is
+# tens of MB of polygons: past this many the communities are drawn as cells
+# (a dot per cell, coloured by the cell's share), and past MAX_FACILITY_MARKS
+# the facilities too (the focus type only, counted per cell).
+MAX_SHAPES = 1_500
+MAX_FACILITY_MARKS = 3_000
 EARTH_M_PER_DEG = 111_195.0
 EARTH_CIRCUMFERENCE_M = EARTH_M_PER_DEG * 360
 WORLD_PX = 512  # deck.gl's Web Mercator world at zoom 0
@@ -583,6 +589,81 @@ def aggregate_points(points: pd.DataFrame, max_points: int = MAX_POINTS) -> pd.D
     )
 
 
+def cell_keys(lons: np.ndarray, lats: np.ndarray, max_cells: int,
+              start_m: float = 50.0) -> tuple[np.ndarray, np.ndarray, float]:
+    """Square cells (x, y keys per point) grown by half each time until at most
+    `max_cells` hold a point; with the cell's side in metres."""
+    lat0 = float(np.nanmean(lats)) if len(lats) else 0.0
+    cell_m = start_m
+    while True:
+        cell_lat = cell_m / EARTH_M_PER_DEG
+        cell_lon = cell_m / (EARTH_M_PER_DEG * max(math.cos(math.radians(lat0)), 0.01))
+        cx = np.floor(lons / cell_lon).astype(np.int64)
+        cy = np.floor(lats / cell_lat).astype(np.int64)
+        if len(np.unique(cx * 4_000_003 + cy)) <= max_cells:
+            return cx, cy, cell_m
+        cell_m *= 1.5
+
+
+def community_cells(shapes: pd.DataFrame, coverage: pd.DataFrame | None = None,
+                    max_cells: int = MAX_SHAPES) -> pd.DataFrame:
+    """Communities summed into cells (by the centre of their outline): lon,
+    lat (mean centre), communities, cell_m and, with `coverage`
+    (community_id, households, covered_households), the cell's households,
+    covered households and coverage_pct."""
+    centres = community_anchors(shapes)[["community_id", "lon", "lat"]]
+    if coverage is not None:
+        centres = centres.merge(
+            coverage[["community_id", "households", "covered_households"]],
+            on="community_id", how="left")
+    cx, cy, cell_m = cell_keys(centres["lon"].to_numpy(float), centres["lat"].to_numpy(float),
+                               max_cells)
+    frame = centres.assign(cx=cx, cy=cy, communities=1)
+    sums = {"lon": "mean", "lat": "mean", "communities": "sum"}
+    if coverage is not None:
+        sums |= {"households": lambda v: v.sum(min_count=1),
+                 "covered_households": lambda v: v.sum(min_count=1)}
+    cells = frame.groupby(["cx", "cy"], sort=False).agg(sums).reset_index(drop=True)
+    if coverage is not None:
+        households = cells["households"].astype(float)
+        cells["coverage_pct"] = (cells["covered_households"].astype(float)
+                                 / households.where(households > 0) * 100)
+    return cells.assign(cell_m=cell_m)
+
+
+def community_cells_layer_data(shapes: pd.DataFrame, coverage: pd.DataFrame) -> pd.DataFrame:
+    """The coverage map's communities when there are more than MAX_SHAPES:
+    one dot per cell, coloured by the cell's coverage, with a tooltip."""
+    cells = community_cells(shapes, coverage)
+    pcts = [None if p != p else float(p) for p in cells["coverage_pct"]]
+    return pd.DataFrame({
+        "lon": cells["lon"].round(6), "lat": cells["lat"].round(6),
+        "fill": [coverage_fill(p) for p in pcts], "line": [coverage_line(p) for p in pcts],
+        "radius": (cells["cell_m"] * 0.45).round(1),
+        "tooltip": [t("map.tooltip.community_cell", communities=f"{int(n):,}",
+                      households=_count(h), covered=_count(c),
+                      pct="—" if p is None else f"{p:.1f}%")
+                    for n, h, c, p in zip(cells["communities"], cells["households"],
+                                          cells["covered_households"], pcts, strict=True)],
+    })
+
+
+def _community_cells_layer(data: pd.DataFrame, fill="fill", line="line") -> pdk.Layer:
+    return pdk.Layer(
+        "ScatterplotLayer", data, id="communities", get_position=["lon", "lat"],
+        get_fill_color=fill, get_line_color=line, get_radius="radius",
+        radius_units="'meters'", radius_min_pixels=2, stroked=True,
+        line_width_min_pixels=1, pickable=True,
+    )
+
+
+def _cells_group(communities: int) -> tuple[LegendGroup, ...]:
+    if communities <= MAX_SHAPES:
+        return ()
+    return (LegendGroup(t("map.legend.cells"), note=t(
+        "map.legend.cells.note", communities=f"{communities:,}")),)
+
+
 def _basis(points: pd.DataFrame) -> pd.Series:
     return points["basis"] if "basis" in points else pd.Series("residences", index=points.index)
 
@@ -626,8 +707,11 @@ def shapes_layer_data(
 
 
 def facilities_layer_data(facilities: pd.DataFrame, focus_type: str | None = None) -> pd.DataFrame:
-    """One row per located facility; the focus type last (drawn on top) and larger."""
+    """One row per located facility; the focus type last (drawn on top) and larger.
+    More than MAX_FACILITY_MARKS: the focus type's only, one mark per cell."""
     located = facilities.dropna(subset=["lon", "lat"])
+    if len(located) > MAX_FACILITY_MARKS:
+        return facility_cells_layer_data(located, focus_type)
     if focus_type is not None:
         located = located.assign(_focus=located["facility_type"] == focus_type)
         located = located.sort_values("_focus", kind="stable")
@@ -647,6 +731,33 @@ def facilities_layer_data(facilities: pd.DataFrame, focus_type: str | None = Non
     return pd.DataFrame({"lon": located["lon"].round(6), "lat": located["lat"].round(6),
                          "fill": colours, "radius": radii, "line": lines, "line_width": widths,
                          "tooltip": tooltips})
+
+
+def facility_cells_layer_data(located: pd.DataFrame, focus_type: str | None) -> pd.DataFrame:
+    """Facilities of the focus type (all types when there is none) counted per
+    cell, in the focus type's colour, larger where there are more."""
+    shown = located if focus_type is None else located[located["facility_type"] == focus_type]
+    columns = ["lon", "lat", "fill", "radius", "line", "line_width", "tooltip"]
+    if shown.empty:
+        return pd.DataFrame(columns=columns)
+    cx, cy, _ = cell_keys(shown["lon"].to_numpy(float), shown["lat"].to_numpy(float),
+                          MAX_FACILITY_MARKS)
+    in_use = (shown["status"] == "in_use").astype(int)
+    cells = pd.DataFrame({"cx": cx, "cy": cy, "lon": shown["lon"].to_numpy(float),
+                          "lat": shown["lat"].to_numpy(float), "n": 1,
+                          "in_use": in_use.to_numpy()}).groupby(["cx", "cy"], sort=False).agg(
+        lon=("lon", "mean"), lat=("lat", "mean"), n=("n", "sum"), in_use=("in_use", "sum"))
+    base = FACILITY_COLOURS.get(focus_type or "other", FACILITY_COLOURS["other"])
+    label = FACILITY_TYPE.label_of(focus_type) if focus_type else t("map.legend.facilities")
+    return pd.DataFrame({
+        "lon": cells["lon"].round(6).to_numpy(), "lat": cells["lat"].round(6).to_numpy(),
+        "fill": [base + [IN_USE_ALPHA]] * len(cells),
+        "radius": (FOCUS_RADIUS_PX + np.sqrt(cells["n"].to_numpy()) - 1).round(1),
+        "line": [FOCUS_LINE] * len(cells), "line_width": [2] * len(cells),
+        "tooltip": [t("map.tooltip.facility_cell", n=f"{int(n):,}", type=_plain(label),
+                      in_use=f"{int(u):,}") for n, u in zip(cells["n"], cells["in_use"],
+                                                           strict=True)],
+    })
 
 
 def _point_tooltips(points: pd.DataFrame, key: str) -> list[str]:
@@ -813,12 +924,16 @@ def coverage_figure(
     residences = points[basis != "centroids"]
     centroids = points[basis == "centroids"]
     by_basis = community_basis(points)
-    layers = [
-        pdk.Layer(
+    if len(shapes) > MAX_SHAPES:
+        community_layer = _community_cells_layer(community_cells_layer_data(shapes, coverage))
+    else:
+        community_layer = pdk.Layer(
             "PolygonLayer", shapes_layer_data(shapes, coverage, by_basis), id="communities",
             get_polygon="polygon", get_fill_color="fill", get_line_color="line",
             line_width_min_pixels=2, stroked=True, filled=True, pickable=True,
-        ),
+        )
+    layers = [
+        community_layer,
         pdk.Layer(
             "ScatterplotLayer", points_layer_data(residences), id="residences",
             get_position=["lon", "lat"], get_fill_color="fill", get_radius="radius",
@@ -861,7 +976,10 @@ def coverage_figure(
     layers += _scale_layers(path, label)
 
     legend = coverage_legend(coverage, facilities, points, focus_type, has_proposals)
-    legend += _labels_group(len(labels), len(anchors))
+    legend += _cells_group(len(shapes)) + _labels_group(len(labels), len(anchors))
+    if facilities[["lon", "lat"]].notna().all(axis=1).sum() > MAX_FACILITY_MARKS:
+        legend += (LegendGroup(t("map.legend.facilities"), note=t(
+            "map.legend.facility_cells", max=f"{MAX_FACILITY_MARKS:,}")),)
     return MapFigure(_deck(layers, frame), legend, frame, len(labels), len(anchors))
 
 
@@ -925,6 +1043,37 @@ def incident_cells_layer_data(cells: pd.DataFrame, cell_m: float) -> pd.DataFram
     })
 
 
+def coarser_incident_cells(cells: pd.DataFrame, cell_m: float,
+                           max_cells: int = MAX_POINTS) -> tuple[pd.DataFrame, float]:
+    """The map cells as they are, or merged into cells a whole number of times
+    larger until at most `max_cells` remain (a province at 100 m): counts
+    summed, each merged cell at its incident-weighted centre, its top category
+    that of its busiest cell."""
+    if len(cells) <= max_cells:
+        return cells, cell_m
+    lons = cells["cell_lon"].to_numpy(float)
+    lats = cells["cell_lat"].to_numpy(float)
+    factor = 2
+    while True:
+        cx, cy, size_m = cell_keys(lons, lats, 10**12, start_m=cell_m * factor)
+        if len(np.unique(cx * 4_000_003 + cy)) <= max_cells:
+            break
+        factor *= 2
+    weight = cells["incidents"].to_numpy(float)
+    frame = cells.assign(_cx=cx, _cy=cy, _wlon=lons * weight, _wlat=lats * weight, _w=weight)
+    busiest = frame.sort_values("incidents", ascending=False, kind="stable").drop_duplicates(
+        ["_cx", "_cy"])[["_cx", "_cy", "top_category"]]
+    merged = frame.groupby(["_cx", "_cy"], sort=False).agg(
+        incidents=("incidents", "sum"), open_incidents=("open_incidents", "sum"),
+        major_incidents=("major_incidents", "sum"), _wlon=("_wlon", "sum"),
+        _wlat=("_wlat", "sum"), _w=("_w", "sum")).reset_index()
+    merged = merged.merge(busiest, on=["_cx", "_cy"], how="left")
+    weight = merged["_w"].where(merged["_w"] > 0)
+    merged["cell_lon"] = (merged["_wlon"] / weight).fillna(0.0)
+    merged["cell_lat"] = (merged["_wlat"] / weight).fillna(0.0)
+    return merged.drop(columns=["_cx", "_cy", "_wlon", "_wlat", "_w"]), size_m
+
+
 def incident_legend(cells: pd.DataFrame, shapes: pd.DataFrame) -> tuple[LegendGroup, ...]:
     items = (
         LegendItem(t("map.legend.incidents.resolved"), tuple(_open_share_colour(0.0)), "dot"),
@@ -949,16 +1098,26 @@ def incident_figure(
     communities' names, a scale bar and a legend. `shapes` may carry
     community_name for the labels and shape tooltips."""
     names = shapes["community_name"] if "community_name" in shapes else shapes["community_id"]
-    polygon_data = pd.DataFrame({
-        "polygon": [rings[0] for rings in shapes["rings"]],
-        "tooltip": [_plain(name) for name in names],
-    })
-    layers = [
-        pdk.Layer(
-            "PolygonLayer", polygon_data, id="communities", get_polygon="polygon",
+    if len(shapes) > MAX_SHAPES:
+        areas = community_cells(shapes)
+        community_layer = _community_cells_layer(pd.DataFrame({
+            "lon": areas["lon"].round(6), "lat": areas["lat"].round(6),
+            "radius": (areas["cell_m"] * 0.45).round(1),
+            "tooltip": [t("map.tooltip.community_count", communities=f"{int(n):,}")
+                        for n in areas["communities"]],
+        }), fill=INCIDENT_SHAPE_FILL, line=SHAPE_LINE)
+    else:
+        community_layer = pdk.Layer(
+            "PolygonLayer", pd.DataFrame({
+                "polygon": [rings[0] for rings in shapes["rings"]],
+                "tooltip": [_plain(name) for name in names],
+            }), id="communities", get_polygon="polygon",
             get_fill_color=INCIDENT_SHAPE_FILL, get_line_color=SHAPE_LINE,
             line_width_min_pixels=1.5, stroked=True, filled=True, pickable=True,
-        ),
+        )
+    cells, cell_m = coarser_incident_cells(cells, cell_m)
+    layers = [
+        community_layer,
         pdk.Layer(
             "ScatterplotLayer", incident_cells_layer_data(cells, cell_m), id="incident_cells",
             get_position=["lon", "lat"], get_fill_color="fill", get_radius="radius",
@@ -978,7 +1137,8 @@ def incident_figure(
     labels = place_labels(anchors, frame, obstacles=(scale_box_px(frame, path),))
     layers.append(_label_layer(labels))
     layers += _scale_layers(path, label)
-    legend = incident_legend(cells, shapes) + _labels_group(len(labels), len(anchors))
+    legend = (incident_legend(cells, shapes) + _cells_group(len(shapes))
+              + _labels_group(len(labels), len(anchors)))
     return MapFigure(_deck(layers, frame), legend, frame, len(labels), len(anchors))
 
 

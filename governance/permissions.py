@@ -30,5 +30,15 @@ def may_clear_sample(user: User) -> bool:
     return user.is_admin
 
 
+def may_save_meetings(user: User) -> bool:
+    """A meeting on record is the bureau's: administrators and district leaders."""
+    return user.can_edit_scenarios
+
+
+def may_delete_meeting(user: User) -> bool:
+    """A meeting on record (and the data version it keeps): administrators only."""
+    return user.is_admin
+
+
 class NotPermitted(PermissionError):
     """An action the account may not take; str() is the Chinese message."""

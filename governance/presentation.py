@@ -11,6 +11,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -26,6 +27,7 @@ from governance.contract import (
     INCIDENT_CATEGORY,
     TABLES,
 )
+from governance.indicators import Period
 from governance.text import t
 
 # How `with_labels` turns one column's codes into words.
@@ -235,6 +237,17 @@ def with_labels(frame: pd.DataFrame, labellers: Mapping[str, Labeller]) -> pd.Da
 def with_type_labels(frame: pd.DataFrame) -> pd.DataFrame:
     """community_type codes replaced by their Chinese labels, for display."""
     return with_labels(frame, {"community_type": COMMUNITY_TYPE.label_of})
+
+
+def describe_period(period: Period) -> str:
+    """The funding year and safety months a view reads, in words (brief, meetings)."""
+    missing = t("filter.no_data")
+
+    def month(value: date | None) -> str:
+        return value.strftime("%Y-%m") if value else missing
+
+    return t("brief.period", year=period.year or missing, month_from=month(period.month_from),
+             month_to=month(period.month_to))
 
 
 def status_word(status: object) -> str:
@@ -742,3 +755,51 @@ def scenario_met_bar(totals: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_xaxes(**count_axis(_largest(rows["met_baseline"], rows["met_scenario"])))
     return _layout(fig, t("brief.chart.scenario"), height=max(240, 56 * len(rows) + 100))
+
+
+# ---------------------------------------------------------------------------
+# Long tables: the rows a person can read, the download carries the rest.
+
+# Rows drawn at once. A page of the community × indicator matrix is then at
+# most ~200 × 60 cells: its status colours (a pandas Styler, which refuses
+# more than 262,144 cells and slows long before) and the grid stay small at a
+# city (5,000 communities) or a province (20,000).
+PAGE_ROWS = 200
+
+
+def worst_first(matrix: pd.DataFrame) -> pd.DataFrame:
+    """A community matrix with the communities failing the most standards
+    first (then fewest met, then by street and code), for paging a long one."""
+    keys = [c for c in ("not_met_count", "met_share_pct", "street", "community_id")
+            if c in matrix.columns]
+    ascending = [c not in ("not_met_count",) for c in keys]
+    return matrix.sort_values(keys, ascending=ascending, kind="stable",
+                              na_position="last").reset_index(drop=True)
+
+
+def search_rows(frame: pd.DataFrame, query: str, columns: list[str] | None = None,
+                ) -> pd.DataFrame:
+    """The rows of `frame` where any text column (or `columns`) contains
+    `query` (case-insensitive, literal); all rows for a blank query."""
+    query = (query or "").strip()
+    if not query or frame.empty:
+        return frame
+    names = columns if columns is not None else [
+        name for name, dtype in frame.dtypes.items()
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)]
+    hits = pd.Series(False, index=frame.index)
+    for name in names:
+        if name in frame.columns:
+            hits |= frame[name].astype("string").str.contains(
+                query, case=False, regex=False, na=False)
+    return frame[hits]
+
+
+def page_count(rows: int, page_rows: int = PAGE_ROWS) -> int:
+    return max(1, math.ceil(rows / page_rows))
+
+
+def page_of(frame: pd.DataFrame, page: int, page_rows: int = PAGE_ROWS) -> pd.DataFrame:
+    """Rows of page `page` (1-based, clamped to the pages there are)."""
+    page = min(max(1, int(page)), page_count(len(frame), page_rows))
+    return frame.iloc[(page - 1) * page_rows: page * page_rows]

@@ -1,5 +1,7 @@
 """Named what-if scenarios: thresholds and settings that differ from the policy
-defaults, saved in the database, and their comparison with the baseline.
+defaults, saved in the state store (governance/state_store.py: the accounts
+file by default, PostgreSQL when configured, so every app process sees the
+same ones), and their comparison with the baseline.
 
 The baseline is `Standards.default()` (catalogue.toml, every value with its
 policy source). It is never stored and cannot be overwritten: a scenario only
@@ -10,18 +12,27 @@ the data version; caches key on the scenario itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+import threading
+import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Union
 
 import duckdb
 import numpy as np
 import pandas as pd
 
-from governance import db, funding, indicators, permissions, presentation
-from governance.auth import User
+from governance import (
+    db,
+    funding,
+    indicators,
+    permissions,
+    presentation,
+    publish,
+    state_store,
+)
+from governance.auth import User, accounts_path
 from governance.catalogue import Standards, load_catalogue
 from governance.clock import local_time
 from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
@@ -29,6 +40,16 @@ from governance.text import has_text, t
 
 NAME_MAX = 40
 SCENARIO_VERSION_KEY = "scenario_version"
+# Set in the state store once DuckDB's old scenarios table has been copied over.
+MIGRATED_KEY = "scenarios_migrated_from_duckdb"
+
+# Where scenarios are read and written: a DuckDB connection (its database's
+# state store) or a state store itself.
+StateSource = Union[duckdb.DuckDBPyConnection, state_store.StateStore]  # noqa: UP007
+
+_MEMORY_STORES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MEMORY_LOCK = threading.Lock()
+_MIGRATED: set[tuple[str, str]] = set()
 # Settings a scenario may change from the editor (lists such as the basic
 # facility types are edited elsewhere, if at all).
 EDITABLE_SETTING_TYPES = (int, float)
@@ -166,113 +187,169 @@ def _same(a: float | None, b: float | None) -> bool:
 # Storage
 
 
-def _valid_name(name: str | None) -> str:
+def valid_name(name: str | None, limit: int, error: type[ValueError], kind: str) -> str:
+    """`name` stripped, or `error` with the Chinese `<kind>.error.empty_name`
+    or `<kind>.error.long_name` (saved scenarios, meetings)."""
     text = (name or "").strip()
     if not text:
-        raise ScenarioError(t("scenario.error.empty_name"))
-    if len(text) > NAME_MAX:
-        raise ScenarioError(t("scenario.error.long_name", limit=NAME_MAX))
+        raise error(t(f"{kind}.error.empty_name"))
+    if len(text) > limit:
+        raise error(t(f"{kind}.error.long_name", limit=limit))
+    return text
+
+
+def scenario_label(scenario: Scenario) -> str:
+    """How a brief or a meeting record names the standards it used."""
+    if scenario.is_baseline:
+        return t("brief.scenario.baseline")
+    return t("brief.scenario.named", name=scenario.name or t("brief.scenario.unnamed"))
+
+
+def _valid_name(name: str | None) -> str:
+    text = valid_name(name, NAME_MAX, ScenarioError, "scenario")
     if text == t("scenario.baseline"):
         raise ScenarioError(t("scenario.error.baseline_name"))
     return text
 
 
-def list_scenarios(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """queries/saved_scenarios.sql: name, saved_at (local time), saved_by, changes (count)."""
-    saved = db.run_query(conn, "saved_scenarios").to_pandas()
+def _state(conn: StateSource) -> state_store.StateStore:
+    """The state store that holds the scenarios of conn's database.
+
+    A StateStore is used as it is. For a DuckDB connection: the store of its
+    working database (a published snapshot's, when conn reads one:
+    publish.working_database), or for an in-memory database a private
+    in-memory store that lives as long as the connection. The first time in
+    this process, scenarios an older version kept in DuckDB are copied over
+    (_migrate)."""
+    if isinstance(conn, state_store.StateStore):
+        return conn
+    path = db.database_path(conn)
+    if path is None:
+        with _MEMORY_LOCK:
+            store = _MEMORY_STORES.get(conn)
+            if store is None:
+                store = _MEMORY_STORES[conn] = state_store.MemoryStore()
+    else:
+        working = publish.working_database(path)
+        store = state_store.open_store(accounts_path(working))
+    _migrate(conn, store)
+    return store
+
+
+def _migrate(conn: duckdb.DuckDBPyConnection, store: state_store.StateStore) -> None:
+    """Copy the scenarios an older version saved in DuckDB into the state
+    store, once per store: a name already in the store keeps the store's
+    version. The DuckDB rows stay (a backup restored later still has them)."""
+    key = (store.key, str(db.database_path(conn)))
+    if key in _MIGRATED:
+        return
+    cur = conn.cursor()
+    try:
+        with db.COMMIT_GATE.reading():
+            rows = cur.execute(db.read_sql("scenarios_to_migrate")).fetchall()
+    finally:
+        cur.close()
+    with store.write() as state:
+        done = state.execute("select value from settings where key = ?",
+                             (MIGRATED_KEY,)).fetchone()
+        if done is None:
+            for name, payload, changes, saved_at, saved_by in rows:
+                state.execute(
+                    "insert into scenarios (name, payload_json, changes, saved_at, saved_by)"
+                    " values (?, ?, ?, ?, ?) on conflict (name) do nothing",
+                    (name, payload, int(changes), _iso(saved_at), saved_by))
+            state.execute("insert into settings (key, value) values (?, ?)"
+                          " on conflict (key) do nothing", (MIGRATED_KEY, str(len(rows))))
+            if rows:
+                _bump_version(state)
+    _MIGRATED.add(key)
+
+
+def _iso(moment: datetime | str) -> str:
+    if isinstance(moment, datetime):
+        return moment.isoformat(timespec="seconds")
+    return str(moment)
+
+
+def list_scenarios(conn: StateSource) -> pd.DataFrame:
+    """name, saved_at (local time), saved_by, changes (count); newest first."""
+    columns = ["name", "saved_at", "saved_by", "changes"]
+    with _state(conn).connect() as state:
+        rows = state.execute(
+            "select name, saved_at, saved_by, changes from scenarios"
+            " order by saved_at desc, name").fetchall()
+    saved = pd.DataFrame(rows, columns=columns)
     saved["saved_at"] = local_time(saved["saved_at"])
+    saved["changes"] = saved["changes"].astype("int64")
     return saved
 
 
-def load_scenario(conn: duckdb.DuckDBPyConnection, name: str) -> Scenario | None:
-    cur = conn.cursor()
-    try:
-        row = cur.execute(db.read_sql("scenario_get"), {"name": name}).fetchone()
-    finally:
-        cur.close()
+def load_scenario(conn: StateSource, name: str) -> Scenario | None:
+    with _state(conn).connect() as state:
+        row = state.execute("select payload_json from scenarios where name = ?",
+                            (name,)).fetchone()
     return None if row is None else Scenario.from_json(name, row[0])
 
 
-@contextmanager
-def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor in a transaction that also bumps the scenario version."""
-    cur = conn.cursor()
-    try:
-        cur.execute("begin transaction")
-        yield cur
-        _bump_version(cur)
-        db.commit(cur)
-    except BaseException:
-        cur.execute("rollback")
-        raise
-    finally:
-        cur.close()
-
-
-def owner(conn: duckdb.DuckDBPyConnection, name: str) -> str | None:
+def owner(conn: StateSource, name: str) -> str | None:
     """Who saved the scenario `name`; None when there is none."""
-    cur = conn.cursor()
-    try:
-        return _owner(cur, name)
-    finally:
-        cur.close()
+    with _state(conn).connect() as state:
+        return _owner(state, name)
 
 
-def _owner(cur: duckdb.DuckDBPyConnection, name: str) -> str | None:
-    row = cur.execute(db.read_sql("scenario_owner"), {"name": name}).fetchall()
-    return row[0][0] if row else None
+def _owner(state, name: str) -> str | None:
+    row = state.execute("select saved_by from scenarios where name = ?", (name,)).fetchone()
+    return row[0] if row else None
 
 
-def _check_may_change(cur: duckdb.DuckDBPyConnection, name: str, user: User) -> None:
+def _check_may_change(state, name: str, user: User) -> None:
     """Inside the transaction that changes it, so the owner cannot change between."""
     if not permissions.may_save_scenarios(user):
         raise ScenarioError(t("scenario.error.role"))
-    saved_by = _owner(cur, name)
+    saved_by = _owner(state, name)
     if not permissions.may_change_scenario(user, saved_by):
         raise ScenarioError(t("scenario.error.not_yours", name=name, owner=saved_by))
 
 
-def save_scenario(
-    conn: duckdb.DuckDBPyConnection, scenario: Scenario, name: str, user: User
-) -> Scenario:
+def save_scenario(conn: StateSource, scenario: Scenario, name: str, user: User) -> Scenario:
     """Save under `name` in one transaction, replacing a scenario of that name
     when `user` may (permissions.may_change_scenario); saved_by is the user."""
     clean = _valid_name(name)
     if scenario.is_baseline:
         raise ScenarioError(t("scenario.error.no_changes"))
     stored = Scenario(clean, scenario.thresholds, scenario.settings)
-    with _transaction(conn) as cur:
-        _check_may_change(cur, clean, user)
-        cur.execute(db.read_sql("scenario_delete"), {"name": clean})
-        cur.execute(db.read_sql("scenario_insert"), {
-            "name": clean, "payload_json": stored.to_json(),
-            "changes": len(stored.thresholds) + len(stored.settings),
-            "saved_at": datetime.now(UTC).replace(tzinfo=None), "saved_by": user.record_name,
-        })
+    with _state(conn).write() as state:
+        _check_may_change(state, clean, user)
+        state.execute("delete from scenarios where name = ?", (clean,))
+        state.execute(
+            "insert into scenarios (name, payload_json, changes, saved_at, saved_by)"
+            " values (?, ?, ?, ?, ?)",
+            (clean, stored.to_json(), len(stored.thresholds) + len(stored.settings),
+             _iso(datetime.now(UTC).replace(tzinfo=None, microsecond=0)), user.record_name))
+        _bump_version(state)
     return stored
 
 
-def delete_scenario(conn: duckdb.DuckDBPyConnection, name: str, user: User) -> bool:
+def delete_scenario(conn: StateSource, name: str, user: User) -> bool:
     """Delete a saved scenario when `user` may; False when there was none of
     that name. Refused (ScenarioError) for another's scenario unless admin."""
-    with _transaction(conn) as cur:
-        _check_may_change(cur, name, user)
-        deleted = cur.execute(db.read_sql("scenario_delete"), {"name": name}).fetchall()
-    return bool(deleted and deleted[0][0])
+    with _state(conn).write() as state:
+        _check_may_change(state, name, user)
+        deleted = state.execute("delete from scenarios where name = ?", (name,)).rowcount
+        _bump_version(state)
+    return bool(deleted)
 
 
-def _bump_version(cur: duckdb.DuckDBPyConnection) -> None:
-    version = int(db.get_meta(cur, SCENARIO_VERSION_KEY) or 0) + 1
-    db.set_meta(cur, SCENARIO_VERSION_KEY, str(version))
+def _bump_version(state) -> None:
+    state_store.bump_counter(state, SCENARIO_VERSION_KEY)
 
 
-def scenario_version(conn: duckdb.DuckDBPyConnection) -> int:
+def scenario_version(conn: StateSource) -> int:
     """Bumped by every save and delete: the scenario list caches key on it."""
-    cur = conn.cursor()
-    try:
-        return int(db.get_meta(cur, SCENARIO_VERSION_KEY) or 0)
-    finally:
-        cur.close()
+    with _state(conn).connect() as state:
+        row = state.execute("select value from settings where key = ?",
+                            (SCENARIO_VERSION_KEY,)).fetchone()
+    return int(row[0]) if row else 0
 
 
 # ---------------------------------------------------------------------------

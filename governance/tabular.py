@@ -615,3 +615,141 @@ def scan(path: Path, progress: Callable[[int], None] | None = None,
     if progress is not None:
         progress(count)
     return head
+
+
+# -- the engine's reading of a CSV ----------------------------------------------
+#
+# A large CSV is read by DuckDB, one row per physical line (so the row numbers
+# are the lines a person sees), split into fields in SQL. The csv module and
+# this reading agree on every line whose quoting is regular — each field quoted
+# whole (a quote inside doubled) or not quoted at all — with the same line
+# ending throughout; read_raw says when a file is not like that, and it is then
+# read with chunks() instead.
+
+# One field, quoted whole or holding no quote; a line of such fields.
+_FIELD = '"(?:[^"]|"")*"|[^",]*'
+_REGULAR_LINE = "(?:" + _FIELD + ")(?:,(?:" + _FIELD + "))*"
+# A field and the comma after it: that comma separates fields.
+_FIELD_AND_COMMA = "(" + _FIELD + "),"
+# What str.strip() removes (is_blank), as an RE2 class body.
+_SPACE_CLASS = (
+    "\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}"
+    "\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
+)
+# csv.field_size_limit(): a longer field is an error there; such files go the
+# csv module's way and get its answer.
+_CSV_FIELD_LIMIT = 131_072
+# NUL never occurs in a file that got this far (decoding refuses it): the
+# engine reads each line as one field, and it separates fields in SQL.
+_NO_DELIMITER = "\x00"
+
+_RAW_LINES_SQL = """
+create table raw as
+select
+    {columns}
+    case
+        when l is null then true
+        when regexp_matches(l, $non_blank) then false
+        else regexp_full_match(array_to_string(f, ''), $blank)
+    end as _blank,
+    case when contains(l, $marker)
+        then list_filter(f, lambda x: not regexp_full_match(x, $blank))[1]
+    end as _head,
+    contains(l, '"') and not regexp_full_match(l, $regular) as _irregular,
+    coalesce(strlen(l) > $longest, false) as _long,
+    false as _skip
+from (
+    select l, case
+        when contains(l, '"') then list_transform(
+            string_split(regexp_replace(l, $field_and_comma, '\\1' || chr(0), 'g'), chr(0)),
+            lambda x: case when x[1] = '"' then replace(x[2:-2], '""', '"') else x end)
+        else string_split(l, ',')
+    end as f
+    from read_csv($path, header = false, columns = {'l': 'varchar'}, auto_detect = false,
+                  delim = $delim, quote = '', escape = '', strict_mode = false,
+                  new_line = $newline, max_line_size = $max_line)
+)
+"""
+
+
+def read_raw(con, path: Path, reader: TableReader, newline: str | None,
+             lines: int) -> bool:
+    """Read the file's lines after the header into `raw` (UTF-8 text), the
+    contract's columns by canonical name, `rowid + 1` the file row; blank and
+    total rows marked `_skip` and counted on the reader as chunks() does; the
+    view `data` is every data row with its `_row`.
+
+    False (nothing created): the engine could number or split some line
+    differently from the csv module; read the file with chunks().
+    """
+    from governance import db
+
+    if newline is None:
+        return False
+    positions = reader.header.positions
+    columns = "".join(
+        "f[$p" + str(i) + "] as " + db.quote_identifier(name) + ",\n    "
+        for i, name in enumerate(positions[p] for p in sorted(positions))
+    )
+    params = {
+        "p" + str(i): position + 1 for i, position in enumerate(sorted(positions))
+    }
+    params.update(
+        # read_csv takes the line ending spelled with backslashes
+        path=str(path), delim=_NO_DELIMITER, newline=newline.encode("unicode_escape").decode(),
+        max_line=max(MAX_LINE_CHARS * 4 + 8, 1 << 23),
+        non_blank="[^" + _SPACE_CLASS + ',"]', blank="[" + _SPACE_CLASS + "]*",
+        marker=_MARKER_CHARS[0], regular=_REGULAR_LINE, longest=_CSV_FIELD_LIMIT,
+        field_and_comma=_FIELD_AND_COMMA,
+    )
+    import duckdb
+
+    try:
+        con.execute(_RAW_LINES_SQL.replace("{columns}", columns), params)
+    except duckdb.Error:
+        con.execute("drop table if exists raw")
+        return False
+    header = reader.header_row  # rows up to the header are its own or above it
+    total, irregular, long_lines = con.execute(
+        "select count(*), count(*) filter (where _irregular and rowid >= $h),"
+        " count(*) filter (where _long) from raw",
+        {"h": header},
+    ).fetchall()[0]
+    if total != lines or irregular or long_lines:
+        con.execute("drop table raw")
+        return False
+    heads = [
+        head for (head,) in con.execute(
+            "select distinct _head from raw where rowid >= $h and not _blank"
+            " and _head is not null", {"h": header},
+        ).fetchall()
+        if is_total_row([head])
+    ]
+    con.execute(
+        "update raw set _skip = true where rowid < $h or _blank"
+        " or list_contains($heads, _head)", {"h": header, "heads": heads},
+    )
+    last, blank, rows = con.execute(
+        "select max(rowid) filter (where not _blank), count(*) filter (where _blank),"
+        " count(*) filter (where not _skip) from raw where rowid >= $h", {"h": header},
+    ).fetchall()[0]
+    trailing = 0
+    if last is not None:
+        trailing = con.execute(
+            "select count(*) from raw where rowid > $last and _blank", {"last": last}
+        ).fetchall()[0][0]
+    reader.blank_rows += int(blank) - int(trailing) if last is not None else 0
+    reader.total_rows = [
+        row for (row,) in con.execute(
+            "select rowid + 1 from raw where rowid >= $h and not _blank"
+            " and list_contains($heads, _head) order by 1 limit 21",
+            {"h": header, "heads": heads},
+        ).fetchall()
+    ] if heads else []
+    reader.data_rows = int(rows)
+    reader._pending = []
+    con.execute(
+        "create view data as select cast(rowid + 1 as integer) as _row, * from raw"
+        " where not _skip"
+    )
+    return True

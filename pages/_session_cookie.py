@@ -14,7 +14,7 @@ routes, Streamlit 1.67's supported way to add HTTP routes):
    page can read it), SameSite=Strict, Path=/, Max-Age = what is left of the
    session's 8 hours, Secure when the request came over HTTPS.
 3. On a reload the browser sends the cookie with the websocket handshake;
-   `pages/_common.current_user` checks its HMAC and the session row (not
+   `pages/_session.current_user` checks its HMAC and the session row (not
    revoked, not expired, account still there) and the person is signed in.
 4. Sign-out revokes the row on the server at once, then `fetch(DELETE PATH)`
    expires the cookie in the browser.
@@ -24,7 +24,7 @@ custom header (a cross-site page cannot send one without a CORS preflight,
 which this route never grants) and an Origin, when sent, naming this host.
 
 This module imports no page and only governance, so serve.py can load it
-before any script runs; `pages/_common.py` uses its JavaScript snippets.
+before any script runs; `pages/_session.py` uses its JavaScript snippets.
 """
 
 from __future__ import annotations

@@ -6,12 +6,12 @@ import streamlit as st
 
 from governance import auth
 from governance.text import escape_markdown, t
-from pages import _common
+from pages import _drawing, _reads, _session, _shell
 
-ctx = _common.page_context("admin")
+ctx = _shell.page_context("admin")
 st.title(t("admin.title"))
-store = _common.accounts()
-streets = _common.street_names(ctx)
+store = _session.accounts()
+streets = _reads.street_names(ctx)
 
 
 def _label(name: str) -> str:
@@ -19,7 +19,7 @@ def _label(name: str) -> str:
 
 
 def _done(action: str, detail: str, message: str) -> None:
-    _common.audit(ctx, action, detail)
+    _session.audit(ctx, action, detail)
     st.success(message)
 
 
@@ -29,7 +29,7 @@ if users.empty:
     st.info(t("admin.local_mode"))
 else:
     shown = auth.users_for_display(users)
-    _common.table(shown.rename(columns=_label))
+    _drawing.table(shown.rename(columns=_label))
 
 with st.form("admin_add_user", clear_on_submit=True):
     st.markdown("**" + t("admin.add") + "**")
@@ -102,4 +102,4 @@ log = auth.audit_log_for_display(store.audit_log(500, action or None))
 if log.empty:
     st.caption(t("admin.audit.empty"))
 else:
-    _common.table(log.rename(columns=_label))
+    _drawing.table(log.rename(columns=_label))

@@ -7,9 +7,9 @@ import streamlit as st
 from governance import boundaries, coords, db, exporting, history, importer, reports, sample_rows
 from governance.contract import TABLES
 from governance.text import escape_markdown, t
-from pages import _common
+from pages import _drawing, _reads, _session, _shell, _uploads
 
-ctx = _common.page_context("import")
+ctx = _shell.page_context("import")
 st.title(t("data.title"))
 # Filled last, from the data as it stands after this run's import or clear.
 banner = st.container()
@@ -21,14 +21,14 @@ for table in TABLES.values():
     csv_column, xlsx_column, help_column = st.columns([1.3, 1.3, 2.4])
     csv_column.download_button(
         t("data.templates.csv", table=table.label),
-        data=_common.template_bytes(table.name, "csv"),
+        data=_uploads.template_bytes(table.name, "csv"),
         file_name=exporting.template_name(table.label, "csv"),
         mime="text/csv",
         key=f"template_csv_{table.name}",
     )
     xlsx_column.download_button(
         t("data.templates.xlsx", table=table.label),
-        data=_common.template_bytes(table.name, "xlsx"),
+        data=_uploads.template_bytes(table.name, "xlsx"),
         file_name=exporting.template_name(table.label, "xlsx"),
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"template_xlsx_{table.name}",
@@ -47,8 +47,8 @@ boxes = []
 for upload in uploads or []:
     box = st.container(border=True)
     with box:
-        stored = _common.store_upload(upload)
-        guessed = _common.guess_table(stored.path, stored.sha256)
+        stored = _uploads.store_upload(upload)
+        guessed = _uploads.guess_table(stored.path, stored.sha256)
         if guessed:
             st.caption(t("data.upload.detected", table=TABLES[guessed].label))
         else:
@@ -72,10 +72,10 @@ for upload in uploads or []:
     boxes.append(box)
 
 # The files are judged together, as the import will judge them.
-batch = _common.batch_reports(ctx, sources)
+batch = _uploads.batch_reports(ctx, sources)
 for box, report in zip(boxes, batch, strict=True):
     with box:
-        _common.render_report(report)
+        _uploads.render_report(report)
 all_valid = bool(batch) and all(report.ok for report in batch)
 
 apply_clicked = uploads and st.button(
@@ -89,20 +89,20 @@ if apply_clicked:
             t("data.progress", file=escape_markdown(file_name), rows=f"{rows:,}")
         )
 
-    results = _common.run_import(
-        lambda: importer.import_files(
-            ctx.conn, sources, applied_by=ctx.user.record_name, progress=show_progress,
+    results = _uploads.run_import(
+        lambda conn: importer.import_files(
+            conn, sources, applied_by=ctx.user.record_name, progress=show_progress,
             scope=ctx.user.scope,
         )
     )
     progress_line.empty()
-    _common.audit(ctx, "import", reports.audit_detail(results or []),
+    _session.audit(ctx, "import", reports.audit_detail(results or []),
                   "ok" if results and all(r.applied or r.unchanged for r in results)
                   else "refused")
     for line in reports.result_lines(results or []):
         (st.success if line.ok else st.error)(escape_markdown(line.text))
 if apply_clicked or not all_valid:  # applied or refused: residents' files leave the disk
-    _common.discard_uploads(source.path for source in sources)
+    _uploads.discard_uploads(source.path for source in sources)
 
 # Boundaries replace every community's shape: administrators only.
 boundary_upload = None
@@ -114,38 +114,38 @@ if ctx.user.is_admin:
         type=["geojson", "json"], key="upload_boundaries",
     )
 if boundary_upload is not None:
-    stored = _common.store_upload(boundary_upload)
+    stored = _uploads.store_upload(boundary_upload)
     boundary_system = st.selectbox(
         t("data.upload.coords", file=escape_markdown(boundary_upload.name)), list(coords.SYSTEMS),
         format_func=lambda s: t(f"coords.{s}"), key="boundaries_coords",
     )
-    boundary_report = _common.boundary_report(ctx, stored, boundary_upload.name, boundary_system)
-    _common.render_report(boundary_report)
+    boundary_report = _uploads.boundary_report(ctx, stored, boundary_upload.name, boundary_system)
+    _uploads.render_report(boundary_report)
     if st.button(
         t("data.apply"), disabled=not boundary_report.ok, key="apply_boundaries", type="primary"
     ):
-        result = _common.run_import(
-            lambda: boundaries.import_boundaries(
-                ctx.conn, stored.path, user=ctx.user,
+        result = _uploads.run_import(
+            lambda conn: boundaries.import_boundaries(
+                conn, stored.path, user=ctx.user,
                 file_name=boundary_upload.name, coordinate_system=boundary_system,
             )
         )
         for line in reports.result_lines([result] if result else []):
             (st.success if line.ok else st.error)(escape_markdown(line.text))
-        _common.discard_uploads([stored.path])
+        _uploads.discard_uploads([stored.path])
     if not boundary_report.ok:
-        _common.discard_uploads([stored.path])
+        _uploads.discard_uploads([stored.path])
 
-sample_left = _common.sample_tables(ctx, db.data_version(ctx.conn))
+sample_left = _reads.sample_tables(ctx, db.data_version(ctx.conn))
 if ctx.user.is_admin and sample_left:
     st.subheader(t("sample.clear.title"))
     st.caption(t("sample.clear.caption", tables=t("text.list_separator").join(
         history.table_label(name) for name in sample_left)))
     confirmed = st.checkbox(t("sample.clear.confirm"), key="sample_clear_confirm")
     if st.button(t("sample.clear.button"), disabled=not confirmed, key="sample_clear"):
-        removed = _common.run_import(lambda: sample_rows.clear(ctx.conn, ctx.user))
+        removed = _uploads.run_import(lambda conn: sample_rows.clear(conn, ctx.user))
         if removed is not None:
-            _common.audit(ctx, "sample_clear", removed.describe())
+            _session.audit(ctx, "sample_clear", removed.describe())
             st.success(t("sample.clear.done", tables=removed.describe())
                        if removed.total else t("sample.clear.nothing"))
 
@@ -156,6 +156,6 @@ if not ctx.user.is_admin:
 if history_frame.empty:
     st.caption(t("data.history.empty"))
 else:
-    _common.show_table(history_frame, history.column_label)
+    _drawing.show_table(history_frame, history.column_label)
 
-_common.sample_banner(ctx, banner, version=db.data_version(ctx.conn))
+_shell.sample_banner(ctx, banner, version=db.data_version(ctx.conn))

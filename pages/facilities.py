@@ -8,14 +8,14 @@ from governance import coords, coverage, exporting, facility_view, maps, present
 from governance.catalogue import load_catalogue
 from governance.contract import FACILITY_TYPE
 from governance.text import t
-from pages import _common
+from pages import _drawing, _exports, _reads, _shell
 
 CIRCLES = [*coverage.CIRCLE_PRESETS_M, "custom"]
 
-ctx = _common.page_context()
+ctx = _shell.page_context()
 st.title(t("facilities.title"))
-_common.sample_banner(ctx)
-_common.communities_or_stop(ctx)
+_shell.sample_banner(ctx)
+_shell.communities_or_stop(ctx)
 
 type_column, circle_column, radius_column, detour_column = st.columns([2, 2, 1, 1])
 facility_type = type_column.selectbox(
@@ -56,8 +56,7 @@ radius_m = float(custom_radius if circle == "custom" else coverage.CIRCLE_PRESET
 @st.fragment
 def coverage_section() -> None:
     """Map, what-if and tables: reruns alone as the what-if inputs move."""
-    facilities = _common.facilities_in_scope(ctx.data, ctx.view_filter)
-    closable = facility_view.closable_facilities(facilities, facility_type)
+    closable = _reads.closable_facilities(ctx.data, ctx.view_filter, facility_type)
     with st.expander(t("facilities.whatif.title"), expanded=True):
         st.caption(t("facilities.whatif.caption"))
         text_column, system_column = st.columns([3, 1])
@@ -84,7 +83,7 @@ def coverage_section() -> None:
         added=added + ((clicked,) if clicked else ()), closed=tuple(closed),
         scenario=ctx.scenario,
     )
-    view = _common.coverage_view(ctx.data, request, ctx.view_filter)
+    view = _reads.coverage_view(ctx.data, request, ctx.view_filter)
     district = view.district
 
     kpis = st.columns(4)
@@ -107,7 +106,7 @@ def coverage_section() -> None:
         st.caption(t("facilities.map.derived"))
     if len(view.points) > maps.MAX_POINTS:
         st.caption(t("facilities.map.aggregated", points=f"{len(view.points):,}"))
-    figure = _common.coverage_map(ctx.data, request, ctx.view_filter)
+    figure = _drawing.coverage_map(ctx.data, request, ctx.view_filter)
     map_column, legend_column = st.columns(maps.MAP_LEGEND_COLUMNS, gap="medium")
     map_column.pydeck_chart(
         figure.deck, on_select="rerun", selection_mode="single-object", key="coverage_map",
@@ -126,20 +125,20 @@ def coverage_section() -> None:
             after="—" if pct is None else f"{pct:.1f}%",
         ))
         st.markdown("**" + t("facilities.whatif.changes") + "**")
-        _common.show_table(view.changes, facility_view.coverage_column_label)
+        _drawing.show_table(view.changes, facility_view.coverage_column_label)
     else:
         st.caption(t("facilities.whatif.none"))
 
     table_column, chart_column = st.columns([3, 2])
     with table_column:
         st.markdown("**" + t("facilities.table.left_out") + "**")
-        _common.show_table(view.left_out, facility_view.coverage_column_label, key="left_out")
+        _drawing.show_table(view.left_out, facility_view.coverage_column_label, key="left_out")
     with chart_column:
-        _common.chart(presentation.coverage_by_street_bar, view.streets, key="street_coverage")
+        _drawing.chart(presentation.coverage_by_street_bar, view.streets, key="street_coverage")
     st.markdown("**" + t("facilities.table.points", n=facility_view.LEFT_OUT_POINTS_SHOWN) + "**")
-    _common.show_table(view.uncovered_points, facility_view.coverage_column_label)
+    _drawing.show_table(view.uncovered_points, facility_view.coverage_column_label)
     with st.expander(t("facilities.table.communities")):
-        _common.show_table(view.communities, facility_view.coverage_column_label)
+        _drawing.show_table(view.communities, facility_view.coverage_column_label)
 
     standards_section(view)
 
@@ -148,15 +147,14 @@ def standards_section(view: facility_view.CoverageView) -> None:
     st.subheader(t("facilities.standards.title"))
     for line in facility_view.standards_caption(standards=ctx.standards):
         st.caption(line)
-    values = _common.indicator_values(
+    values = _reads.indicator_values(
         ctx.data, ctx.period, ctx.view_filter, ctx.scenario)
-    communities = _common.communities(ctx.data, ctx.view_filter)
-    standards = presentation.with_type_labels(facility_view.space_standards(values, communities))
+    standards = _reads.space_standards(ctx.data, ctx.period, ctx.view_filter, ctx.scenario)
     ids = presentation.matrix_indicator_ids(standards)
-    _common.status_table(standards, tuple(ids), ctx.scenario, key="space_standards")
-    _common.chart(presentation.indicator_histogram, values, "F01", t("facilities.chart.f01"),
+    _drawing.status_table(standards, tuple(ids), ctx.scenario, key="space_standards")
+    _drawing.chart(presentation.indicator_histogram, values, "F01", t("facilities.chart.f01"),
                   ctx.standards, key="f01_histogram")
-    _common.excel_button(
+    _exports.excel_button(
         ctx, t("facilities.export"), lambda: facility_view.export_sheets(view, standards),
         file_name=exporting.download_name("facilities", "xlsx"), key="facilities_export",
     )

@@ -8,16 +8,16 @@ import streamlit as st
 from governance import exporting, facility_view, funding, funding_view, presentation
 from governance.contract import FUNDING_CATEGORY
 from governance.text import t
-from pages import _common
+from pages import _drawing, _exports, _reads, _shell
 
-ctx = _common.page_context()
+ctx = _shell.page_context()
 st.title(t("funding.title"))
-_common.sample_banner(ctx)
+_shell.sample_banner(ctx)
 if ctx.period.year is None:
     st.info(t("funding.no_year"))
     st.stop()
-st.caption(_common.period_caption(ctx.period))
-_common.communities_or_stop(ctx)
+st.caption(_shell.period_caption(ctx.period))
+_shell.communities_or_stop(ctx)
 
 settings = ctx.standards.settings
 settings_columns = st.columns(3)
@@ -66,7 +66,7 @@ def funding_section() -> None:
         float(base), float(per_household), float(per_elderly), float(per_low_income), category,
         ctx.scenario,
     )
-    view = _common.funding_data(ctx.data, request, ctx.view_filter)
+    view = _reads.funding_data(ctx.data, request, ctx.view_filter)
 
     summary = view.formula
     metrics = st.columns(4)
@@ -76,21 +76,21 @@ def funding_section() -> None:
         t("funding.summary.current_budget_yuan"), f"{int(summary['current_budget_yuan']):,}")
     metrics[2].metric(t("funding.summary.gainers"), funding_view.count_text(summary["gainers"]))
     metrics[3].metric(t("funding.summary.losers"), funding_view.count_text(summary["losers"]))
-    _common.show_table(view.allocation, funding_view.formula_column_label, key="formula_table")
+    _drawing.show_table(view.allocation, funding_view.formula_column_label, key="formula_table")
 
     st.subheader(t("funding.standards.title"))
     for line in facility_view.standards_caption(funding_view.FUNDING_INDICATORS, ctx.standards):
         st.caption(line)
     ids = presentation.matrix_indicator_ids(view.standards_matrix)
     matrix = presentation.with_type_labels(view.standards_matrix)
-    _common.status_table(matrix, tuple(ids), ctx.scenario, key="funding_standards")
+    _drawing.status_table(matrix, tuple(ids), ctx.scenario, key="funding_standards")
     left, right = st.columns([3, 2])
     with left:
-        _common.chart(presentation.funding_by_street_bar, view.by_street_category,
+        _drawing.chart(presentation.funding_by_street_bar, view.by_street_category,
                       key="funding_streets")
     with right:
         st.markdown("**" + t("funding.by_source.title") + "**")
-        _common.show_table(funding_view.for_display(view.by_source), funding_view.column_label)
+        _drawing.show_table(funding_view.for_display(view.by_source), funding_view.column_label)
 
     st.subheader(t("funding.per_household.title"))
     spread = view.spread
@@ -100,12 +100,12 @@ def funding_section() -> None:
             max=f"{spread['max']:,.0f}",
             ratio="—" if spread["ratio"] is None else f"{spread['ratio']:.1f}",
         ))
-    _common.chart(
+    _drawing.chart(
         presentation.value_histogram, view.per_household["per_household_yuan"],
         t("funding.chart.per_household"), t("funding.axis.per_household"),
         key="funding_per_household")
     with st.expander(t("funding.sheet.per_household")):
-        _common.show_table(view.per_household, funding_view.column_label)
+        _drawing.show_table(view.per_household, funding_view.column_label)
 
     st.subheader(t("funding.delay.title"))
     st.caption(t("funding.delay.source"))
@@ -119,24 +119,24 @@ def funding_section() -> None:
             "p90_delay_days"] else f"{delays['p90_delay_days']:.0f}")
     delay_metrics[2].metric(
         t("funding.delay.outstanding_yuan"), f"{float(delays['outstanding_yuan']):,.0f}")
-    _common.chart(
+    _drawing.chart(
         presentation.value_histogram, view.lines["delay_days"], t("funding.chart.delay"),
         t("funding.axis.days"), ((on_time_days, t("funding.delay.on_time_days")),),
         t("funding.axis.lines"), key="funding_delays")
     st.markdown("**" + t("funding.delay.problems") + "**")
-    _common.show_table(funding_view.for_display(view.problem_lines), funding_view.column_label,
+    _drawing.show_table(funding_view.for_display(view.problem_lines), funding_view.column_label,
                        key="funding_problem_lines")
 
     st.subheader(t("funding.staff.title"))
     st.caption(t("funding.allowance.source") + " "
                + t("funding.allowance.assumption", level_yuan=level))
-    _common.show_table(view.allowance, funding_view.column_label, key="funding_allowance")
+    _drawing.show_table(view.allowance, funding_view.column_label, key="funding_allowance")
 
     st.subheader(t("funding.public_welfare.title"))
     st.caption(t("funding.public_welfare.source"))
-    _common.show_table(view.public_welfare, funding_view.column_label, key="public_welfare")
+    _drawing.show_table(view.public_welfare, funding_view.column_label, key="public_welfare")
 
-    _common.excel_button(ctx, t("funding.export"), lambda: funding_view.export_sheets(view),
+    _exports.excel_button(ctx, t("funding.export"), lambda: funding_view.export_sheets(view),
                          file_name=exporting.download_name("funding", "xlsx"),
                          key="funding_export")
 

@@ -8,21 +8,21 @@ import streamlit as st
 from governance import exporting, facility_view, maps, presentation, safety, safety_view
 from governance.contract import INCIDENT_CATEGORY
 from governance.text import t
-from pages import _common
+from pages import _drawing, _exports, _reads, _shell
 
 
 def _show(frame, key: str) -> None:
-    _common.show_table(frame, safety_view.column_label, key=key, display=safety_view.for_display)
+    _drawing.show_table(frame, safety_view.column_label, key=key, display=safety_view.for_display)
 
 
-ctx = _common.page_context()
+ctx = _shell.page_context()
 st.title(t("safety.title"))
-_common.sample_banner(ctx)
+_shell.sample_banner(ctx)
 if ctx.period.month_from is None:
     st.info(t("safety.no_months"))
     st.stop()
-st.caption(_common.period_caption(ctx.period))
-view = _common.safety_data(ctx.data, ctx.period, ctx.view_filter, ctx.scenario)
+st.caption(_shell.period_caption(ctx.period))
+view = _reads.safety_data(ctx.data, ctx.period, ctx.view_filter, ctx.scenario)
 matrix = view.standards_matrix
 
 if len(view.red_flags):
@@ -50,8 +50,8 @@ if requirement:
 for line in facility_view.standards_caption(safety.SAFETY_INDICATORS, ctx.standards):
     st.caption(line)
 ids = presentation.matrix_indicator_ids(matrix)
-_common.status_table(presentation.with_type_labels(matrix), tuple(ids), ctx.scenario,
-                     key="safety_standards")
+_drawing.status_table(presentation.with_type_labels(matrix), tuple(ids), ctx.scenario,
+                     key="safety_standards", worst_first=False)
 
 
 def _indicator_label(indicator_id: str) -> str:
@@ -72,7 +72,7 @@ def trends_section() -> None:
         select_all=False,
     )
     series = safety.trend(view.monthly, indicator_id, tuple(streets))
-    _common.chart(presentation.safety_trend_chart, series, indicator_id, ctx.standards,
+    _drawing.chart(presentation.safety_trend_chart, series, indicator_id, ctx.standards,
                   key="safety_trend")
     basis = safety.trend_basis(view.monthly)
     if basis["compared"]:
@@ -89,7 +89,7 @@ def trends_section() -> None:
     if heat.empty:
         st.info(t("safety.heatmap.empty"))
     else:
-        _common.chart(presentation.street_month_heatmap, heat, heat_id, ctx.standards,
+        _drawing.chart(presentation.street_month_heatmap, heat, heat_id, ctx.standards,
                       key="safety_heatmap")
 
 
@@ -101,7 +101,8 @@ def drill_section() -> None:
         t("safety.drill.street"), ["", *sorted(matrix["street"].unique())],
         format_func=lambda s: s or t("filter.all"), key="safety_drill_street",
     )
-    choices = safety.drill_choices(matrix, street)
+    choices = _reads.safety_drill_choices(ctx.data, ctx.period, ctx.view_filter, ctx.scenario,
+                                          street)
     if not choices:
         st.info(t("safety.drill.none"))
         return
@@ -109,7 +110,7 @@ def drill_section() -> None:
         t("safety.drill.community"), list(choices), format_func=choices.get,
         key="safety_drill_community",
     )
-    months = _common.safety_community_months(
+    months = _reads.safety_community_months(
         ctx.data, ctx.period, ctx.view_filter, community_id)
     missing = int((~months["has_report"]).sum())
     if missing:
@@ -130,10 +131,10 @@ else:
     for column, (key, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
         column.metric(t(f"safety.kpi.{key}"), value)
     if len(incidents.counts):
-        _common.chart(presentation.incident_month_bar, incidents.counts, key="safety_incidents")
+        _drawing.chart(presentation.incident_month_bar, incidents.counts, key="safety_incidents")
         left, right = st.columns([3, 2])
         with left:
-            _common.chart(presentation.resolution_bar, incidents.resolution,
+            _drawing.chart(presentation.resolution_bar, incidents.resolution,
                           key="safety_resolution")
         with right:
             _show(incidents.resolution, key="safety_resolution_table")
@@ -157,7 +158,7 @@ else:
             format_func=INCIDENT_CATEGORY.label_of, key="safety_map_categories",
             placeholder=t("filter.all"), select_all=False,
         )
-        figure, cell_count = _common.incident_map(
+        figure, cell_count = _drawing.incident_map(
             ctx.data, ctx.period, ctx.view_filter, int(cell_m),
             tuple(categories), incidents.summary.get("mean_lat"),
         )
@@ -179,5 +180,5 @@ else:
     else:
         st.success(t("safety.reconcile.ok"))
 
-_common.excel_button(ctx, t("safety.export"), lambda: safety_view.export_sheets(view),
+_exports.excel_button(ctx, t("safety.export"), lambda: safety_view.export_sheets(view),
                      file_name=exporting.download_name("safety", "xlsx"), key="safety_export")

@@ -8,18 +8,18 @@ import streamlit as st
 from governance import exporting, permissions, scenarios
 from governance.catalogue import DIMENSIONS
 from governance.text import escape_markdown, t
-from pages import _common
+from pages import _drawing, _exports, _reads, _session, _shell
 
-ctx = _common.page_context()
+ctx = _shell.page_context()
 st.title(t("scenario.title"))
-_common.sample_banner(ctx)
+_shell.sample_banner(ctx)
 st.caption(t("scenario.intro"))
 
 # One source of truth: the scenario applied in the sidebar (ctx.scenario) is the
 # one the editor starts from, so the comparison, the brief and its Excel begin
 # with what every other page shows. This page's picker applies a scenario
 # (it sets the sidebar's picker) rather than holding a second one.
-saved = _common.scenario_list(ctx.db_path, scenarios.scenario_version(ctx.conn))
+saved = _reads.scenario_list(ctx.db_path, scenarios.scenario_version(ctx.conn))
 names = saved["name"].tolist()
 start = ctx.scenario
 start_name = "" if start.is_baseline else (start.name or "")
@@ -42,7 +42,7 @@ def _delete(name: str) -> None:
     except scenarios.ScenarioError as problem:
         st.toast(str(problem))
         return
-    _common.audit(ctx, "scenario_delete", name)
+    _session.audit(ctx, "scenario_delete", name)
     _apply("")
 
 
@@ -68,7 +68,7 @@ def _editor() -> scenarios.Scenario:
     """Every threshold and numeric setting, starting from the applied scenario
     (its keys change with it, so applying another starts afresh)."""
     thresholds: dict[str, tuple[float | None, float | None]] = {}
-    tabs = st.tabs([_common.dimension_label(d) for d in DIMENSIONS] + [t("scenario.settings")])
+    tabs = st.tabs([_drawing.dimension_label(d) for d in DIMENSIONS] + [t("scenario.settings")])
     for tab, dimension in zip(tabs, DIMENSIONS, strict=False):
         with tab:
             for row in scenarios.editable_thresholds(dimension):
@@ -112,12 +112,12 @@ def _save_controls(scenario: scenarios.Scenario) -> scenarios.Scenario:
         except scenarios.ScenarioError as problem:
             st.error(str(problem))
         else:
-            _common.audit(ctx, "scenario_save", t(
+            _session.audit(ctx, "scenario_save", t(
                 "audit.scenario_detail", name=name.strip(),
                 changes=t("text.clause_separator").join(scenarios.describe(scenario))))
             # The whole app, so the sidebar's scenario list has the new name.
             st.rerun(scope="app")
-    stored = _common.saved_scenario(ctx, name.strip()) if name.strip() else scenarios.BASELINE
+    stored = _reads.saved_scenario(ctx, name.strip()) if name.strip() else scenarios.BASELINE
     if not stored.is_baseline:
         if scenarios.same_changes(stored, scenario):
             if stored.name == start_name:
@@ -137,7 +137,7 @@ def _save_controls(scenario: scenarios.Scenario) -> scenarios.Scenario:
 @st.fragment
 def scenario_section() -> None:
     scenario = _editor()
-    comparison = _common.scenario_comparison(ctx.data, ctx.period,
+    comparison = _reads.scenario_comparison(ctx.data, ctx.period,
                                              ctx.view_filter, scenario)
     summary = comparison.summary
     st.subheader(t("scenario.compare.title"))
@@ -159,20 +159,20 @@ def scenario_section() -> None:
                       delta_color="inverse")
     metrics[3].metric(t("scenario.kpi.formula_total_yuan"), f"{summary['formula_total_yuan']:,}")
     st.markdown("**" + t("scenario.totals.title") + "**")
-    _common.show_table(scenarios.totals_for_display(comparison.totals),
+    _drawing.show_table(scenarios.totals_for_display(comparison.totals),
                        scenarios.column_label, key="scenario_totals")
     st.markdown("**" + t("scenario.changes.title") + "**")
     if comparison.status_changes.empty:
         st.info(t("scenario.changes.none"))
     else:
-        _common.show_table(scenarios.changes_for_display(comparison.status_changes),
+        _drawing.show_table(scenarios.changes_for_display(comparison.status_changes),
                            scenarios.column_label, key="scenario_changes")
     st.markdown("**" + t("scenario.gaps.title") + "**")
     st.caption(t("scenario.gaps.rule", cost=f"{scenario.setting('space_cost_yuan_per_m2'):,.0f}",
                  space=f"{summary['space_gap_m2']:,.0f}",
                  space_yuan=f"{summary['space_cost_yuan']:,.0f}",
                  funding=f"{summary['funding_gap_yuan']:,.0f}"))
-    _common.show_table(comparison.gaps, scenarios.column_label, key="scenario_gaps")
+    _drawing.show_table(comparison.gaps, scenarios.column_label, key="scenario_gaps")
 
     if ctx.user.can_edit_scenarios:
         scenario = _save_controls(scenario)
@@ -182,17 +182,18 @@ def scenario_section() -> None:
     st.subheader(t("brief.section"))
     st.caption(t("brief.caption"))
     brief_columns = st.columns(2)
-    _common.export_button(
+    _exports.export_button(
         ctx, t("brief.download.html"), container=brief_columns[0],
-        data=lambda: _common.brief_html(ctx, scenario),
+        data=lambda: _exports.brief_html(ctx, scenario),
         file_name=exporting.download_name("brief", "html"), mime="text/html", key="brief_html",
     )
-    _common.export_button(
+    _exports.export_button(
         ctx, t("brief.download.xlsx"), container=brief_columns[1],
-        data=lambda: _common.brief_workbook(ctx, scenario),
+        data=lambda: _exports.brief_workbook(ctx, scenario),
         file_name=exporting.download_name("brief", "xlsx"), key="brief_xlsx",
     )
-    _common.excel_button(ctx, t("scenario.export"), lambda: scenarios.export_sheets(comparison),
+    _exports.save_meeting_controls(ctx, scenario)
+    _exports.excel_button(ctx, t("scenario.export"), lambda: scenarios.export_sheets(comparison),
                          file_name=exporting.download_name("scenario", "xlsx"),
                          key="scenario_export")
 
@@ -201,4 +202,4 @@ scenario_section()
 
 if len(saved):
     st.subheader(t("scenario.saved_list"))
-    _common.show_table(saved, scenarios.column_label, key="scenario_saved_list")
+    _drawing.show_table(saved, scenarios.column_label, key="scenario_saved_list")

@@ -104,7 +104,13 @@ def _replace(
     if table.replaces in ("years", "months"):
         return _count(cur, sql, {**params, "periods": item.periods})
     if table.replaces == "keys":
-        keys = item.con.sql(_staged_keys_sql(table)).to_arrow_table()
+        stored = cur.execute(
+            "select count(*) from " + db.quote_identifier(table.name)
+        ).fetchall()[0][0]
+        if not stored:
+            return 0  # nothing to replace: the file's keys need not cross over
+        # Streamed: a 10-million-event file's keys never sit in Python memory whole.
+        keys = item.con.sql(_staged_keys_sql(table)).to_arrow_reader(INSERT_BATCH_ROWS)
         cur.register("incoming_keys", keys)
         try:
             return _count(cur, sql, params or None)

@@ -6,6 +6,7 @@ communities) → a report. Nothing is written to the database."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,8 +29,11 @@ from governance.importer.types import (
 )
 from governance.text import t
 
-# The private staging database spills to a temp directory beyond this.
-STAGING_MEMORY_LIMIT = "256MB"
+# The private staging database spills to a temp directory beyond this. At
+# 256 MB a 10,000,000-event file spent most of its time spilling (staging 222 CPU
+# seconds); at 600 MB 65 CPU seconds, the staging process peaking at 850 MB
+# (benchmarks/import_throughput.py --incidents).
+STAGING_MEMORY_LIMIT = "600MB"
 
 
 @dataclass
@@ -291,6 +295,18 @@ def _duplicate_key_sql(table: Table) -> str:
     )
 
 
+def _has_duplicate_keys(con: duckdb.DuckDBPyConnection, table: Table) -> bool:
+    """Whether any key occurs twice: a plain count first, since naming the
+    rows (a list per key) costs far more on a file of distinct keys."""
+    keys = [db.quote_identifier(k) for k in table.key]
+    found = con.execute(
+        "select count(*) from (select 1 from staged where "
+        + " and ".join(k + " is not null" for k in keys)
+        + " group by " + ", ".join(keys) + " having count(*) > 1 limit 1)"
+    ).fetchall()
+    return bool(found[0][0])
+
+
 def _percent_fraction_sql(column: Column) -> str:
     quoted = db.quote_identifier(column.name)
     return (
@@ -339,6 +355,226 @@ def _coordinates_to_wgs84(rows: pa.Table, system: str) -> pa.Table:
     return rows
 
 
+def _rule_sql(table: Table, column: Column) -> list[tuple[str, str, str, dict]]:
+    """The column's same-row rules in order: (reason, hit SQL, detail SQL,
+    params) over the staged row `s`."""
+    name = db.quote_identifier(column.name)
+    rules = []
+    if column.not_above is not None:
+        other = "s." + db.quote_identifier(column.not_above)
+        rules.append(("not_above", "s." + name + " > " + other,
+                      "cast(" + other + " as varchar)", {}))
+    if column.not_before is not None:
+        other = "s." + db.quote_identifier(column.not_before)
+        if table.column_by_name[column.not_before].kind == "datetime":
+            shown = (
+                "case when second(" + other + ") = 0 then strftime(" + other
+                + ", '%Y-%m-%d %H:%M') else strftime(" + other + ", '%Y-%m-%d %H:%M:%S') end"
+            )
+        else:
+            shown = "cast(" + other + " as varchar)"
+        rules.append(("not_before", "s." + name + " < " + other, shown, {}))
+    if column.only_when is not None:
+        other_name, code = column.only_when
+        other = "s." + db.quote_identifier(other_name)
+        rules.append(("only_when", "s." + name + " is not null and " + other + " <> $code",
+                      other, {"code": code}))
+    return rules
+
+
+def _slow_alias(index: int) -> str:
+    """Pass 1's column of a contract column's text outside the plain form
+    (`_s` and the column's position: no name from input)."""
+    return "_s" + str(int(index))
+
+
+def _engine_cells(
+    con: duckdb.DuckDBPyConnection,
+    table: Table,
+    present: set[str],
+    scales: dict[str, float],
+    percent_bits: dict[str, int],
+    counters: dict[str, list[int]],
+    conversions: dict[str, dict[str, int]],
+) -> int:
+    """The engine path's staged rows and cell problems, from the view `data`
+    (tabular.read_raw): each column's plain cells in SQL, its other spellings
+    once each (cells.parse_distinct); then the same-row rules in contract
+    order. Returns the number of cell problems (the first MAX_LISTED_PROBLEMS
+    by row are in `problems`)."""
+    # Pass 1, once over the rows: each column's plain cells as values, the
+    # others' text beside them (null where the plain form held); the
+    # expressions are evaluated once (DuckDB shares a repeated expression).
+    firsts = ["r._row"]
+    first_params: dict = {}
+    fasts: dict[int, cells.FastSql | None] = {}
+    plain_bits = []
+    for index, column in enumerate(table.columns):
+        if column.name not in present:
+            continue
+        key = "c" + str(index)
+        quoted = db.quote_identifier(column.name)
+        ref = "r." + quoted
+        fast = cells.fast_sql(column, ref, key, scales.get(column.name, 1.0))
+        fasts[index] = fast
+        if fast is None:
+            firsts.append(ref + " as " + _slow_alias(index))
+            continue
+        first_params.update(fast.params)
+        firsts.append(fast.value + " as " + quoted)
+        firsts.append("case when (" + fast.value + ") is null then " + ref + " end as "
+                      + _slow_alias(index))
+        if column.name in percent_bits and fast.candidate is not None:
+            first_params[key + "_bit"] = percent_bits[column.name]
+            plain_bits.append("case when " + fast.candidate + " then $" + key + "_bit else 0 end")
+    firsts.insert(1, "cast(" + (" + ".join(plain_bits) or "0") + " as integer) as _plain")
+    con.execute("create table plain as select " + ", ".join(firsts) + " from data r",
+                first_params)
+
+    # Pass 2: the spellings outside the plain form, once each, with counts.
+    rows = con.execute("select count(*) from plain").fetchall()[0][0]
+    selects = ["p._row"]
+    joins = []
+    slow_bits = []
+    params: dict = {}
+    error_maps: list[tuple[int, Column, pa.Table]] = []
+    problem_total = 0
+    for index, column in enumerate(table.columns):
+        key = "c" + str(index)
+        sql_type = cells.SQL_TYPES[column.kind]
+        quoted = db.quote_identifier(column.name)
+        if column.name not in present:
+            if column.default is not None:
+                selects.append("cast($" + key + "_default as " + sql_type + ") as " + quoted)
+                params[key + "_default"] = column.default
+                counters[column.name][2] += rows
+            else:
+                selects.append("cast(null as " + sql_type + ") as " + quoted)
+            continue
+        fast = fasts[index]
+        slow = "p." + _slow_alias(index)
+        if fast is not None and column.kind == "percent":
+            plain, outside = con.execute(
+                "select count(" + quoted + "), count(" + quoted + ") filter (where not ("
+                + quoted + " between 0 and 1)) from plain"
+            ).fetchall()[0]
+            counters[column.name][0] += plain
+            counters[column.name][1] += outside
+        # A null cell is slow too (required, or a default): counted where the
+        # plain form left no value.
+        where = "" if fast is None else " where p." + quoted + " is null"
+        distinct = con.sql(
+            "select " + slow + " as raw, count(*) as n from plain p" + where + " group by all"
+        ).to_arrow_table()
+        value = "cast(null as " + sql_type + ")" if fast is None else "p." + quoted
+        if distinct.num_rows:
+            scale = scales.get(column.name, 1.0)
+            parsed = cells.parse_distinct(column, distinct["raw"], distinct["n"], scale=scale)
+            counters[column.name][0] += parsed.plain
+            counters[column.name][1] += parsed.plain_outside
+            counters[column.name][2] += parsed.defaults
+            for kind, count in (parsed.conversions or {}).items():
+                per_column = conversions.setdefault(column.name, {})
+                per_column[kind] = per_column.get(kind, 0) + count
+            alias = "m" + str(index)
+            map_name = "cell_map_" + str(index)
+            con.register(map_name, parsed.table)
+            # Only cells outside the plain form join (the plain ones hold null here).
+            joins.append(" left join " + map_name + " " + alias + " on " + slow
+                         + " is not distinct from " + alias + ".raw and " + (
+                             "true" if fast is None else "p." + quoted + " is null"))
+            value = "coalesce(" + value + ", cast(" + alias + ".value as " + sql_type + "))"
+            if column.name in percent_bits:
+                params[key + "_bit"] = percent_bits[column.name]
+                slow_bits.append("case when coalesce(" + alias + ".candidate, false) then $"
+                                 + key + "_bit else 0 end")
+            if parsed.errors:
+                problem_total += parsed.errors
+                errors = parsed.table.filter(pc.is_valid(parsed.table["error"]))
+                error_maps.append((index, column, errors))
+        selects.append(value + " as " + quoted)
+    slow_plain = " + ".join(slow_bits) or "0"
+    selects.insert(1, "cast(p._plain + " + slow_plain + " as integer) as _plain")
+
+    # Pass 3: the staged rows, each cell from its plain value or its spelling's.
+    con.execute(
+        "create table staged as select " + ", ".join(selects) + " from plain p"
+        + "".join(joins), params,
+    )
+    con.execute("drop table plain")
+    for index, _ in enumerate(table.columns):
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("cell_map_" + str(index))
+    for index, column, errors in error_maps:
+        con.register("cell_errors", errors)
+        try:
+            con.execute(
+                "insert into problems select r._row, $col_index, $label, r."
+                + db.quote_identifier(column.name) + ", e.error, e.detail from data r"
+                " join cell_errors e on r." + db.quote_identifier(column.name)
+                + " is not distinct from e.raw order by r._row limit $limit",
+                {"col_index": index, "label": column.label, "limit": MAX_LISTED_PROBLEMS},
+            )
+        finally:
+            con.unregister("cell_errors")
+    # Same-row rules, in contract order, on the values as they stand: a cell
+    # refused by one rule is null for the next (as _same_row_rules).
+    for index, column in enumerate(table.columns):
+        if column.name not in present:
+            continue
+        quoted = db.quote_identifier(column.name)
+        for reason, hit, detail, rule_params in _rule_sql(table, column):
+            count = con.execute(
+                "select count(*) from staged s where " + hit, rule_params
+            ).fetchall()[0][0]
+            if not count:
+                continue
+            problem_total += count
+            con.execute(
+                "insert into problems select s._row, $col_index, $label, r." + quoted
+                + ", $reason, " + detail + " from staged s join data r on r._row = s._row"
+                " where " + hit + " order by s._row limit $limit",
+                {**rule_params, "col_index": index, "label": column.label,
+                 "reason": reason, "limit": MAX_LISTED_PROBLEMS},
+            )
+            con.execute(
+                "update staged s set " + quoted + " = null where " + hit, rule_params
+            )
+    return problem_total
+
+
+def _engine_coordinates(con: duckdb.DuckDBPyConnection, system: str) -> None:
+    """lon/lat of the staged rows converted to WGS-84, in batches."""
+    reader = con.sql(
+        "select _row, lon, lat from staged where lon is not null and lat is not null"
+    ).to_arrow_reader(tabular.CHUNK_ROWS)
+    converted = []
+    for batch in reader:
+        lon = batch.column(1).to_numpy(zero_copy_only=False).astype(float)
+        lat = batch.column(2).to_numpy(zero_copy_only=False).astype(float)
+        lon, lat = coords.to_wgs84(lon, lat, system)
+        converted.append(pa.record_batch([batch.column(0), pa.array(lon), pa.array(lat)],
+                                         names=["_row", "lon", "lat"]))
+    if not converted:
+        return
+    con.register("converted", pa.Table.from_batches(converted))
+    try:
+        con.execute(
+            "update staged set lon = c.lon, lat = c.lat from converted c"
+            " where staged._row = c._row"
+        )
+    finally:
+        con.unregister("converted")
+
+
+def _engine_text_path(path: Path, encoding: str | None, tmpdir: str) -> Path:
+    """A UTF-8 file the engine can read: the upload itself, or its GB18030 text
+    transcoded in blocks."""
+    if encoding != "gb18030":
+        return path
+    return decoding.transcode_to_utf8(path, Path(tmpdir) / "utf8.csv", encoding)
+
+
 def _stage(
     source: SourceFile,
     reference: pa.Table | None,
@@ -357,6 +593,7 @@ def _stage(
         return _Staged(source, _refusal(source, reason), table)
 
     encoding: str | None = None
+    inspection: decoding.Inspection | None = None
     sha = ""
     try:
         if suffix in tabular.CSV_SUFFIXES:
@@ -426,11 +663,36 @@ def _stage(
     cell_problem_total = 0
     kept_cell_problems = 0
     try:
-        con.register("chunk", _staged_schema(table).empty_table())
-        con.execute("create table staged as select * from chunk")
-        con.unregister("chunk")
         con.execute(db.read_sql("import_problems_create"))
-        if not file_problems:
+        engine = (
+            not file_problems
+            and inspection is not None
+            and tabular.read_raw(
+                con,
+                _engine_text_path(path, encoding, staged.tmpdir.name),
+                reader,
+                inspection.line_ends.newline,
+                inspection.line_ends.lines,
+            )
+        )
+        if engine:
+            if progress is not None:
+                progress(name, reader.data_rows)
+            cell_problem_total = _engine_cells(
+                con, table, set(reader.header.positions.values()), scales, percent_bits,
+                counters, conversions,
+            )
+            con.execute("drop view data")
+            con.execute("drop table raw")
+            if converts_coordinates:
+                _engine_coordinates(con, source.coordinate_system)
+            if progress is not None:
+                progress(name, reader.data_rows)
+        else:
+            con.register("chunk", _staged_schema(table).empty_table())
+            con.execute("create table staged as select * from chunk")
+            con.unregister("chunk")
+        if not file_problems and not engine:
             for chunk in reader.chunks(tabular.CHUNK_ROWS):
                 rows_arrow, problems_arrow = _chunk_tables(
                     table,
@@ -506,7 +768,8 @@ def _stage(
                 "col_index": table.column_names.index(first),
                 "label": "、".join(table.column_by_name[k].label for k in table.key),
             }
-            sql_problem_total += _count(con, _duplicate_key_sql(table), params)
+            if _has_duplicate_keys(con, table):
+                sql_problem_total += _count(con, _duplicate_key_sql(table), params)
         # Community ids known.
         if table.references_communities:
             if reference is None:

@@ -120,19 +120,25 @@ row_widths as (
         end as cell_lon_deg
     from (
         select
-            s.pass,
-            s.straight_m,
-            r.cell_row,
-            least(90.0, greatest(abs(r.cell_row * s.cell_lat_deg),
-                                 abs((r.cell_row + 1) * s.cell_lat_deg))) as poleward_deg
-        from searches as s
-        cross join lateral (
-            select unnest(range(
-                floor(min(p.lat) / s.cell_lat_deg)::bigint - 1,
-                floor(max(p.lat) / s.cell_lat_deg)::bigint + 2
-            )) as cell_row
-            from points as p
-        ) as r
+            pass,
+            straight_m,
+            cell_row,
+            least(90.0, greatest(abs(cell_row * cell_lat_deg),
+                                 abs((cell_row + 1) * cell_lat_deg))) as poleward_deg
+        from (
+            select
+                s.pass,
+                s.straight_m,
+                s.cell_lat_deg,
+                unnest(range(
+                    floor(b.min_lat / s.cell_lat_deg)::bigint - 1,
+                    floor(b.max_lat / s.cell_lat_deg)::bigint + 2
+                )) as cell_row
+            from searches as s
+            -- The points' latitude span, then one row per grid row: a join
+            -- rather than a correlated lateral subquery, which Spark refuses.
+            cross join (select min(lat) as min_lat, max(lat) as max_lat from points) as b
+        )
     )
 ),
 

@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from governance import auth, db, sample_loader
-from pages import _common
+from pages import _context, _session, _warm
 from tests.conftest import PROJECT_DIR
 
 # The first run imports nothing (the copy is pre-loaded) but still builds every
@@ -36,17 +36,24 @@ def app_db(sample_db_file, tmp_path, monkeypatch):
     st.cache_data.clear()
     st.cache_resource.clear()
     # AppTest sessions share one session id: no sign-in may outlive its test.
-    _common._SIGNED_IN.clear()
+    _session._SIGNED_IN.clear()
     yield path
-    _common._SIGNED_IN.clear()
+    _session._SIGNED_IN.clear()
     st.cache_data.clear()
     st.cache_resource.clear()
 
 
 @pytest.fixture(autouse=True)
+def no_background_warming(monkeypatch):
+    """The post-import cache warming (pages/_warm.py) would run a thread per
+    test that outlives its temporary database; tests see pages computed cold."""
+    monkeypatch.setattr(_warm, "ENABLED", False)
+
+
+@pytest.fixture(autouse=True)
 def page_failures_surface(request, monkeypatch):
     """A failing page shows the Chinese message with a log number, not an
-    exception element (pages/_common.py run_guarded). In tests the failure is
+    exception element (pages/_context.py run_guarded). In tests the failure is
     raised on instead, so `assert not app.exception` still catches a page that
     fails; tests of the message itself ask for `failures_expected`."""
     if "failures_expected" in request.fixturenames:
@@ -55,7 +62,7 @@ def page_failures_surface(request, monkeypatch):
     def raise_on(exc: Exception) -> None:
         raise exc
 
-    monkeypatch.setattr(_common, "_page_failure", raise_on)
+    monkeypatch.setattr(_context, "_page_failure", raise_on)
 
 
 @pytest.fixture

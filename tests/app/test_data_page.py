@@ -47,9 +47,9 @@ def test_bad_file_is_refused_with_row_reasons_and_changes_nothing(app, app_db):
 
 def _snapshot_through_app(page, path):
     """Read counts through the app's own cached connection (the file is locked by it)."""
-    from pages import _common
+    from pages import _context
 
-    conn = _common._connection(str(path))
+    conn = _context.connection_for(str(path))
     cur = conn.cursor()
     try:
         return (
@@ -66,7 +66,7 @@ def test_geojson_boundaries_upload_validates_and_applies(app, app_db):
 
     from governance import boundaries
     from governance.indicators import Period, ViewFilter, query_params
-    from pages import _common
+    from pages import _context
 
     page = _to_data_page(app)
     ring = [[117.0, 32.6], [117.01, 32.6], [117.01, 32.61], [117.0, 32.61], [117.0, 32.6]]
@@ -86,7 +86,7 @@ def test_geojson_boundaries_upload_validates_and_applies(app, app_db):
     assert not page.exception
     page.button(key="apply_boundaries").click().run()
     assert any("社区边界" in s.value and "1 行" in s.value for s in page.success)
-    conn = _common._connection(str(app_db))
+    conn = _context.connection_for(str(app_db))
     shapes = {s.community_id: s for s in boundaries.community_shapes(
         conn, query_params(conn, Period(), ViewFilter()))}
     assert shapes["340403001001"].derived is False

@@ -1,4 +1,4 @@
-"""The cached drawers in pages/_common.py: replayed for the same input, drawn
+"""The cached drawers in pages/_drawing.py: replayed for the same input, drawn
 afresh for a new one, keyed by function names that are unique."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import functools
 import pytest
 
 from governance import presentation
-from pages import _common
+from pages import _drawing
 
 
 def test_a_chart_is_replayed_for_the_same_data_and_rebuilt_for_new_data(app, monkeypatch):
@@ -34,9 +34,9 @@ def test_a_chart_is_replayed_for_the_same_data_and_rebuilt_for_new_data(app, mon
 
 
 def test_drawers_take_only_functions_with_a_unique_name():
-    assert _common._function_name(presentation.ranking_bar) == "governance.presentation.ranking_bar"
+    assert _drawing._function_name(presentation.ranking_bar) == "governance.presentation.ranking_bar"
     with pytest.raises(TypeError, match="module-level"):
-        _common._function_name(lambda matrix: matrix)
+        _drawing._function_name(lambda matrix: matrix)
 
 
 def test_large_frames_key_the_drawers_by_every_row():
@@ -45,8 +45,8 @@ def test_large_frames_key_the_drawers_by_every_row():
     frame = pd.DataFrame({"street": ["东关街道"] * 60_000, "value": range(60_000)})
     changed = frame.copy()
     changed.loc[59_999, "value"] = -1  # Streamlit's own hash samples 10,000 of 60,000 rows
-    assert _common._content_digest(frame) == _common._content_digest(frame.copy())
-    assert _common._content_digest(frame) != _common._content_digest(changed)
-    assert _common._content_digest(frame["value"]) != _common._content_digest(changed["value"])
+    assert _drawing._content_digest(frame) == _drawing._content_digest(frame.copy())
+    assert _drawing._content_digest(frame) != _drawing._content_digest(changed)
+    assert _drawing._content_digest(frame["value"]) != _drawing._content_digest(changed["value"])
     with_lists = pd.DataFrame({"rings": [[[1.0, 2.0]], [[3.0, 4.0]]]})
-    assert _common._content_digest(with_lists) != _common._content_digest(with_lists.iloc[::-1])
+    assert _drawing._content_digest(with_lists) != _drawing._content_digest(with_lists.iloc[::-1])

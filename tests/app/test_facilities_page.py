@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from governance import coverage, facility_view
+from governance.indicators import ViewFilter
 from governance.text import t
-from pages import _common
+from pages import _context
 
 
 def _open(app):
@@ -23,7 +24,7 @@ BASELINE = facility_view.CoverageRequest()
 
 
 def _expected_view(app_db, request=BASELINE):
-    return facility_view.coverage_view(_common._connection(str(app_db)), request)
+    return facility_view.coverage_view(_context.connection_for(str(app_db)), request)
 
 
 def test_default_view_shows_ten_minute_service_centre_coverage(app, app_db):
@@ -53,7 +54,7 @@ def test_closing_a_service_centre_loses_households(app, app_db):
     picker = page.multiselect(key="closed_facilities")
     first = picker.options[0]
     facility_id = next(k for k, v in facility_view.closable_facilities(
-        facility_view.facilities_in_scope(_common._connection(str(app_db)), _common.ViewFilter()),
+        facility_view.facilities_in_scope(_context.connection_for(str(app_db)), ViewFilter()),
         "service_center").items() if v == first)
     picker.set_value([facility_id]).run()
     assert not page.exception
@@ -152,7 +153,7 @@ def test_tables_show_words_not_codes(app):
 
 def test_filters_matching_no_community_say_so_instead_of_failing(app, app_db):
     page = _open(app)
-    communities = _common._connection(str(app_db)).sql(
+    communities = _context.connection_for(str(app_db)).sql(
         "select street, community_type from communities").fetchall()
     street = sorted({s for s, _ in communities})[0]
     absent = next(ty for ty in ("resettlement", "rural", "urban_village", "old_town", "urban")

@@ -38,7 +38,7 @@ def test_a_page_that_fails_shows_the_chinese_message_and_logs_it(
     app.switch_page(page).run()
     assert not app.exception and not _refs(app)
     # Each page binds `t` afresh on every run (`from governance.text import t`);
-    # the shell in pages/_common.py keeps its own, so only the page body fails.
+    # the shell in pages/_shell.py keeps its own, so only the page body fails.
     monkeypatch.setattr(text, "t", _fail)
     with caplog.at_level(logging.ERROR, logger="governance.app"):
         app.run()

@@ -31,7 +31,7 @@ from streamlit.testing.v1.element_tree import Dataframe
 from governance import auth, templates
 from governance.contract import TABLES
 from governance.text import t
-from pages import _common
+from pages import _exports
 from tests.app.conftest import TIMEOUT_S
 from tests.conftest import PROJECT_DIR, SAMPLE_DIR
 
@@ -276,13 +276,13 @@ PAGES = {
 def _record_downloads(monkeypatch) -> list[tuple[str, object]]:
     """(file name, the callable that builds it) of every audited download drawn."""
     recorded = []
-    original = _common.export_button
+    original = _exports.export_button
 
     def export_button(ctx, label, *, data, file_name, key, **kwargs):
         recorded.append((file_name, data))
         return original(ctx, label, data=data, file_name=file_name, key=key, **kwargs)
 
-    monkeypatch.setattr(_common, "export_button", export_button)
+    monkeypatch.setattr(_exports, "export_button", export_button)
     return recorded
 
 
@@ -363,16 +363,16 @@ def test_the_reading_sees_none_codes_and_empty_tables():
 
 
 def test_tables_read_a_dash_for_missing_and_chinese_when_empty():
-    """The pages' one way to draw a table (_common.table): a missing value reads
+    """The pages' one way to draw a table (_drawing.table): a missing value reads
     "—", a table without rows is a Chinese caption, not Streamlit's "empty"."""
     def script():
         import pandas as pd
 
-        from pages import _common
+        from pages import _drawing
 
-        _common.table(pd.DataFrame({"户数": []}))
-        _common.table(pd.DataFrame({"户数": []}).style, empty="没有未覆盖的社区")
-        _common.table(pd.DataFrame({"社区": ["甲", None], "户数": [None, 1.0]}))
+        _drawing.table(pd.DataFrame({"户数": []}))
+        _drawing.table(pd.DataFrame({"户数": []}).style, empty="没有未覆盖的社区")
+        _drawing.table(pd.DataFrame({"社区": ["甲", None], "户数": [None, 1.0]}))
 
     app = AppTest.from_function(script, default_timeout=TIMEOUT_S).run()
     assert not app.exception, app.exception

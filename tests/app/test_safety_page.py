@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from governance import presentation
 from governance.text import t
 from tests.app.conftest import TIMEOUT_S
 from tests.conftest import PROJECT_DIR, SAMPLE_DIR
@@ -132,9 +133,18 @@ def test_incident_figures_match_the_sample(app):
                   and r["occurred_at"][:7] <= end]
     assert _metric(page, t("safety.kpi.open")) == f"{len(open_cases):,}"
     table = _table(page, t("safety.column.age_days"))
-    assert len(table) == min(len(open_cases), 500)
+    listed = min(len(open_cases), 500)
+    # Listed a page at a time (pages/_drawing.py: paged): the first page, and
+    # the caption counts every listed case.
+    assert listed > presentation.PAGE_ROWS
+    assert len(table) == presentation.PAGE_ROWS
+    assert any(f"共 {listed:,} 行" in c.value for c in page.caption)
     oldest = min(open_cases, key=lambda r: (r["occurred_at"], r["incident_id"]))
     assert table[t("safety.column.incident_id")].iloc[0] == oldest["incident_id"]
+    pages = -(-listed // presentation.PAGE_ROWS)
+    page.number_input(key=f"safety_open__page__{pages}__").set_value(pages).run()
+    last = _table(page, t("safety.column.age_days"))
+    assert len(last) == listed - (pages - 1) * presentation.PAGE_ROWS
 
 
 def test_reconciliation_lists_differences_that_add_up(app):

@@ -14,7 +14,7 @@ import openpyxl
 from governance import auth, scenarios
 from governance.catalogue import load_catalogue
 from governance.text import t
-from pages import _common
+from pages import _exports
 from tests.conftest import SAMPLE_DIR
 
 
@@ -200,13 +200,13 @@ def test_a_standard_made_of_settings_points_to_the_settings_tab(app):
 def _recorded_downloads(monkeypatch) -> dict:
     """key → (the callable a download button runs on click, its file name)."""
     downloads: dict = {}
-    original = _common.export_button
+    original = _exports.export_button
 
     def recording(ctx, label, *, data, file_name, key, **kwargs):
         downloads[key] = (data, file_name)
         original(ctx, label, data=data, file_name=file_name, key=key, **kwargs)
 
-    monkeypatch.setattr(_common, "export_button", recording)
+    monkeypatch.setattr(_exports, "export_button", recording)
     return downloads
 
 

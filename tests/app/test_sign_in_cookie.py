@@ -15,7 +15,7 @@ from starlette.requests import Request
 from streamlit.testing.v1 import AppTest
 
 from governance import auth
-from pages import _common, _session_cookie
+from pages import _session, _session_cookie
 from tests.app.conftest import TIMEOUT_S
 from tests.conftest import PROJECT_DIR
 
@@ -35,7 +35,7 @@ def accounts(app_db):
 def browser_cookie(monkeypatch):
     """What the browser sends when a session connects (AppTest cannot send one)."""
     jar: dict[str, str | None] = {"value": None}
-    monkeypatch.setattr(_common, "_sign_in_cookie", lambda: jar["value"])
+    monkeypatch.setattr(_session, "_sign_in_cookie", lambda: jar["value"])
     return jar
 
 
@@ -57,7 +57,7 @@ def _sign_in(username: str = "leader") -> AppTest:
 
 def _reload() -> AppTest:
     """A new Streamlit session in the same browser (AppTest reuses one session id)."""
-    _common._SIGNED_IN.clear()
+    _session._SIGNED_IN.clear()
     return _app()
 
 

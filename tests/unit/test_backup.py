@@ -190,7 +190,7 @@ def test_memory_databases_are_skipped_silently(memory_conn, tmp_path):
     result = import_communities(memory_conn, tmp_path)
     assert result.applied
     assert not any("备份" in note for note in result.report.notes)
-    assert backup.database_path(memory_conn) is None
+    assert db.database_path(memory_conn) is None
     assert backup.take_backup(memory_conn, 1) is None
 
 

@@ -1,0 +1,202 @@
+"""Cached reads for the pages, each keyed on a DataKey (database, data
+version, account scope) so an import or another scope never gets a stale or
+foreign result. Every computation is a call into `governance`."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pyarrow as pa
+import streamlit as st
+
+from governance import (
+    facility_view,
+    funding_view,
+    indicators,
+    presentation,
+    safety,
+    safety_view,
+    sample_rows,
+    scenarios,
+)
+from governance.indicators import Period, ViewFilter
+from governance.scenarios import BASELINE, Scenario
+from pages._context import CACHE_ENTRIES, DataKey, PageContext, connection_for
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def available_periods(data: DataKey) -> tuple[list[int], list[date]]:
+    conn = connection_for(data.db_path)
+    return (indicators.available_years(conn, data.scope),
+            indicators.available_months(conn, data.scope))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def streets_in_scope(data: DataKey) -> list[str]:
+    return indicators.list_streets(connection_for(data.db_path), data.scope)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def sample_tables_at(db_path: str, version: int) -> list[str]:
+    return sample_rows.tables_present(connection_for(db_path))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def scenario_list(db_path: str, scenario_version: int) -> pd.DataFrame:
+    return scenarios.list_scenarios(connection_for(db_path))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def saved_scenario_named(db_path: str, scenario_version: int, name: str) -> Scenario | None:
+    return scenarios.load_scenario(connection_for(db_path), name)
+
+
+def sample_tables(ctx: PageContext, version: int | None = None) -> list[str]:
+    """Tables still holding sample rows at `version` (default: the page's)."""
+    return sample_tables_at(ctx.db_path, ctx.version if version is None else version)
+
+
+# The large results (a province's indicator values, coverage points, safety
+# view) are kept as objects, not pickles: st.cache_data unpickles a copy on
+# every hit, which took seconds per run at a province's scale. Nothing
+# modifies a result it reads (governance works on copies), and a pyarrow
+# Table cannot be modified at all.
+SHARED_ENTRIES = 16
+
+# Indicator values and the community list are computed once per scope and
+# narrowed to each street/type filter: a filter change then costs a row filter,
+# not every indicator query again (indicators.within_filter says when that holds).
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def _scope_indicator_values(data: DataKey, period: Period, scenario: Scenario) -> pa.Table:
+    return indicators.indicator_values(
+        connection_for(data.db_path), period, ViewFilter(), scenario.standards(), data.scope)
+
+
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def indicator_values(
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
+) -> pd.DataFrame:
+    return indicators.within_filter(
+        _scope_indicator_values(data, period, scenario), view_filter).to_pandas()
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def district_totals(data: DataKey, view_filter: ViewFilter) -> dict:
+    return indicators.district_totals(connection_for(data.db_path), view_filter, data.scope)
+
+
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def _scope_communities(data: DataKey) -> pa.Table:
+    return indicators.communities_in_scope(connection_for(data.db_path), ViewFilter(), data.scope)
+
+
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def communities(data: DataKey, view_filter: ViewFilter) -> pd.DataFrame:
+    return indicators.within_filter(_scope_communities(data), view_filter).to_pandas()
+
+
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def status_matrix(
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
+) -> pd.DataFrame:
+    values = indicator_values(data, period, view_filter, scenario)
+    matrix = indicators.status_matrix(values, communities(data, view_filter))
+    return presentation.with_type_labels(matrix)
+
+
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def space_standards(
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
+) -> pd.DataFrame:
+    """F01–F05 per community, with the community type in words (设施覆盖's table)."""
+    return presentation.with_type_labels(facility_view.space_standards(
+        indicator_values(data, period, view_filter, scenario), communities(data, view_filter)))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def dimension_summary(
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
+) -> pd.DataFrame:
+    return indicators.dimension_summary(indicator_values(data, period, view_filter, scenario))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def street_status_counts(
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
+) -> pd.DataFrame:
+    return indicators.street_status_counts(indicator_values(data, period, view_filter, scenario),
+                                           communities(data, view_filter))
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def facilities_in_scope(data: DataKey, view_filter: ViewFilter) -> pd.DataFrame:
+    return facility_view.facilities_in_scope(connection_for(data.db_path), view_filter, data.scope)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def closable_facilities(data: DataKey, view_filter: ViewFilter, facility_type: str
+                        ) -> dict[str, str]:
+    """The closure picker's choices (a city has thousands: built once, not per run)."""
+    return facility_view.closable_facilities(facilities_in_scope(data, view_filter),
+                                             facility_type)
+
+
+# Each what-if combination holds a full points frame: keep few.
+@st.cache_resource(max_entries=8, show_spinner=False)
+def coverage_view(
+    data: DataKey, request: facility_view.CoverageRequest, view_filter: ViewFilter
+) -> facility_view.CoverageView:
+    return facility_view.coverage_view(
+        connection_for(data.db_path), request, view_filter, data.scope)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def funding_data(
+    data: DataKey, request: funding_view.FundingRequest, view_filter: ViewFilter
+) -> funding_view.FundingView:
+    return funding_view.funding_view(connection_for(data.db_path), request, view_filter, data.scope)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def safety_data(
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
+) -> safety_view.SafetyView:
+    return safety_view.safety_view(
+        connection_for(data.db_path), period, view_filter, data.scope, scenario.standards())
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def safety_drill_choices(
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario, street: str,
+) -> dict[str, str]:
+    return safety.drill_choices(
+        safety_data(data, period, view_filter, scenario).standards_matrix, street)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def safety_community_months(
+    data: DataKey, period: Period, view_filter: ViewFilter, community_id: str
+) -> pd.DataFrame:
+    return safety.community_months(
+        connection_for(data.db_path), period, community_id, view_filter, data.scope)
+
+
+def saved_scenario(ctx: PageContext, name: str) -> Scenario:
+    """A saved scenario by name (the baseline if it has just been deleted)."""
+    found = saved_scenario_named(ctx.db_path, scenarios.scenario_version(ctx.conn), name)
+    return found or BASELINE
+
+
+# Each comparison computes every indicator twice: keep few.
+@st.cache_data(max_entries=8, show_spinner=False)
+def scenario_comparison(
+    data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario
+) -> scenarios.Comparison:
+    return scenarios.compare(
+        connection_for(data.db_path), period, scenario, view_filter, data.scope)
+
+
+def street_names(ctx: PageContext) -> list[str]:
+    """The streets the account may see (for pickers)."""
+    return streets_in_scope(ctx.data)

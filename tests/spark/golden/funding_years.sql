@@ -1,0 +1,18 @@
+WITH visible_communities AS (
+  SELECT
+    *
+  FROM communities
+  WHERE
+    ARRAY_CONTAINS(:scope_streets, street)
+), final AS (
+  SELECT DISTINCT
+    f.year
+  FROM funding AS f
+  INNER JOIN visible_communities
+    USING (community_id)
+)
+SELECT
+  *
+FROM final
+ORDER BY
+  year DESC
