@@ -27,8 +27,9 @@ from playwright.sync_api import sync_playwright  # noqa: E402
 
 from governance import auth, db, importer, sample  # noqa: E402
 from governance.contract import TABLES  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, wait_for_app  # noqa: E402
+from tests.browser.conftest import wait_for_app  # noqa: E402
 from tests.cluster import conftest as harness  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
 PAGES = ("总览", "设施覆盖", "经费保障", "平安建设", "情景推演")
 

@@ -46,8 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, running_app  # noqa: E402
-from tests.conftest import PROJECT_DIR  # noqa: E402
+from tests.browser.conftest import running_app  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PROJECT_DIR,  # noqa: E402
+)
 from tests.hostile_files import rss_mb, server_pid, shared_string_bomb  # noqa: E402
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

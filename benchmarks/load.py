@@ -117,8 +117,12 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
 from benchmarks.wire_sessions import WireSession  # noqa: E402
 from governance.text import t  # noqa: E402
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, LOCAL_HOSTS, running_app  # noqa: E402
-from tests.conftest import messy_communities_csv  # noqa: E402
+from tests.browser.conftest import LOCAL_HOSTS, running_app  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    messy_communities_csv,  # noqa: E402
+)
 
 GOAL_P95_MS = 2000
 TIMED_SERVER = Path(__file__).resolve().with_name("timed_serve.py")

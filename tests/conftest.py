@@ -12,6 +12,32 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
 
+CHROMIUM = "/usr/bin/chromium"
+# Flags from the machine notes: without the background-networking ones Chromium
+# keeps dialling Google, which a closed intranet refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium, one for the whole run: Playwright's sync API
+    allows one running instance per thread, and both the browser tests and the
+    cluster tests drive it. Never skipped: without it the tests fail with the
+    command that installs it."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `apt-get install -y chromium fonts-noto-cjk`")
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
 
 @pytest.fixture
 def memory_conn():

@@ -21,16 +21,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import duckdb
 import psycopg
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from governance import publish, sample, state_store
 from tests import district_files
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, RUN_TIMEOUT_MS, wait_for_app
+from tests.browser.conftest import RUN_TIMEOUT_MS, wait_for_app
 from tests.cluster.conftest import AFFINITY_COOKIE, PASSWORD
 from tests.conftest import PROJECT_DIR
 
@@ -40,17 +39,6 @@ BANNER = re.compile("示例数据：")
 SCENARIO = "集群情景"
 # Grid events enough that reading and checking them takes seconds.
 INCIDENTS = 200_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `apt-get install -y chromium fonts-noto-cjk`")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                              args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
 
 
 def _pinned_tab(browser, cluster, affinity: str):

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, CHROMIUM
-from tests.conftest import PROJECT_DIR
+from tests.browser.conftest import ARTIFACTS
+from tests.conftest import CHROMIUM, PROJECT_DIR
 
 pytestmark = pytest.mark.load
 
