@@ -155,7 +155,8 @@ def pytest_runtest_makereport(item, call):
     """Keep a screenshot of the page when a browser test fails."""
     outcome = yield
     report = outcome.get_result()
-    tab = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    funcargs = getattr(item, "funcargs", {})
+    tab = funcargs.get("page") or funcargs.get("tab")  # the modules name it either way
     if report.when == "call" and report.failed and tab is not None:
         with contextlib.suppress(Exception):
             screenshot(tab, f"failed-{item.name}", drawn=False)
