@@ -29,6 +29,9 @@ STARTUP_TIMEOUT_S = 120
 # screenshots are taken) at this size.
 PROJECTOR = {"width": 1920, "height": 1080}
 RUN_TIMEOUT_MS = 120_000
+# Every server's log, so that a failed test's report can carry what the server said.
+SERVER_LOGS: list[Path] = []
+LOG_TAIL_LINES = 40
 
 
 def _free_port() -> int:
@@ -60,6 +63,7 @@ def running_app(workdir: Path, launcher: Path = PROJECT_DIR / "serve.py",
     db_path = workdir / "browser.duckdb"
     port = _free_port()
     log_path = workdir / "streamlit.log"
+    SERVER_LOGS.append(log_path)
     env = {**os.environ, "GOVERNANCE_DB": str(db_path), **(extra_env or {})}
     with open(log_path, "w") as log:
         process = subprocess.Popen(
@@ -152,7 +156,9 @@ def screenshot(page: Page, name: str, drawn: bool = True) -> Path:
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Keep a screenshot of the page when a browser test fails."""
+    """When a browser test fails: keep a screenshot of the page, and put the
+    page's text and the tail of each server log in the report (CI prints the
+    report, not the artifacts)."""
     outcome = yield
     report = outcome.get_result()
     funcargs = getattr(item, "funcargs", {})
@@ -160,3 +166,9 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call" and report.failed and tab is not None:
         with contextlib.suppress(Exception):
             screenshot(tab, f"failed-{item.name}", drawn=False)
+        with contextlib.suppress(Exception):
+            report.sections.append(("page text", tab.locator("body").inner_text(timeout=5_000)))
+        for log_path in SERVER_LOGS:
+            with contextlib.suppress(OSError):
+                tail = log_path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+                report.sections.append((f"server log {log_path.parent.name}", "\n".join(tail)))

@@ -17,7 +17,13 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from governance.text import t
-from tests.browser.conftest import ARTIFACTS, running_app, screenshot, wait_for_app
+from tests.browser.conftest import (
+    ARTIFACTS,
+    RUN_TIMEOUT_MS,
+    running_app,
+    screenshot,
+    wait_for_app,
+)
 from tests.browser.test_brief import _on, _printed, _squash
 from tests.conftest import SAMPLE_DIR
 
@@ -93,6 +99,8 @@ def test_save_import_follow_up_and_the_next_brief(page, meetings_server, browser
     # 3. 上次会议以来.
     _open(tab, meetings_server, "meetings")
     expect(tab.get_by_role("heading", name=t("meeting.title"))).to_be_visible()
+    now_met = tab.get_by_test_id("stMetricLabel").filter(has_text=t("meeting.kpi.now_met"))
+    expect(now_met).to_be_visible(timeout=RUN_TIMEOUT_MS)
     body = _body(tab)
     assert "浏览器督办会" in body
     metrics = {
