@@ -97,11 +97,19 @@ def communities(data: DataKey, view_filter: ViewFilter) -> pd.DataFrame:
 
 
 @st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def _scope_status_matrix(data: DataKey, period: Period, scenario: Scenario) -> pd.DataFrame:
+    return indicators.status_matrix(_scope_indicator_values(data, period, scenario),
+                                    _scope_communities(data))
+
+
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
 def status_matrix(
     data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
 ) -> pd.DataFrame:
-    values = indicator_values(data, period, view_filter, scenario)
-    matrix = indicators.status_matrix(values, communities(data, view_filter))
+    """The matrix's rows are built once per scope and narrowed here: pivoting a
+    filter's values again cost a fixed ~0.2 s per filter change."""
+    matrix = indicators.rows_within_filter(_scope_status_matrix(data, period, scenario),
+                                           view_filter)
     return presentation.with_type_labels(matrix)
 
 

@@ -413,3 +413,21 @@ def test_dimension_matrix_of_no_known_indicator_is_the_communities_alone(conn):
         matrix = ind.dimension_matrix(conn, PERIOD, ids)
         assert len(matrix) == 5
         assert not [c for c in matrix.columns if c in COMPUTED_IDS]
+
+
+@pytest.mark.parametrize("view_filter", [
+    ViewFilter(streets=("东湖街道",)),
+    ViewFilter(community_types=("rural",)),
+    ViewFilter(streets=("东湖街道",), community_types=("urban",)),
+    ViewFilter(streets=("无此街道",)),
+])
+def test_a_scope_matrix_narrowed_equals_the_filters_own_matrix(conn, view_filter):
+    """The pages build the matrix once per scope and narrow it per filter
+    (rows_within_filter): the rows must be those the filter's own matrix has."""
+    scope = ind.status_matrix(ind.indicator_values(conn, PERIOD), ind.communities_in_scope(conn))
+    narrowed = ind.rows_within_filter(scope, view_filter)
+    own = ind.status_matrix(ind.indicator_values(conn, PERIOD, view_filter),
+                            ind.communities_in_scope(conn, view_filter))
+    assert list(narrowed["community_id"]) == list(own["community_id"])
+    if len(own):
+        pd.testing.assert_frame_equal(narrowed[list(own.columns)], own, check_dtype=False)
