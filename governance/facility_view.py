@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from governance import boundaries, coords, coverage, db, indicators, presentation
 from governance.catalogue import Standards, load_catalogue
@@ -181,8 +183,12 @@ def map_coverage(view: CoverageView) -> pd.DataFrame:
        "coverage_pct"]]
 
 
-def space_standards(values: pd.DataFrame, communities: pd.DataFrame) -> pd.DataFrame:
+def space_standards(values: pa.Table | pd.DataFrame,
+                    communities: pa.Table | pd.DataFrame) -> pd.DataFrame:
     """F01–F05 per community (value and status columns), for the standards table."""
+    if isinstance(values, pa.Table):  # a scope's values: only F01–F05 become pandas
+        values = values.filter(pc.is_in(values.column("indicator_id"),
+                                        value_set=pa.array(SPACE_INDICATORS))).to_pandas()
     facility_values = values[values["indicator_id"].isin(SPACE_INDICATORS)]
     matrix = indicators.status_matrix(facility_values, communities)
     return matrix

@@ -114,12 +114,19 @@ def status_matrix(
 
 
 @st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def _scope_space_standards(data: DataKey, period: Period, scenario: Scenario) -> pd.DataFrame:
+    return facility_view.space_standards(_scope_indicator_values(data, period, scenario),
+                                         _scope_communities(data))
+
+
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
 def space_standards(
     data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
 ) -> pd.DataFrame:
-    """F01–F05 per community, with the community type in words (设施覆盖's table)."""
-    return presentation.with_type_labels(facility_view.space_standards(
-        indicator_values(data, period, view_filter, scenario), communities(data, view_filter)))
+    """F01–F05 per community, with the community type in words (设施覆盖's table);
+    built once per scope and narrowed, as status_matrix."""
+    return presentation.with_type_labels(indicators.rows_within_filter(
+        _scope_space_standards(data, period, scenario), view_filter))
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -431,3 +431,18 @@ def test_a_scope_matrix_narrowed_equals_the_filters_own_matrix(conn, view_filter
     assert list(narrowed["community_id"]) == list(own["community_id"])
     if len(own):
         pd.testing.assert_frame_equal(narrowed[list(own.columns)], own, check_dtype=False)
+
+
+def test_space_standards_from_a_scopes_arrow_values_narrow_like_the_filters_own(conn):
+    from governance import facility_view
+
+    view_filter = ViewFilter(streets=("东湖街道",))
+    scope = facility_view.space_standards(ind.indicator_values(conn, PERIOD),
+                                          ind.communities_in_scope(conn))
+    assert [c for c in scope.columns if c in COMPUTED_IDS] == list(facility_view.SPACE_INDICATORS)
+    own = facility_view.space_standards(
+        ind.indicator_values(conn, PERIOD, view_filter).to_pandas(),
+        ind.communities_in_scope(conn, view_filter).to_pandas())
+    narrowed = ind.rows_within_filter(scope, view_filter)
+    assert list(narrowed["community_id"]) == ["C01", "C02"]
+    pd.testing.assert_frame_equal(narrowed[list(own.columns)], own, check_dtype=False)
