@@ -130,7 +130,7 @@ def _left_out(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _uncovered_points(points: pd.DataFrame) -> pd.DataFrame:
-    uncovered = points[~points["is_covered"]].sort_values("households", ascending=False)
+    uncovered = points[~points["covered"]].sort_values("households", ascending=False)
     shown = uncovered.head(LEFT_OUT_POINTS_SHOWN).copy()
     shown["nearest"] = [coverage.nearest_text(row) for row in shown.to_dict("records")]
     return shown[["point_id", "community_name", "street", "households", "nearest"]].reset_index(
@@ -158,20 +158,48 @@ def coverage_view(
         conn, request.facility_type, request.radius_m,
         added=request.proposals, closed=request.closed, **kwargs,
     ).to_pandas()
+    return _shaped(per_community, points.rename(columns={"is_covered": "covered"}),
+                   basis=coverage.coverage_basis(conn, view_filter, scope),
+                   shapes=community_shapes(conn, view_filter, scope))
+
+
+def _shaped(per_community: pd.DataFrame, points: pd.DataFrame, *, basis: dict,
+            shapes: pd.DataFrame) -> CoverageView:
     changes = per_community[
         (per_community["households_newly_covered"] > 0) | (per_community["households_lost"] > 0)
     ].reset_index(drop=True)
     return CoverageView(
-        basis=coverage.coverage_basis(conn, view_filter, scope),
+        basis=basis,
         district=_district(per_community),
         communities=per_community,
         streets=_streets(per_community),
         left_out=_left_out(per_community),
         uncovered_points=_uncovered_points(points),
-        points=points.rename(columns={"is_covered": "covered"}),
-        shapes=community_shapes(conn, view_filter, scope),
+        points=points,
+        shapes=shapes,
         changes=changes,
     )
+
+
+def coverage_view_within(
+    conn: duckdb.DuckDBPyConnection,
+    whole: CoverageView,
+    community_ids: pd.Series,
+    view_filter: ViewFilter,
+    scope: Scope = ALL_STREETS,
+) -> CoverageView:
+    """`whole` (coverage_view of the scope, same request) narrowed to the
+    filter's communities: what coverage_view(conn, request, view_filter, scope)
+    returns, without computing coverage again. A residence's coverage depends
+    on the facilities alone, which no filter narrows; the basis counts and the
+    outlines (hulls for a few communities, boxes for many) are the filter's own."""
+    chosen = set(community_ids)
+    per_community = whole.communities[
+        whole.communities["community_id"].isin(chosen)].reset_index(drop=True)
+    points = whole.points[whole.points["community_id"].isin(chosen)].reset_index(drop=True)
+    return _shaped(per_community, points,
+                   basis=coverage.coverage_basis(conn, view_filter, scope),
+                   shapes=community_shapes(conn, view_filter, scope))
 
 
 def map_coverage(view: CoverageView) -> pd.DataFrame:

@@ -162,8 +162,14 @@ def closable_facilities(data: DataKey, view_filter: ViewFilter, facility_type: s
 def coverage_view(
     data: DataKey, request: facility_view.CoverageRequest, view_filter: ViewFilter
 ) -> facility_view.CoverageView:
-    return facility_view.coverage_view(
-        connection_for(data.db_path), request, view_filter, data.scope)
+    """Coverage is computed once per request for the whole scope; a street or
+    type filter narrows it (facility_view.coverage_view_within)."""
+    conn = connection_for(data.db_path)
+    if view_filter == ViewFilter():
+        return facility_view.coverage_view(conn, request, view_filter, data.scope)
+    return facility_view.coverage_view_within(
+        conn, coverage_view(data, request, ViewFilter()),
+        communities(data, view_filter)["community_id"], view_filter, data.scope)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
