@@ -60,6 +60,10 @@ class FundingView:
     allocation: pd.DataFrame
     formula: pd.Series
     public_welfare: pd.DataFrame
+    # The per-community rows the rest is computed from, kept so a street or
+    # type filter can narrow them (funding_view_within) instead of querying again.
+    categories: pd.DataFrame
+    inputs: pd.DataFrame
 
 
 def _spread(per_household: pd.Series) -> dict:
@@ -82,18 +86,64 @@ def funding_view(
 ) -> FundingView:
     standards = request.standards
     period = request.period
-    matrix = indicators.dimension_matrix(
-        conn, period, FUNDING_INDICATORS, view_filter, standards, scope)
-    categories = funding.category_source(conn, period, view_filter, standards, scope)
+    return _assembled(
+        request,
+        matrix=indicators.dimension_matrix(
+            conn, period, FUNDING_INDICATORS, view_filter, standards, scope),
+        categories=funding.category_source(conn, period, view_filter, standards, scope),
+        this_year=_this_year(funding.community_years(conn, view_filter, standards, scope),
+                             period),
+        lines=funding.disbursement_lines(conn, period, view_filter, standards, scope,
+                                         as_of=as_of),
+        inputs=funding.formula_inputs(conn, view_filter, standards, scope),
+        public_welfare=funding.district_public_welfare(conn, view_filter, standards, scope),
+    )
+
+
+def funding_view_within(
+    conn: duckdb.DuckDBPyConnection,
+    whole: FundingView,
+    community_ids: pd.Series,
+    request: FundingRequest,
+    view_filter: ViewFilter,
+    scope: Scope = ALL_STREETS,
+) -> FundingView:
+    """`whole` (funding_view of the scope, same request and day) narrowed to the
+    filter's communities: what funding_view(conn, request, view_filter, scope)
+    returns. Every row underneath is one community's (or one of its lines),
+    so the totals, the formula and the allowance bill are recomputed from the
+    narrowed rows; the 公益创投 table, one per district, is the filter's own query."""
+    chosen = set(community_ids)
+
+    def narrowed(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame[frame["community_id"].isin(chosen)].reset_index(drop=True)
+
+    return _assembled(
+        request,
+        matrix=narrowed(whole.standards_matrix),
+        categories=narrowed(whole.categories),
+        this_year=narrowed(whole.per_household),
+        lines=narrowed(whole.lines),
+        inputs=narrowed(whole.inputs),
+        public_welfare=funding.district_public_welfare(
+            conn, view_filter, request.standards, scope),
+    )
+
+
+def _this_year(years: pd.DataFrame, period: Period) -> pd.DataFrame:
+    return years[years["year"] == period.year].reset_index(drop=True)
+
+
+def _assembled(
+    request: FundingRequest, *, matrix: pd.DataFrame, categories: pd.DataFrame,
+    this_year: pd.DataFrame, lines: pd.DataFrame, inputs: pd.DataFrame,
+    public_welfare: pd.DataFrame,
+) -> FundingView:
     by_street_category = (
         categories.groupby(["street", "category"], as_index=False)["amount_yuan"].sum()
     )
     by_source = categories.groupby("source", as_index=False)["amount_yuan"].sum()
-    years = funding.community_years(conn, view_filter, standards, scope)
-    this_year = years[years["year"] == period.year]
-    lines = funding.disbursement_lines(conn, period, view_filter, standards, scope, as_of=as_of)
     problem_lines = lines[lines["status"].isin(["late", "not_disbursed"])]
-    inputs = funding.formula_inputs(conn, view_filter, standards, scope)
     current = (
         categories[categories["category"] == request.formula_category]
         .groupby("community_id", as_index=False)["amount_yuan"].sum()
@@ -120,7 +170,9 @@ def funding_view(
         ),
         allocation=allocation,
         formula=funding.formula_summary(allocation, current_budget),
-        public_welfare=funding.district_public_welfare(conn, view_filter, standards, scope),
+        public_welfare=public_welfare,
+        categories=categories,
+        inputs=inputs,
     )
 
 

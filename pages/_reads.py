@@ -176,7 +176,14 @@ def coverage_view(
 def funding_data(
     data: DataKey, request: funding_view.FundingRequest, view_filter: ViewFilter
 ) -> funding_view.FundingView:
-    return funding_view.funding_view(connection_for(data.db_path), request, view_filter, data.scope)
+    """Computed once per request for the whole scope; a street or type filter
+    narrows it (funding_view.funding_view_within)."""
+    conn = connection_for(data.db_path)
+    if view_filter == ViewFilter():
+        return funding_view.funding_view(conn, request, view_filter, data.scope)
+    return funding_view.funding_view_within(
+        conn, funding_data(data, request, ViewFilter()),
+        communities(data, view_filter)["community_id"], request, view_filter, data.scope)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
