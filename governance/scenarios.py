@@ -466,12 +466,22 @@ def compare(
     scope: Scope = ALL_STREETS,
 ) -> Comparison:
     """Every indicator under the baseline and under the scenario, compared."""
-    standards = scenario.standards()
     baseline_values = indicators.indicator_values(
         conn, period, view_filter, Standards.default(), scope).to_pandas()
     scenario_values = (baseline_values if scenario.is_baseline else indicators.indicator_values(
-        conn, period, view_filter, standards, scope).to_pandas())
+        conn, period, view_filter, scenario.standards(), scope).to_pandas())
     communities = indicators.communities_in_scope(conn, view_filter, scope).to_pandas()
+    return compare_values(scenario, baseline_values, scenario_values, communities)
+
+
+def compare_values(
+    scenario: Scenario, baseline_values: pd.DataFrame, scenario_values: pd.DataFrame,
+    communities: pd.DataFrame,
+) -> Comparison:
+    """`compare` of values already computed (indicators.indicator_values under
+    the policy baseline and under the scenario, for the same communities):
+    the pages pass their cached scope-wide values narrowed to a filter."""
+    standards = scenario.standards()
     gaps = gap_costs(communities, scenario_values, standards)
     baseline_gaps = gap_costs(communities, baseline_values, Standards.default())
     settings = standards.settings

@@ -67,7 +67,12 @@ SHARED_ENTRIES = 16
 # Indicator values and the community list are computed once per scope and
 # narrowed to each street/type filter: a filter change then costs a row filter,
 # not every indicator query again (indicators.within_filter says when that holds).
-@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+# A province's scope-wide values are ~72 MB of Arrow (460,000 rows): every
+# page and the scenario editor narrow them, so they are kept, but few.
+SCOPE_VALUE_ENTRIES = 8
+
+
+@st.cache_resource(max_entries=SCOPE_VALUE_ENTRIES, show_spinner=False)
 def _scope_indicator_values(data: DataKey, period: Period, scenario: Scenario) -> pa.Table:
     return indicators.indicator_values(
         connection_for(data.db_path), period, ViewFilter(), scenario.standards(), data.scope)
@@ -221,8 +226,11 @@ def saved_scenario(ctx: PageContext, name: str) -> Scenario:
 def scenario_comparison(
     data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario
 ) -> scenarios.Comparison:
-    return scenarios.compare(
-        connection_for(data.db_path), period, scenario, view_filter, data.scope)
+    """From the cached scope-wide indicator values (baseline and scenario),
+    narrowed to the filter: a filter change does not run the queries again."""
+    return scenarios.compare_values(
+        scenario, indicator_values(data, period, view_filter, BASELINE),
+        indicator_values(data, period, view_filter, scenario), communities(data, view_filter))
 
 
 def street_names(ctx: PageContext) -> list[str]:

@@ -196,3 +196,30 @@ def test_a_street_account_saves_and_deletes_nothing(memory_conn):
     with pytest.raises(scenarios.ScenarioError):
         scenarios.delete_scenario(memory_conn, "区里的", STREET)
     assert list(scenarios.list_scenarios(memory_conn)["name"]) == ["区里的"]
+
+
+def test_compare_values_of_scope_values_narrowed_equals_compare_of_the_filter(memory_conn):
+    """The scenarios page compares the cached scope-wide values narrowed to its
+    filter (compare_values); the result must be compare()'s for that filter."""
+    from governance import indicators
+    from governance.indicators import ViewFilter
+
+    load_fixture_sql(memory_conn, "indicators_small")
+    period = Period(2024, pd.Timestamp("2024-01-01").date(), pd.Timestamp("2024-03-01").date())
+    raised = scenarios.from_values("高", {"S06": (97.0, None), "F01": (40.0, None)}, {})
+    view_filter = ViewFilter(streets=("东湖街道",))
+
+    def narrowed(standards):
+        return indicators.within_filter(
+            indicators.indicator_values(memory_conn, period, ViewFilter(), standards),
+            view_filter).to_pandas()
+
+    communities = indicators.within_filter(
+        indicators.communities_in_scope(memory_conn), view_filter).to_pandas()
+    mine = scenarios.compare_values(raised, narrowed(scenarios.BASELINE.standards()),
+                                    narrowed(raised.standards()), communities)
+    own = scenarios.compare(memory_conn, period, raised, view_filter)
+    assert mine.summary == own.summary and own.summary["communities"] == 2
+    assert own.summary["status_changes"] > 0
+    for name in ("status_changes", "totals", "gaps"):
+        pd.testing.assert_frame_equal(getattr(mine, name), getattr(own, name), check_dtype=False)
