@@ -18,8 +18,9 @@ the figure is that import's own; backups off).
 comparison.
 
 --incidents imports a grid-events CSV (e.g. from `python -m governance sample
---incidents 10000000`) after its communities CSV the same way, through the
-CLI, and prints the time and peak RSS of each run.
+--incidents 10000000`) after its communities CSV the same way (each in a
+child process, through importer.import_file as the CLI's import calls it),
+and prints the time and peak RSS of each run.
 """
 
 from __future__ import annotations

@@ -683,9 +683,27 @@ def _between(expr: str, key: str, low: float | None, high: float | None) -> tupl
 
 def fast_sql(column: Column, ref: str, key: str, scale: float = 1.0) -> FastSql | None:
     """SQL for the column's plain form over the raw text `ref` (a quoted column
-    reference); `key` prefixes its parameter names. None: no plain form (enums
-    go through `parse_distinct`, a handful of spellings each)."""
+    reference); `key` prefixes its parameter names. None: no plain form (the
+    cell goes through `parse_distinct`, its spellings once each)."""
     kind = column.kind
+    if kind == "enum" and column.enum is not None:
+        # A code written exactly is its own value (parse_enum maps it to
+        # itself, with no conversion to count); labels and aliases go the
+        # distinct way. Without this every cell of a 10-million-row file's
+        # enum columns was copied aside, grouped and joined back.
+        lookup = column.enum.lookup()
+        codes = [item.code for item in column.enum.codes
+                 if lookup.get(item.code) == item.code]
+        if not codes:
+            return None
+        # One scalar parameter a code: with a list parameter in the same
+        # statement DuckDB 2.0 was seen to write a table out of insertion order.
+        names = [key + "_code" + str(i) for i in range(len(codes))]
+        return FastSql(
+            "case when " + ref + " in (" + ", ".join("$" + n for n in names) + ") then "
+            + ref + " end",
+            dict(zip(names, codes, strict=True)),
+        )
     if kind == "text":
         plain = "regexp_full_match(" + ref + ", " + _SQL_PRINTABLE + ")"
         if is_identifier(column):

@@ -26,6 +26,7 @@ INSERT_BATCH_ROWS = 100_000
 
 
 _DUPLICATE_KEY = re.compile(r'Duplicate key "([^"]*)"')
+_BARE_DUPLICATE_KEY = re.compile(r'duplicate key "([^"]*)"')
 
 
 def _refused_by_keys(sources: list[SourceFile],
@@ -36,7 +37,18 @@ def _refused_by_keys(sources: list[SourceFile],
     key = "、".join(
         f"{labels.get(name, name)} {value}"
         for name, value in re.findall(r"(\w+): ([^,]*)", match.group(1) if match else "")
-    ) or "—"
+    )
+    if not key:
+        # Inside a transaction DuckDB names only the value ('duplicate key
+        # "E2"'): the key's columns come from the batch's table when it has one.
+        bare = _BARE_DUPLICATE_KEY.search(str(exc))
+        tables = {TABLES[s.table] for s in sources if s.table in TABLES}
+        if bare and len(tables) == 1 and next(iter(tables)).key:
+            table = next(iter(tables))
+            key = "、".join(table.column_by_name[k].label for k in table.key) + " " + bare.group(1)
+        elif bare:
+            key = bare.group(1)
+    key = key or "—"
     reason = t("import.refused_by_key", key=key)
     return [ImportResult(_refusal(s, reason), False, False, None, 0) for s in sources]
 
@@ -130,6 +142,9 @@ def _moved_text(moved: list[tuple[str, str, str, str]]) -> str:
 def _stored_rows_sql(table: Table) -> str:
     """A staged file's rows as they are stored: a table keyed by file line
     (funding) keeps the row number as line_no."""
+    # Sorted: staged is not in file order (DuckDB's joins need not keep it),
+    # and unsorted the 10,000,000-event import was no faster and peaked
+    # about 250 MB higher (benchmarks/import_throughput.py --incidents).
     if "line_no" in db.STORAGE_KEYS.get(table.name, ()):
         return "select * exclude (_plain) rename (_row as line_no) from staged order by line_no"
     return "select * exclude (_row, _plain) from staged order by _row"
@@ -212,6 +227,11 @@ def _apply(
                 # unregistering fails: the insert's own error is the one to raise.
                 with contextlib.suppress(duckdb.TransactionException):
                     cur.unregister("incoming")
+            # Its rows are in: the staging database goes now, not after the
+            # commit. Committing 10,000,000 keyed events merges the primary-key
+            # index and briefly holds it twice (about 1 GB); the staging
+            # database's 600 MB on top made the import's peak.
+            item.close()
             if progress is not None:
                 progress(report.file_name, report.rows)
             history.append(
