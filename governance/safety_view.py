@@ -1,19 +1,57 @@
-"""What the 平安建设 page shows, computed in one call per filter and data version."""
+"""What the 平安建设 page shows, computed in one call per filter and data version.
+
+The grid-event sections come from the raw incidents or, when an imported
+Spark run is newer (`choose_source`), from the incident_agg_* tables through
+queries/agg_*.sql, which give the raw queries' rows for any street, type and
+months inside the run (tests/unit/test_safety_aggregates.py compares them)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 
-from governance import facility_view, indicators, presentation, safety
+from governance import clock, db, facility_view, indicators, presentation, safety
 from governance.catalogue import Standards
 from governance.contract import INCIDENT_CATEGORY, INCIDENT_SEVERITY, INCIDENT_STATUS, SAFETY
 from governance.facility_view import coverage_column_label
-from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter
+from governance.indicators import ALL_STREETS, Period, Scope, ViewFilter, query_params
+from governance.spark import aggregates
+from governance.spark.aggregates import ImportedRun
 from governance.text import has_text, t
+
+RAW = safety.RAW
+AGGREGATES = safety.AGGREGATES
+AUTO = "auto"
+choose_source = safety.choose_source
+
+
+@dataclass(frozen=True)
+class IncidentSource:
+    """Where the page's grid-event sections come from.
+
+    kind RAW: the incidents table of this database. kind AGGREGATES: the
+    imported run (`run`); `period` is the selected months clipped to the run's
+    (`clipped` when that dropped any), `whole_run` whether the view is the
+    run's whole scope and month range, the only view its medians, 90th
+    percentiles and map cells describe.
+    """
+    kind: str
+    run: ImportedRun | None = None
+    period: Period | None = None
+    clipped: bool = False
+    whole_run: bool = False
+
+
+def _clip(period: Period, run: ImportedRun) -> tuple[Period | None, bool]:
+    start = max(period.month_from or run.period.month_from, run.period.month_from)
+    end = min(period.month_to or run.period.month_to, run.period.month_to)
+    clipped = (start, end) != (period.month_from, period.month_to)
+    if start > end:
+        return None, True
+    return Period(year=period.year, month_from=start, month_to=end), clipped
 
 
 @dataclass
@@ -25,6 +63,7 @@ class IncidentView:
     open_cases: pd.DataFrame
     differences: pd.DataFrame
     reconciliation: dict
+    source: IncidentSource = field(default_factory=lambda: IncidentSource(RAW))
 
     @property
     def total(self) -> pd.Series | None:
@@ -57,11 +96,12 @@ def safety_view(
 ) -> SafetyView:
     matrix = indicators.dimension_matrix(
         conn, period, safety.SAFETY_INDICATORS, view_filter, standards, scope)
+    shared = query_params(conn, period, view_filter, scope=scope)
     return SafetyView(
         standards_matrix=safety.flag_first(matrix),
-        red_flags=safety.red_flags(conn, period, view_filter, scope),
-        monthly=safety.monthly_indicators(conn, period, view_filter, scope),
-        incidents=incident_view(conn, period, view_filter, scope),
+        red_flags=safety.red_flags(conn, period, view_filter, scope, shared),
+        monthly=safety.monthly_indicators(conn, period, view_filter, scope, shared),
+        incidents=incident_view(conn, period, view_filter, scope, shared=shared),
     )
 
 
@@ -70,22 +110,113 @@ def incident_view(
     period: Period,
     view_filter: ViewFilter = ViewFilter(),  # noqa: B008 — frozen, hashable
     scope: Scope = ALL_STREETS,
+    source: str = AUTO,
+    shared: dict | None = None,
 ) -> IncidentView | None:
-    """The grid-event part of the page; None when no visible incident exists."""
-    summary = safety.incident_summary(conn, view_filter, scope)
-    if not summary["incidents"]:
+    """The grid-event part of the page; None when there is nothing to show.
+    `source` AUTO applies `choose_source`; RAW or AGGREGATES force one (tests
+    compare the two on the same data). `shared`: query_params for the same
+    period, filter and scope, when the caller has them."""
+    if shared is None:
+        shared = query_params(conn, period, view_filter, scope=scope)
+    summary = safety.incident_summary(conn, view_filter, scope, shared)
+    run = aggregates.imported_run(conn)
+    kind = (choose_source(summary["incidents"], safety.data_as_of(summary), run)
+            if source == AUTO else source)
+    if kind == AGGREGATES and run is not None:
+        return _aggregate_incident_view(conn, period, view_filter, scope, run)
+    if kind is None or not summary["incidents"]:
         return None
     as_of = safety.as_of_for(period, summary)
-    differences = safety.reconciliation(conn, period, view_filter, scope)
+    differences = safety.reconciliation(conn, period, view_filter, scope, shared)
     return IncidentView(
         summary=summary,
         as_of=as_of,
-        counts=safety.incident_counts(conn, period, view_filter, scope),
-        resolution=safety.resolution_by_category(conn, period, as_of, view_filter, scope),
-        open_cases=safety.open_incidents(conn, period, as_of, view_filter, scope),
+        counts=safety.incident_counts(conn, period, view_filter, scope, shared),
+        resolution=safety.resolution_by_category(conn, period, as_of, view_filter, scope,
+                                                 shared),
+        open_cases=safety.open_incidents(conn, period, as_of, view_filter, scope,
+                                         shared=shared),
         differences=differences,
         reconciliation=safety.reconciliation_summary(differences),
+        source=IncidentSource(RAW, run),
     )
+
+
+def aggregate_source(
+    conn: duckdb.DuckDBPyConnection, period: Period, view_filter: ViewFilter, scope: Scope,
+    run: ImportedRun,
+) -> tuple[IncidentSource, dict]:
+    """The source description and the bound parameters for queries/agg_*.sql."""
+    clipped_period, clipped = _clip(period, run)
+    params = query_params(conn, clipped_period or run.period, view_filter, scope=scope)
+    whole_run = (
+        clipped_period is not None and not clipped
+        and clipped_period.month_from == run.period.month_from
+        and clipped_period.month_to == run.period.month_to
+        and not view_filter.community_types
+        and set(params["scope_streets"]) == set(run.scope_streets)
+    )
+    params.update(as_of=run.as_of, row_limit=safety.OPEN_ROWS_SHOWN, run_quantiles=whole_run)
+    return IncidentSource(AGGREGATES, run, clipped_period, clipped, whole_run), params
+
+
+def _aggregate_incident_view(
+    conn: duckdb.DuckDBPyConnection, period: Period, view_filter: ViewFilter, scope: Scope,
+    run: ImportedRun,
+) -> IncidentView:
+    described, params = aggregate_source(conn, period, view_filter, scope, run)
+
+    def frame(name: str) -> pd.DataFrame:
+        table = db.run_query(conn, name, params).to_pandas()
+        # Selected months wholly outside the run: its columns, no rows.
+        return table if described.period is not None else table.iloc[0:0]
+
+    differences = frame("agg_incident_report_reconciliation")
+    return IncidentView(
+        summary={"incidents": run.incidents, "first_occurred_at": None,
+                 "mean_lat": run.mean_lat, "data_as_of": run.as_of},
+        as_of=run.as_of,
+        counts=frame("agg_incident_counts_by_month"),
+        resolution=frame("agg_incident_resolution_by_category"),
+        open_cases=frame("agg_open_incidents"),
+        differences=differences,
+        reconciliation=safety.reconciliation_summary(differences),
+        source=described,
+    )
+
+
+def _local_minute(moment: datetime) -> str:
+    """A stored naive-UTC time as the server's wall clock, to the minute."""
+    return clock.local_time(pd.Series([moment])).iloc[0].strftime("%Y-%m-%d %H:%M")
+
+
+def source_notes(incidents: IncidentView) -> list[str]:
+    """The page's sentences on where the event figures come from and, for an
+    aggregate source, what it cannot split."""
+    source = incidents.source
+    run = source.run
+    if source.kind != AGGREGATES or run is None:
+        if run is None:
+            return [t("safety.incidents.source.raw")]
+        return [t("safety.incidents.source.raw_newer",
+                  raw_as_of=incidents.as_of.strftime("%Y-%m-%d %H:%M"),
+                  run_as_of=run.as_of.strftime("%Y-%m-%d %H:%M"))]
+    engine = "spark" if run.engine == "spark" else "duckdb"
+    notes = [t("safety.incidents.source.aggregates",
+               engine=t(f"safety.incidents.engine.{engine}"),
+               imported_at=_local_minute(run.imported_at),
+               month_from=run.period.month_from.strftime("%Y-%m"),
+               month_to=run.period.month_to.strftime("%Y-%m"))]
+    if source.period is None:
+        notes.append(t("safety.incidents.source.outside"))
+    elif source.clipped:
+        notes.append(t("safety.incidents.source.clipped",
+                       month_from=source.period.month_from.strftime("%Y-%m"),
+                       month_to=source.period.month_to.strftime("%Y-%m")))
+    if not source.whole_run:
+        notes.append(t("safety.incidents.source.no_quantiles"))
+    return notes
 
 
 def _number(value, pattern: str) -> str:
@@ -187,10 +318,27 @@ def incident_map(
     view_filter: ViewFilter = ViewFilter(),  # noqa: B008 — frozen, hashable
     scope: Scope = ALL_STREETS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(community shapes with names, incident cells) for `maps.incident_deck`."""
+    """(community shapes with names, incident cells) for `maps.incident_deck`.
+    When the page reads imported aggregates, the cells are the run's: only for
+    its whole scope and range at the default cell size and every category
+    (`map_from_run`); otherwise none."""
     shapes = facility_view.community_shapes(conn, view_filter, scope)
     names = indicators.communities_in_scope(conn, view_filter, scope).to_pandas()
     shapes = shapes.merge(names[["community_id", "community_name"]], on="community_id",
                           how="left")
+    run = aggregates.imported_run(conn)
+    summary = safety.incident_summary(conn, view_filter, scope) if run is not None else {}
+    if run is not None and choose_source(
+            summary["incidents"], safety.data_as_of(summary), run) == AGGREGATES:
+        source, _ = aggregate_source(conn, period, view_filter, scope, run)
+        if map_from_run(source, cell_m, categories):
+            return shapes, aggregates.imported_map_cells(conn).to_pandas()
+        return shapes, safety.incident_cells(
+            conn, period, cell_m, mean_lat, categories, view_filter, scope).iloc[0:0]
     cells = safety.incident_cells(conn, period, cell_m, mean_lat, categories, view_filter, scope)
     return shapes, cells
+
+
+def map_from_run(source: IncidentSource, cell_m: float, categories: tuple[str, ...]) -> bool:
+    """Whether the imported run's map cells are the map asked for."""
+    return source.whole_run and cell_m == safety.DEFAULT_CELL_M and not categories

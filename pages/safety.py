@@ -127,6 +127,10 @@ if incidents is None:
     st.info(t("safety.incidents.none"))
 else:
     st.caption(t("safety.incidents.as_of", as_of=incidents.as_of.strftime("%Y-%m-%d %H:%M")))
+    source_notes = safety_view.source_notes(incidents)
+    st.info(source_notes[0], icon=":material/database:")
+    for note in source_notes[1:]:
+        st.warning(note)
     figures = safety_view.incident_kpis(incidents)
     for column, (key, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
         column.metric(t(f"safety.kpi.{key}"), value)
@@ -145,19 +149,32 @@ else:
                      shown=len(incidents.open_cases)))
     _show(incidents.open_cases, key="safety_open")
 
+    from_run = incidents.source.kind == safety_view.AGGREGATES
+
     @st.fragment
     def map_section() -> None:
         st.markdown("**" + t("safety.map.title") + "**")
-        left, right = st.columns([1, 2])
-        cell_m = left.select_slider(
-            t("safety.map.cell"), options=[100, 250, 500, 1000], value=safety.DEFAULT_CELL_M,
-            format_func=lambda m: t("safety.map.cell.metres", metres=m), key="safety_cell_m",
-        )
-        categories = right.multiselect(
-            t("safety.map.categories"), [c.code for c in INCIDENT_CATEGORY.codes],
-            format_func=INCIDENT_CATEGORY.label_of, key="safety_map_categories",
-            placeholder=t("filter.all"), select_all=False,
-        )
+        if from_run:
+            # The run holds one map (its scope, months, default cell, every
+            # category): no controls that could not change it.
+            cell_m, categories = safety.DEFAULT_CELL_M, []
+            if not safety_view.map_from_run(incidents.source, cell_m, ()):
+                st.info(t("safety.map.run_unavailable", metres=cell_m))
+                return
+            st.caption(t("safety.map.from_run", metres=cell_m))
+        else:
+            left, right = st.columns([1, 2])
+            cell_m = left.select_slider(
+                t("safety.map.cell"), options=[100, 250, 500, 1000],
+                value=safety.DEFAULT_CELL_M,
+                format_func=lambda m: t("safety.map.cell.metres", metres=m),
+                key="safety_cell_m",
+            )
+            categories = right.multiselect(
+                t("safety.map.categories"), [c.code for c in INCIDENT_CATEGORY.codes],
+                format_func=INCIDENT_CATEGORY.label_of, key="safety_map_categories",
+                placeholder=t("filter.all"), select_all=False,
+            )
         figure, cell_count = _drawing.incident_map(
             ctx.data, ctx.period, ctx.view_filter, int(cell_m),
             tuple(categories), incidents.summary.get("mean_lat"),

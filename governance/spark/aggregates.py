@@ -5,12 +5,19 @@ job `python -m governance aggregates --engine spark --source …` runs the same
 query files the safety page runs on DuckDB (incident_summary,
 incident_counts_by_month, incident_resolution_by_category, open_incidents,
 incident_report_reconciliation, incident_map_cells) for one month range and
-scope, and writes each result as Parquet or CSV with a manifest.json of the
-parameters. `python -m governance import-aggregates --db PATH DIR` loads them
-into the incident_agg_* tables (governance/spark/sql/aggregates_schema.sql),
-one transaction, replacing the previous run; there they can be queried
-(`stored_run` reads them back). No page reads them yet: the 平安建设 page still
-aggregates the raw events in the dashboard's own database.
+scope, plus two at community grain (incident_community_months: additive
+counts per community × month × category; open_incidents_by_community: each
+community's oldest open cases), and writes each result as Parquet or CSV with
+a manifest.json of the parameters. `python -m governance import-aggregates
+--db PATH DIR` loads them into the incident_agg_* tables
+(governance/spark/sql/aggregates_schema.sql), one transaction, replacing the
+previous run (`stored_run` reads them back).
+
+The 平安建设 page reads them (governance/safety_view.py) when the imported run
+is newer than the raw events in the dashboard's database: the community-grain
+tables let queries/agg_*.sql give the raw queries' rows for any street, type
+and months inside the run; medians and percentiles, which do not add up, and
+the map cells exist only for the run's whole scope and range.
 
 `compute` takes any connection `db.run_query` accepts: a DuckDB connection,
 or a SparkConnection (governance/spark/engine.py); the two give the same rows
@@ -49,6 +56,8 @@ AGGREGATES: dict[str, str] = {
     "incident_agg_open": "open_incidents",
     "incident_agg_reconciliation": "incident_report_reconciliation",
     "incident_agg_map_cells": "incident_map_cells",
+    "incident_agg_community_months": "incident_community_months",
+    "incident_agg_open_oldest": "open_incidents_by_community",
 }
 MANIFEST = "manifest.json"
 FORMATS = ("parquet", "csv")
@@ -253,3 +262,55 @@ def stored_run(conn: duckdb.DuckDBPyConnection) -> AggregateRun | None:
     return AggregateRun(
         Period(month_from=run["month_from"], month_to=run["month_to"]), run["as_of"],
         tuple(json.loads(run["scope_streets"])), tables)
+
+
+@dataclass(frozen=True)
+class ImportedRun:
+    """What the 平安建设 page needs to know about the imported run."""
+    period: Period
+    as_of: datetime
+    scope_streets: tuple[str, ...]
+    engine: str
+    source: str
+    computed_at: datetime
+    imported_at: datetime
+    incidents: int
+    mean_lat: float | None
+
+
+def _page_tables_present(cur: duckdb.DuckDBPyConnection) -> bool:
+    present = {row[0] for row in cur.sql(read_sql("incident_agg_tables_present")).fetchall()}
+    return {"incident_agg_runs", *AGGREGATES} <= present
+
+
+def imported_run(conn: duckdb.DuckDBPyConnection) -> ImportedRun | None:
+    """The imported run's parameters without its rows; None when no run was
+    imported, or the run lacks a table the page reads (imported before the
+    community-grain tables existed: import it again)."""
+    cur = conn.cursor()
+    try:
+        with db.COMMIT_GATE.reading():
+            if not _page_tables_present(cur):
+                return None
+            rows = cur.sql(read_sql("incident_agg_run_read")).to_arrow_table().to_pylist()
+    finally:
+        cur.close()
+    if not rows:
+        return None
+    run = rows[0]
+    return ImportedRun(
+        period=Period(month_from=run["month_from"], month_to=run["month_to"]),
+        as_of=run["as_of"], scope_streets=tuple(json.loads(run["scope_streets"])),
+        engine=run["engine"], source=run["source"], computed_at=run["computed_at"],
+        imported_at=run["imported_at"], incidents=int(run["incidents"] or 0),
+        mean_lat=run["mean_lat"])
+
+
+def imported_map_cells(conn: duckdb.DuckDBPyConnection) -> pa.Table:
+    """The run's map cells (its whole scope and range, default cell size)."""
+    cur = conn.cursor()
+    try:
+        with db.COMMIT_GATE.reading():
+            return cur.sql(read_sql("incident_agg_map_cells_read")).to_arrow_table()
+    finally:
+        cur.close()

@@ -43,12 +43,27 @@ from governance.contract import TABLES
 # Query files about the dashboard's own tables (imports, saved scenarios,
 # uploaded boundaries): they never run where a province keeps its data.
 DASHBOARD_ONLY = frozenset({"import_history", "saved_scenarios", "community_boundaries"})
+# The 平安建设 page's reads of imported aggregates (incident_agg_*, the output
+# of a Spark run): they only exist in the dashboard's database.
+AGGREGATE_READS = frozenset({
+    "agg_incident_counts_by_month", "agg_incident_resolution_by_category",
+    "agg_open_incidents", "agg_incident_report_reconciliation",
+    "agg_community_incident_months",
+})
 # The coverage page's what-if queries (proposed and closed facilities typed on
-# the page) keep the dashboard's DuckDB: they pick the nearest facility with
-# DuckDB's tuple min `min((hav, facility_no))[2]`, which has no Spark
-# counterpart sqlglot could write. F03 itself (community_coverage_indicators)
-# runs on Spark through the same walking grid.
-NOT_ON_SPARK = DASHBOARD_ONLY | {"coverage_points", "community_facility_coverage"}
+# the page, passed as a list of structs) keep the dashboard's DuckDB. Each is
+# refused by the translator itself for the reason named here, and
+# tests/spark/test_translate.py checks it still is, so the list cannot outlive
+# its reason: coverage_points picks the nearest facility with DuckDB's tuple
+# min `min((hav, facility_no))[2]` (ties to the lowest facility number;
+# arg_min would leave ties unpinned), and both number the facility types with
+# generate_subscripts. F03 itself (community_coverage_indicators) runs on
+# Spark through the same walking grid.
+DUCKDB_CONSTRUCTS = {
+    "coverage_points": "DuckDB tuple aggregate",
+    "community_facility_coverage": "generate_subscripts",
+}
+NOT_ON_SPARK = DASHBOARD_ONLY | AGGREGATE_READS | frozenset(DUCKDB_CONSTRUCTS)
 
 # Tables a translated query may read: the data contract's.
 SOURCE_TABLES = tuple(TABLES)
@@ -64,6 +79,7 @@ DUCKDB_ONLY = frozenset({
     "read_csv", "read_csv_auto", "read_parquet", "read_json", "read_json_auto",
     "duckdb_databases", "duckdb_tables", "current_setting", "nextval", "currval",
     "jaro_winkler_similarity", "damerau_levenshtein", "bar", "format_bytes", "time_bucket",
+    "generate_subscripts",
 })
 
 _MACRO = re.compile(
@@ -273,10 +289,29 @@ def _check_syntax(tree: exp.Expression, name: str) -> None:
     for pivot in tree.find_all(exp.Pivot):
         if not pivot.args.get("unpivot") and pivot.this is not None:
             raise TranslationError(f"{name}: DuckDB's PIVOT statement has no Spark form here")
+    for select in tree.find_all(exp.Select):
+        # sqlglot writes QUALIFY as a subquery with the window as an extra
+        # column `_w`, which `select *` would then return as well.
+        if select.args.get("qualify") and select.is_star:
+            raise TranslationError(
+                f"{name}: QUALIFY with select * would return the window column on Spark; "
+                "name the columns")
     for data_type in tree.find_all(exp.DataType):
         if data_type.this in _TYPES:
             raise TranslationError(
                 f"{name}: DuckDB type {data_type.sql('duckdb')} has no Spark equivalent")
+
+
+def _check_tuple_aggregates(tree: exp.Expression, name: str) -> None:
+    """DuckDB's `min((value, key))[2]` (the key at the smallest value, ties to
+    the smallest key) is passed through by sqlglot as is; Spark would compare
+    something else or fail at run time. Refused, naming the rewrite both
+    engines have (arg_min / min_by, whose ties are not pinned)."""
+    for node in tree.find_all(exp.Tuple):
+        if isinstance(node.parent, exp.AggFunc):
+            raise TranslationError(
+                f"{name}: DuckDB tuple aggregate {node.parent.sql('duckdb')} has no Spark "
+                "equivalent; write it with arg_min/arg_max (min_by/max_by)")
 
 
 def translate_sql(sql: str, name: str = "query") -> str:
@@ -286,6 +321,7 @@ def translate_sql(sql: str, name: str = "query") -> str:
     except (SqlglotError, ValueError) as exc:
         raise TranslationError(f"{name}: {exc}") from exc
     tree = tree.transform(_expand_macro)
+    _check_tuple_aggregates(tree, name)
     _check_functions(tree, name)
     _check_syntax(tree, name)
     for rewrite in (_replace_rowid, _double_literal, _array_length, _date_diff, _percentile,

@@ -1,8 +1,10 @@
 -- The 平安建设 event aggregates a provincial Spark job computes from grid
 -- events kept on the platform (governance/spark/aggregates.py), imported into
--- the dashboard's database (no page reads them yet). Each table holds the rows
--- of one query file for the run in incident_agg_runs (one run at a time: an
--- import replaces all of them in one transaction). Columns are the query's.
+-- the dashboard's database. Each table holds the rows of one query file for
+-- the run in incident_agg_runs (one run at a time: an import replaces all of
+-- them in one transaction). Columns are the query's. The 平安建设 page reads
+-- the summary, community months, oldest open cases, resolution and map cells
+-- (queries/agg_*.sql); the other three are the run's whole-scope answers.
 
 create table if not exists incident_agg_runs (
     month_from date not null,
@@ -83,4 +85,27 @@ create table if not exists incident_agg_map_cells (
     open_incidents bigint,
     major_incidents bigint,
     top_category varchar
+);
+
+-- queries/incident_community_months.sql
+create table if not exists incident_agg_community_months (
+    community_id varchar,
+    month date,
+    category varchar,
+    incidents bigint,
+    resolved_incidents bigint,
+    open_incidents bigint,
+    major_incidents bigint,
+    timed_resolutions bigint,
+    open_over_30_days bigint
+);
+
+-- queries/open_incidents_by_community.sql
+create table if not exists incident_agg_open_oldest (
+    incident_id varchar,
+    community_id varchar,
+    occurred_at timestamp,
+    category varchar,
+    severity varchar,
+    status varchar
 );

@@ -8,10 +8,14 @@ WITH scoped_communities AS (
     AND ARRAY_CONTAINS(:community_types, community_type)
 ), logged_months AS (
   SELECT DISTINCT
-    CAST(DATE_TRUNC('MONTH', i.occurred_at) AS DATE) AS month
-  FROM incidents AS i
-  WHERE
-    i.occurred_at >= :month_from AND i.occurred_at < :month_to + INTERVAL '1' MONTH
+    CAST(DATE_TRUNC('MONTH', d.day) AS DATE) AS month
+  FROM (
+    SELECT DISTINCT
+      CAST(i.occurred_at AS DATE) AS day
+    FROM incidents AS i
+    WHERE
+      i.occurred_at >= :month_from AND i.occurred_at < :month_to + INTERVAL '1' MONTH
+  ) AS d
 ), checked AS (
   SELECT
     c.community_id,
@@ -74,6 +78,8 @@ WITH scoped_communities AS (
       mass_incidents,
       petitions
     FROM safety
+    SEMI JOIN scoped_communities
+      USING (community_id)
     WHERE
       month BETWEEN :month_from AND :month_to
   )
