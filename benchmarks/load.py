@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/load.py [--sessions N] [--duration D]
         [--think MIN MAX] [--import-at F] [--seed S] [--browser-nice N]
-        [--wire-sessions N] [--json PATH]
+        [--wire-sessions N] [--json PATH] [--processes N [N ...] [--runs R]]
 
 The scene: a district runs one instance; before a meeting many people open the
 dashboard at the same time while a street official imports data.
@@ -87,6 +87,25 @@ browsers compete with the server for the same cores.
 The product's goal: p95 rerun time under 2 s inside the server, and no errors,
 on a 2-core machine under twenty sessions and an import; the in-page figures
 are reported beside it.
+
+Several processes (`--processes 1 2 --runs 3`): in one invocation the same
+load runs against each process count in turn, R times each, interleaved
+(1 2, 2 1, 1 2: a change in the machine's load falls on both). Each time a
+fresh cluster starts in a temporary folder (running_cluster: what `python -m
+governance cluster --processes N` does, on loopback ports: the sample
+published as a snapshot, nginx with the affinity cookie, N app processes,
+each benchmarks/timed_serve.py); 1 is a cluster of one behind the same nginx,
+so the comparison is of the process count alone. Every process is warmed up
+first (a browser pinned to it by its affinity cookie); every session comes
+signed in (a proxy in front means accounts, pages/_shell.py). The browsers
+keep nginx's cookie themselves, the wire sessions load the page first and
+send its cookies with the websocket (wire_sessions.py). The server figure
+is of all the processes' runs pooled (server_runs); each process's own
+figures and session count are printed beside it, and at the end, per
+process count, the server rerun and first-run p95 as median (min–max) over
+the runs and their ratio to the first count's (goal: 2 processes ≤ 0.6× one
+process's rerun p95, no errors). Server CPU and memory are summed over the
+processes and nginx.
 """
 
 from __future__ import annotations
@@ -94,16 +113,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import io
 import json
 import os
+import pwd
 import random
 import re
+import secrets
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from collections import defaultdict
-from contextlib import suppress
+from collections.abc import Callable
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -115,7 +142,8 @@ from playwright.async_api import Page, async_playwright  # noqa: E402
 from streamlit.proto.BackMsg_pb2 import BackMsg  # noqa: E402
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg  # noqa: E402
 
-from benchmarks.wire_sessions import WireSession  # noqa: E402
+from benchmarks.wire_sessions import UPSTREAM_HEADER, WireSession  # noqa: E402
+from governance import auth, cluster, private_files, publish  # noqa: E402
 from governance.text import t  # noqa: E402
 from tests.browser.conftest import LOCAL_HOSTS, running_app  # noqa: E402
 from tests.conftest import (  # noqa: E402
@@ -330,13 +358,16 @@ def _autogroup(pid: int) -> str | None:
         return None
 
 
-def _renice_threads(pid: int, nice: int, server_group: str | None = None) -> None:
+def _renice_threads(pid: int, nice: int, server_groups: frozenset[str] = frozenset(),
+                    own_group: str | None = None) -> None:
     """Linux niceness is per thread: lower every thread of pid to `nice`.
 
     Niceness only ranks threads within one scheduler autogroup, and Playwright
     starts Chromium in a session (so an autogroup) of its own: against the
     server's group it would still take an equal share. So a process in another
-    group than the server's gets that group's niceness lowered too."""
+    group than the servers' gets that group's niceness lowered too, except this
+    harness's own group (the session it was started from, which other work may
+    share; the app of `running_app` is in it, a cluster's apps are not)."""
     try:
         tids = [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
     except OSError:
@@ -346,9 +377,118 @@ def _renice_threads(pid: int, nice: int, server_group: str | None = None) -> Non
             if os.getpriority(os.PRIO_PROCESS, tid) < nice:
                 os.setpriority(os.PRIO_PROCESS, tid, nice)
     group = _autogroup(pid)
-    if group is not None and server_group is not None and group != server_group:
+    if group is not None and server_groups and group not in server_groups \
+            and group != own_group:
         with suppress(OSError), open(f"/proc/{pid}/autogroup", "w") as handle:
             handle.write(str(nice))
+
+
+@dataclass
+class Served:
+    """The app the load runs against: one process (running_app) or a cluster."""
+
+    url: str
+    server_pids: list[int]  # roots of the server's process trees (apps, nginx)
+    logs: list[Path]
+    ports: dict[int, int] = field(default_factory=dict)  # app pid -> its port
+    # One affinity cookie per app process (None: one process, no nginx), for
+    # warming each process up before the load.
+    warm_cookies: list[str | None] = field(default_factory=lambda: [None])
+    processes: int | None = None  # None: the app without nginx (`make run`)
+    exited: Callable[[], list[str]] = lambda: []
+    # Cookies that sign a new browser or wire session in (a fresh sign-in
+    # session each call); none for one process on loopback (local mode).
+    sign_in: Callable[[], dict[str, str]] = lambda: {}
+
+
+@contextmanager
+def _single_app(workdir: Path, extra_env: dict[str, str]):
+    with running_app(workdir, launcher=TIMED_SERVER, extra_env=extra_env) as url:
+        yield Served(url, [find_server_pid()], [workdir / "streamlit.log"])
+
+
+def _free_ports(count: int) -> list[int]:
+    """`count` consecutive free loopback ports (the cluster numbers its apps so)."""
+    for _ in range(200):
+        first = random.randint(20000, 50000)
+        if all(cluster._port_free(port) for port in range(first, first + count)):
+            return list(range(first, first + count))
+    raise RuntimeError("no free ports")
+
+
+def _upstream(url: str, affinity: str) -> str:
+    request = urllib.request.Request(
+        url + "/_stcore/health", headers={"Cookie": f"{cluster.AFFINITY_COOKIE}={affinity}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers[UPSTREAM_HEADER]
+
+
+@contextmanager
+def running_cluster(workdir: Path, processes: int, extra_env: dict[str, str]):
+    """`python -m governance cluster --processes N` on loopback in workdir, as
+    tests/cluster starts it, with the state store its default (SQLite beside
+    the database) and every app process being benchmarks/timed_serve.py.
+    The working database gets the sample district and is published first
+    (cluster.prepare_data), so the load's import goes through the import lock
+    and publishing as in a deployment. Nobody restarts an app that exits
+    during the load: Served.exited names it, and it counts as an error.
+
+    Behind a proxy the app shows nothing without accounts (pages/_shell.py),
+    so there is one administrator account, and every session comes signed in
+    with a sign-in cookie of its own, as after a person signed in once
+    (auth.Accounts.start_session, redeem_ticket): each run then checks its
+    sign-in session in the state store, as in a deployment."""
+    db_path = workdir / "load.duckdb"
+    run_dir = private_files.private_dir(workdir / cluster.RUN_DIR_NAME)
+    nginx = shutil.which("nginx") or cluster.NGINX
+    if not Path(nginx).exists():
+        raise RuntimeError(f"{nginx} is missing: apt-get install -y nginx-light")
+    port, *app_ports = _free_ports(processes + 1)
+    cluster.prepare_data(db_path)
+    accounts = auth.Accounts(publish.store_for(db_path))
+    accounts.add_user("load", secrets.token_urlsafe(24), "admin")
+
+    def sign_in() -> dict[str, str]:
+        _, ticket = accounts.start_session("load")
+        value, _ = accounts.redeem_ticket(ticket)
+        return {auth.SESSION_COOKIE: value}
+    worker_user = pwd.getpwuid(os.geteuid()).pw_name if os.geteuid() == 0 else None
+    cluster.write_nginx_config(run_dir, cluster.nginx_config(
+        run_dir, app_ports, port, show_upstream=True, worker_user=worker_user), nginx)
+    apps = [cluster.AppProcess(p, run_dir / f"app-{p}.log") for p in app_ports]
+    supervisor = cluster.Cluster(db_path, run_dir, port, apps, nginx=nginx, out=io.StringIO(),
+                                 serve=TIMED_SERVER, extra_env=extra_env)
+    try:
+        for app in apps:
+            supervisor.start_app(app)
+        supervisor.wait_healthy()
+        supervisor.start_nginx()
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + OPEN_TIMEOUT_S
+        cookies: dict[str, str] = {}  # upstream address -> affinity cookie value
+        n = 0
+        while len(cookies) < processes:
+            try:
+                value = f"{n:032x}"
+                cookies.setdefault(_upstream(url, value), value)
+                n += 1
+            except OSError:  # nginx not listening yet
+                if time.monotonic() > deadline or supervisor.nginx_process.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        by_port = {int(address.rsplit(":", 1)[1]): value for address, value in cookies.items()}
+
+        def exited() -> list[str]:
+            return [f"app on port {a.port} exited with {a.process.returncode}"
+                    for a in apps if a.process.poll() is not None]
+
+        yield Served(url, [a.process.pid for a in apps] + [supervisor.nginx_process.pid],
+                     [a.log_path for a in apps] + [run_dir / "nginx-error.log"],
+                     ports={a.process.pid: a.port for a in apps},
+                     warm_cookies=[by_port[p] for p in app_ports], processes=processes,
+                     exited=exited, sign_in=sign_in)
+    finally:
+        supervisor.stop()
 
 
 def find_server_pid() -> int:
@@ -362,10 +502,14 @@ def find_server_pid() -> int:
 class ProcessSampler:
     """Samples the server tree's RSS and the CPU time of every process under this one."""
 
-    def __init__(self, server_pid: int, browser_nice: int = 0):
-        self.server_pid = server_pid
+    def __init__(self, server_pids: list[int], browser_nice: int = 0):
+        # The app process (or a cluster's app processes and nginx), each with
+        # its children (upload checks).
+        self.server_pids = list(server_pids)
         self.browser_nice = browser_nice
-        self.server_group = _autogroup(server_pid)
+        self.server_groups = frozenset(
+            g for g in (_autogroup(pid) for pid in self.server_pids) if g is not None)
+        self.own_group = _autogroup(os.getpid())
         self._harness_start = 0.0
         self.samples: list[tuple[float, int]] = []  # (monotonic s, server tree RSS kB)
         self._cpu: dict[int, tuple[bool, int]] = {}  # pid -> (is server, last ticks)
@@ -376,11 +520,14 @@ class ProcessSampler:
 
     def server_rss_kb(self) -> int:
         children = _children()
-        return sum(_status_kb(pid, "VmRSS") for pid in _tree(self.server_pid, children))
+        return sum(_status_kb(pid, "VmRSS") for pid in self._server_tree(children))
+
+    def _server_tree(self, children: dict[int, list[int]]) -> set[int]:
+        return {pid for root in self.server_pids for pid in _tree(root, children)}
 
     def sample(self) -> int:
         children = _children()
-        server = set(_tree(self.server_pid, children))
+        server = self._server_tree(children)
         rss = sum(_status_kb(pid, "VmRSS") for pid in server)
         with self._lock:
             self.samples.append((time.monotonic(), rss))
@@ -390,7 +537,8 @@ class ProcessSampler:
         if self.browser_nice:
             for pid in _tree(os.getpid(), children):
                 if pid not in server:
-                    _renice_threads(pid, self.browser_nice, self.server_group)
+                    _renice_threads(pid, self.browser_nice, self.server_groups,
+                                    self.own_group)
         return rss
 
     def mark_cpu(self) -> None:
@@ -418,7 +566,8 @@ class ProcessSampler:
             return max((rss for at, rss in self.samples if at >= since), default=0)
 
     def hwm_kb(self) -> int:
-        return _status_kb(self.server_pid, "VmHWM")
+        # Each process's own peak, summed: at most the peak of the sum.
+        return sum(_status_kb(pid, "VmHWM") for pid in self.server_pids)
 
     def _run(self) -> None:
         while not self._stop.wait(SAMPLE_EVERY_S):
@@ -816,24 +965,34 @@ def _summary(rows: list[dict]) -> dict:
 async def run_load(
     sessions: int = 20, duration: float = 60.0, think: tuple[float, float] = (0.5, 2.0),
     import_at: float = 0.25, seed: int = 1, workdir: Path | None = None,
-    browser_nice: int = 19, wire_sessions: int = 0,
+    browser_nice: int = 19, wire_sessions: int = 0, processes: int | None = None,
 ) -> dict:
-    """Runs the load and returns every figure (see format_report)."""
+    """Runs the load and returns every figure (see format_report): against
+    one app as `make run` starts it, or with `processes`, against that many
+    behind nginx (running_cluster)."""
     with tempfile.TemporaryDirectory(prefix="load-") as scratch:
         workdir = Path(workdir or scratch)
         timings = workdir / "runs.jsonl"
-        with running_app(workdir, launcher=TIMED_SERVER,
-                         extra_env={"GOVERNANCE_RUN_TIMINGS": str(timings)}) as url:
-            server_pid = find_server_pid()
+        extra_env = {"GOVERNANCE_RUN_TIMINGS": str(timings)}
+        serving = (_single_app(workdir, extra_env) if processes is None
+                   else running_cluster(workdir, processes, extra_env))
+        with serving as served:
+            # After the server started: its processes would inherit the niceness.
             if browser_nice:
                 _renice_threads(os.getpid(), browser_nice)
-            with ProcessSampler(server_pid, browser_nice) as sampler:
-                result = await _drive(url, server_pid, sampler, workdir, sessions, duration,
+            with ProcessSampler(served.server_pids, browser_nice) as sampler:
+                result = await _drive(served, sampler, sessions, duration,
                                       think, import_at, seed, wire_sessions)
+            exits = served.exited()
         result["browser_nice"] = browser_nice
+        result["processes"] = processes
+        for message in exits:
+            result["errors"].append({"session": -4, "action": "-", "error": "app exited",
+                                     "detail": message, "at_s": None})
         wire_ids = {w["session_id"] for w in result["wire"]["sessions"]}
         result["server_runs"] = server_runs(timings, *result["load_window"], exclude=wire_ids)
-        result["server_runs_all"] = server_runs(timings, *result["load_window"])
+        result["server_runs_all"] = server_runs(timings, *result["load_window"],
+                                                ports=served.ports)
         p95 = result["server_runs_all"]["reruns"]["p95_ms"]
         errors = len(result["errors"]) + len(result["no_rerun"])
         result["goal"] = {
@@ -844,47 +1003,83 @@ async def run_load(
         return result
 
 
-def server_runs(path: Path, start: float, end: float, exclude: set[str] = frozenset()) -> dict:
+def server_runs(path: Path, start: float, end: float, exclude: set[str] = frozenset(),
+                ports: dict[int, int] | None = None) -> dict:
     """The server's own run times (benchmarks/timed_serve.py) during the load:
     `reruns` (every run after a session's first) and `first` (opening the page),
-    leaving out the sessions in `exclude`."""
+    leaving out the sessions in `exclude`.
+
+    With several app processes the percentiles are of all their runs pooled:
+    each run is one person's wait, whichever process served it, so the p95 is
+    what one person in twenty waits longer than. (The mean or the larger of
+    the processes' own p95s is not that figure: a process that served a third
+    of the sessions counts for a third.) `by_process` has each process's own
+    figures and how many sessions it served, keyed by its port (or pid)."""
     runs = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     during = [run for run in runs
               if start <= run["at"] <= end and run["session"] not in exclude]
+    by_process: dict[str, dict] = {}
+    for pid in sorted({run.get("pid") for run in during}, key=str):
+        mine = [run for run in during if run.get("pid") == pid]
+        key = str((ports or {}).get(pid, pid))
+        by_process[key] = {
+            "sessions": len({run["session"] for run in mine}),
+            "reruns": _spread([run["ms"] for run in mine if not run["first"]]),
+            "first": _spread([run["ms"] for run in mine if run["first"]]),
+        }
     return {"reruns": _spread([run["ms"] for run in during if not run["first"]]),
-            "first": _spread([run["ms"] for run in during if run["first"]]), "runs": during}
+            "first": _spread([run["ms"] for run in during if run["first"]]),
+            "by_process": by_process, "runs": during}
 
 
-async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_at, seed,
+async def _new_context(browser, served: Served):
+    """A browser context (its own cookies: its own person), signed in when needed."""
+    context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    cookies = served.sign_in()
+    if cookies:
+        await context.add_cookies([{"name": name, "value": value, "url": served.url}
+                                   for name, value in cookies.items()])
+    return context
+
+
+async def _drive(served: Served, sampler, n, duration, think, import_at, seed,
                  n_wire=0) -> dict:
+    url = served.url
     rec = Recorder()
     result: dict = {
         "sessions_requested": n, "duration_s": duration, "think_s": list(think), "seed": seed,
         "cpu_count": os.cpu_count(), "loadavg_before": [round(x, 2) for x in os.getloadavg()],
-        "server_pid": server_pid, "rss_mb": {},
+        "server_pids": served.server_pids, "rss_mb": {},
     }
     mb = lambda kb: round(kb / 1024, 1)  # noqa: E731
     result["rss_mb"]["idle"] = mb(sampler.server_rss_kb())
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        # Warm-up: the first run loads the sample district into the new database.
-        warm = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-        await warm.add_init_script(INIT_SCRIPT)
-        warm_page = await warm.new_page()
+        # Warm-up: the first run loads the sample district into the new database
+        # (a cluster: each process's first run opens the published snapshot;
+        # every process is visited, pinned by its affinity cookie).
         begin = time.monotonic()
-        await warm_page.goto(url, timeout=OPEN_TIMEOUT_S * 1000)
-        await warm_page.wait_for_selector(NOT_RUNNING, timeout=OPEN_TIMEOUT_S * 1000)
-        await warm_page.wait_for_selector('[data-testid="stMain"] h1')
-        await warm_page.wait_for_selector(NOT_RUNNING)
+        for cookie in served.warm_cookies:
+            warm = await _new_context(browser, served)
+            if cookie is not None:
+                await warm.add_cookies([{"name": cluster.AFFINITY_COOKIE, "value": cookie,
+                                         "url": url}])
+            await warm.add_init_script(INIT_SCRIPT)
+            warm_page = await warm.new_page()
+            await warm_page.goto(url, timeout=OPEN_TIMEOUT_S * 1000)
+            await warm_page.wait_for_selector(NOT_RUNNING, timeout=OPEN_TIMEOUT_S * 1000)
+            await warm_page.wait_for_selector('[data-testid="stMain"] h1',
+                                              timeout=OPEN_TIMEOUT_S * 1000)
+            await warm_page.wait_for_selector(NOT_RUNNING, timeout=OPEN_TIMEOUT_S * 1000)
+            await warm.close()
         result["warmup_s"] = round(time.monotonic() - begin, 1)
-        await warm.close()
         await asyncio.sleep(2)
         result["rss_mb"]["start"] = mb(sampler.server_rss_kb())
 
         contexts = []
         for _ in range(n + 1):
-            context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+            context = await _new_context(browser, served)
             await context.add_init_script(INIT_SCRIPT)
             contexts.append(context)
         sampler.mark_cpu()
@@ -897,8 +1092,8 @@ async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_a
         tasks = [asyncio.create_task(w.run(deadline, think)) for w in workers]
         importing = asyncio.create_task(
             import_session(contexts[n], url, rec.started + import_at * duration, rec))
-        wire = [WireSession(i, url, random.Random(seed * 1000 + n + 1 + i), think)
-                for i in range(n_wire)]
+        wire = [WireSession(i, url, random.Random(seed * 1000 + n + 1 + i), think,
+                            cookies=served.sign_in()) for i in range(n_wire)]
         wire_tasks = [asyncio.create_task(w.run(deadline, rec.started)) for w in wire]
         await asyncio.gather(*tasks)
         wire_results = await asyncio.gather(*wire_tasks)
@@ -941,10 +1136,11 @@ async def _drive(url, server_pid, sampler, workdir, n, duration, think, import_a
         rec.error(-2, "-", "outside request", url_)
     result["errors"] = rec.errors
     result["page_errors"] = rec.page_errors[:50]
-    result["server_log_problems"] = _server_log_problems(workdir / "streamlit.log")[:50]
+    result["server_log_problems"] = [
+        problem for log in served.logs for problem in _server_log_problems(log)][:50]
     result["wire"] = {
         "sessions": [{"session": w.index, "session_id": w.session_id, "answers": len(w.answers),
-                      "errors": w.errors} for w in wire_results],
+                      "upstream": w.upstream, "errors": w.errors} for w in wire_results],
         "answers": _spread([a["ms"] for w in wire_results for a in w.answers
                             if a["action"] != "open"]),
     }
@@ -968,6 +1164,11 @@ def format_report(r: dict) -> str:
         f"Load: {r['sessions_requested']} sessions × {r['duration_s']:g} s "
         f"(think {r['think_s'][0]:g}–{r['think_s'][1]:g} s), 1 import session, one headless "
         f"Chromium; elapsed {r['elapsed_s']:g} s; warm-up (sample load) {r['warmup_s']:g} s")
+    if r.get("processes"):
+        out.append(f"Server: {r['processes']} app process(es) behind nginx (cookie affinity; "
+                   "`python -m governance cluster` on loopback, published snapshot)")
+    else:
+        out.append("Server: one app process, no nginx (as `make run`)")
     before, after = (" ".join(map(str, r[key])) for key in ("loadavg_before", "loadavg_after"))
     out.append(f"Machine: {r['cpu_count']} CPUs; load average (1/5/15 min) before {before}, "
                f"after {after}")
@@ -1015,6 +1216,13 @@ def format_report(r: dict) -> str:
         for name, s in (("reruns", runs["reruns"]), ("first run of a session", runs["first"])):
             out.append(f"  {group + ': ' + name:<40}{s['n']:>5}{_ms(s['p50_ms']):>8}"
                        f"{_ms(s['p95_ms']):>8}{_ms(s['max_ms']):>8}")
+    by_process = r["server_runs_all"].get("by_process", {})
+    if r.get("processes"):
+        for port, mine in by_process.items():
+            s = mine["reruns"]
+            name = f"process :{port} ({mine['sessions']} sessions) reruns"
+            out.append(f"  {name:<40}"
+                       f"{s['n']:>5}{_ms(s['p50_ms']):>8}{_ms(s['p95_ms']):>8}{_ms(s['max_ms']):>8}")
     imp = r["import"]
     if imp.get("ok"):
         out.append(
@@ -1054,6 +1262,138 @@ def format_report(r: dict) -> str:
     return "\n".join(out)
 
 
+# ---------------------------------------------------------------- 1 vs N processes
+
+GOAL_CLUSTER_RATIO = 0.6
+
+
+def _min_median_max(values: list[float]) -> dict:
+    values = [v for v in values if v is not None]
+    if not values:
+        return {"n": 0, "min": None, "median": None, "max": None}
+    return {"n": len(values), "min": min(values), "median": statistics.median(values),
+            "max": max(values)}
+
+
+def compare(results: list[dict]) -> dict:
+    """Server figures (all sessions) per process count over the runs, and the
+    ratio of each process count's p95 to the first one's (the baseline).
+
+    `pairs`: runs are interleaved, so run i of every process count ran in the
+    same stretch of time; the ratio of run i's p95s shares its machine load."""
+    counts = sorted({r["processes"] for r in results})
+    base = counts[0]
+    per: dict[int, dict] = {}
+    for count in counts:
+        mine = [r for r in results if r["processes"] == count]
+        per[count] = {
+            "runs": len(mine),
+            "rerun_p95_ms": _min_median_max([r["server_runs_all"]["reruns"]["p95_ms"]
+                                             for r in mine]),
+            "rerun_p50_ms": _min_median_max([r["server_runs_all"]["reruns"]["p50_ms"]
+                                             for r in mine]),
+            "first_p95_ms": _min_median_max([r["server_runs_all"]["first"]["p95_ms"]
+                                             for r in mine]),
+            "reruns": _min_median_max([r["server_runs_all"]["reruns"]["n"] for r in mine]),
+            "server_cpu_s": _min_median_max([r["cpu_s"]["server"] for r in mine]),
+            "errors": sum(len(r["errors"]) + len(r["no_rerun"]) for r in mine),
+            "sessions_per_process": [
+                sorted((m["sessions"] for m in r["server_runs_all"]["by_process"].values()),
+                       reverse=True) for r in mine],
+            "loadavg": [r["loadavg_before"][0] for r in mine] + [r["loadavg_after"][0]
+                                                                 for r in mine],
+        }
+    ratios: dict[int, dict] = {}
+    for count in counts[1:]:
+        entry = {}
+        for key in ("rerun_p95_ms", "first_p95_ms"):
+            by_run: dict[int, dict[int, float]] = defaultdict(dict)
+            for r in results:
+                by_run[r["run"]][r["processes"]] = r["server_runs_all"][
+                    "reruns" if key == "rerun_p95_ms" else "first"]["p95_ms"]
+            pairs = [runs[count] / runs[base] for runs in by_run.values()
+                     if runs.get(count) is not None and runs.get(base)]
+            medians = per[count][key]["median"], per[base][key]["median"]
+            entry[key] = {
+                "of_medians": (round(medians[0] / medians[1], 2)
+                               if medians[0] is not None and medians[1] else None),
+                "pairs": _min_median_max([round(x, 2) for x in pairs]),
+            }
+        ratio = entry["rerun_p95_ms"]["of_medians"]
+        entry["goal"] = {"at_most": GOAL_CLUSTER_RATIO, "met": (
+            ratio is not None and ratio <= GOAL_CLUSTER_RATIO
+            and per[count]["errors"] == 0 and per[base]["errors"] == 0)}
+        ratios[count] = entry
+    return {"baseline": base, "per_count": per, "ratios": ratios}
+
+
+def _spread_text(s: dict, digits: int = 0) -> str:
+    if not s["n"]:
+        return "—"
+    fmt = (lambda v: f"{v:,.{digits}f}")  # noqa: E731
+    return f"{fmt(s['median'])} ({fmt(s['min'])}–{fmt(s['max'])})"
+
+
+def format_comparison(c: dict) -> str:
+    word = lambda n: f"{n} process" + ("" if n == 1 else "es")  # noqa: E731
+    out = ["", "Processes compared (server time, benchmarks/timed_serve.py, all sessions, runs "
+           "of every process count pooled over its processes; median (min–max) over the runs):"]
+    out.append(f"  {'':<14}{'runs':>5}  {'rerun p95 ms':<24}{'first-run p95 ms':<24}"
+               f"{'rerun p50 ms':<20}{'reruns':<18}{'server CPU s':<20}errors")
+    for count, s in c["per_count"].items():
+        out.append(
+            f"  {word(count):<14}{s['runs']:>5}  {_spread_text(s['rerun_p95_ms']):<24}"
+            f"{_spread_text(s['first_p95_ms']):<24}{_spread_text(s['rerun_p50_ms']):<20}"
+            f"{_spread_text(s['reruns']):<18}{_spread_text(s['server_cpu_s'], 1):<20}"
+            f"{s['errors']}")
+        if count > 1:
+            out.append(f"  {'':<19}sessions per process in each run: "
+                       + ", ".join("/".join(map(str, split))
+                                   for split in s["sessions_per_process"]))
+    loads = [x for s in c["per_count"].values() for x in s["loadavg"]]
+    out.append(f"  1-minute load average before/after the runs: {min(loads):g}–{max(loads):g}")
+    base = c["baseline"]
+    for count, entry in c["ratios"].items():
+        rerun, first = entry["rerun_p95_ms"], entry["first_p95_ms"]
+        out.append(
+            f"Ratio {word(count)} / {word(base)}: rerun p95 {rerun['of_medians']} (of the "
+            f"medians; run by run {_spread_text(rerun['pairs'], 2)}), first-run p95 "
+            f"{first['of_medians']} (run by run {_spread_text(first['pairs'], 2)})")
+        goal = entry["goal"]
+        out.append(f"Goal ({word(count)}: rerun p95 ≤ {goal['at_most']}× {word(base)}'s, no "
+                   f"errors): {'MET' if goal['met'] else 'NOT MET'}")
+    return "\n".join(out)
+
+
+def run_processes(counts: list[int], runs: int, seed: int, options: list[str]) -> list[dict]:
+    """Every process count `runs` times, interleaved and alternating the order
+    (1 2, 2 1, 1 2, …), so that a change in the machine's load over the
+    minutes falls on both; run i of each count has the same seed.
+
+    Each run is a child process of this one (this script with --one-run),
+    because a run lowers its own process's niceness for the browser side and
+    everything a process starts inherits it: the next run's app processes
+    would start at niceness 19. This process never changes its own."""
+    results = []
+    with tempfile.TemporaryDirectory(prefix="load-runs-") as scratch:
+        for run in range(runs):
+            order = counts if run % 2 == 0 else list(reversed(counts))
+            for count in order:
+                print(f"--- run {run + 1} of {runs}, {count} process(es)", flush=True)
+                out = Path(scratch) / f"run{run}-{count}.json"
+                child = subprocess.run(
+                    [sys.executable, str(Path(__file__).resolve()), *options,
+                     "--processes", str(count), "--one-run", "--seed", str(seed + run),
+                     "--json", str(out)], check=False)
+                if child.returncode != 0 or not out.exists():
+                    raise RuntimeError(f"run {run + 1} with {count} process(es) failed "
+                                       f"(exit {child.returncode})")
+                result = json.loads(out.read_text())
+                result["run"] = run
+                results.append(result)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=20)
@@ -1070,14 +1410,38 @@ def main() -> int:
                         help="add N sessions that speak the websocket protocol without a "
                         "browser (benchmarks/wire_sessions.py), to load the server as "
                         "people at their own PCs would")
+    parser.add_argument("--processes", type=int, nargs="+", metavar="N",
+                        help="run the load against N app processes behind nginx (the "
+                        "cluster), for each N given, and compare them (the first N is "
+                        "the baseline), e.g. --processes 1 2")
+    parser.add_argument("--runs", type=int, default=3,
+                        help="with --processes: runs of each process count (interleaved)")
+    # One run of one process count, for run_processes (a child process).
+    parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"{CHROMIUM} is missing: apt-get install -y chromium fonts-noto-cjk", file=sys.stderr)
         return 2
+    if args.processes and not args.one_run:
+        if min(args.processes) < 1 or args.runs < 1:
+            parser.error("--processes and --runs are at least 1")
+        options = ["--sessions", str(args.sessions), "--duration", str(args.duration),
+                   "--think", *map(str, args.think), "--import-at", str(args.import_at),
+                   "--browser-nice", str(args.browser_nice),
+                   "--wire-sessions", str(args.wire_sessions)]
+        results = run_processes(args.processes, args.runs, args.seed, options)
+        comparison = compare(results)
+        print(format_comparison(comparison))
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"comparison": comparison, "runs": results},
+                                            ensure_ascii=False, indent=1, default=str))
+        return 0
     result = asyncio.run(run_load(args.sessions, args.duration, tuple(args.think),
                                   args.import_at, args.seed, browser_nice=args.browser_nice,
-                                  wire_sessions=args.wire_sessions))
+                                  wire_sessions=args.wire_sessions,
+                                  processes=args.processes[0] if args.processes else None))
     print(format_report(result))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

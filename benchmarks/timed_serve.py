@@ -11,6 +11,10 @@ server's own time, whatever the browsers on the same machine are doing; the
 first run of each session (opening the page) is marked `first`. It leaves out
 sending the run's messages to the browser (wire_sessions.py's figure has it)
 and fragment reruns (no page action of the benchmark starts one).
+
+Each line names the process (`pid`): the app processes of a cluster
+(load.py --processes) append to one file, one short line per write, and
+their clocks agree (CLOCK_MONOTONIC is the machine's, not the process's).
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ def enqueue_forward_msg(self, msg):
             _runs[self.id] = count + 1
             if requested is not None:
                 record = {
+                    "pid": os.getpid(),
                     "session": self.id, "page": self.page_script_hash, "first": count == 0,
                     "requested": round(requested, 3), "at": round(now, 3),
                     "ms": round((now - requested) * 1000, 1),

@@ -11,6 +11,13 @@ before the next. It draws nothing, so it finds no display errors: the browser
 sessions are there for that. What it measures is the server's answer
 (request sent → `script_finished` received) and any exception element or
 error the server sends.
+
+Behind nginx (load.py --processes) a wire session first loads the page as a
+browser does (GET /), keeps the cookies the answer sets (nginx's affinity
+cookie among them) and sends them with the websocket's upgrade request, so
+nginx hashes it to the process that served the page, as it does a browser's.
+Where nginx says which process answered (--show-upstream), both answers'
+processes are kept: a websocket on another process than its page is an error.
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+import urllib.request
 from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
 
 import websockets
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -28,6 +37,8 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 RUN_ENDS = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
 FILTER_KEYS = ("filter_streets", "filter_types")
 ANSWER_TIMEOUT_S = 90
+# nginx's header naming the process that answered (cluster --show-upstream).
+UPSTREAM_HEADER = "X-Governance-Upstream"
 
 
 @dataclass
@@ -36,6 +47,7 @@ class WireResult:
     session_id: str = ""
     answers: list[dict] = field(default_factory=list)  # {"action", "page", "ms", "at"}
     errors: list[str] = field(default_factory=list)
+    upstream: str | None = None  # the process that served the websocket, if nginx said
 
 
 @dataclass
@@ -48,8 +60,10 @@ class _Run:
 
 
 class WireSession:
-    def __init__(self, index: int, url: str, rng: random.Random, think: tuple[float, float]):
+    def __init__(self, index: int, url: str, rng: random.Random, think: tuple[float, float],
+                 cookies: dict[str, str] | None = None):
         self.result = WireResult(index)
+        self.cookies = dict(cookies or {})  # a sign-in cookie, as a browser would hold
         self.url = url.replace("http://", "ws://") + "/_stcore/stream"
         self.origin = url
         self.rng = rng
@@ -59,12 +73,33 @@ class WireSession:
         self.widget_ids: dict[str, tuple[str, list[str]]] = {}
         self.chosen: dict[str, list[str]] = {key: [] for key in FILTER_KEYS}
 
+    def _cookie_header(self) -> dict[str, str]:
+        return ({"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+                if self.cookies else {})
+
+    def _load_page(self) -> tuple[dict[str, str], str | None]:
+        """GET / as a browser would: the cookies held and those its answer sets,
+        and the process that answered (when nginx says)."""
+        request = urllib.request.Request(self.origin + "/", headers=self._cookie_header())
+        with urllib.request.urlopen(request, timeout=ANSWER_TIMEOUT_S) as response:
+            cookies = dict(self.cookies)
+            for header in response.headers.get_all("Set-Cookie") or []:
+                cookies.update({name: morsel.value
+                                for name, morsel in SimpleCookie(header).items()})
+            return cookies, response.headers.get(UPSTREAM_HEADER)
+
     async def run(self, deadline: float, started: float) -> WireResult:
         try:
+            self.cookies, page_upstream = await asyncio.to_thread(self._load_page)
             async with websockets.connect(
                 self.url, subprotocols=["streamlit"], origin=self.origin, max_size=None,
-                open_timeout=ANSWER_TIMEOUT_S,
+                open_timeout=ANSWER_TIMEOUT_S, additional_headers=self._cookie_header(),
             ) as ws:
+                self.result.upstream = ws.response.headers.get(UPSTREAM_HEADER) or page_upstream
+                if page_upstream and self.result.upstream != page_upstream:
+                    self.result.errors.append(
+                        f"affinity: page from {page_upstream}, websocket on "
+                        f"{self.result.upstream}")
                 await self._request(ws, "open", started)
                 while time.monotonic() < deadline:
                     await asyncio.sleep(self.rng.uniform(*self.think))

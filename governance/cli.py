@@ -85,12 +85,22 @@ def _open_db(path: str, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return conn
 
 
+def _imports_allowed_here() -> None:
+    """A reading host ($GOVERNANCE_IMPORTS=off) serves snapshots copied from
+    the data host: a change written here would be published beside them and
+    then overwritten by the next copy, so nothing that writes the working
+    database runs here, as on the data page."""
+    if not publish.imports_here():
+        raise UsageError(t("cli.imports_off"))
+
+
 @contextlib.contextmanager
 def _importing(path: str):
     """The working database for an import, under the import lock shared with
     every app process; what it changes is published when publishing is on
     (governance/publish.py)."""
     db_path = db.resolve_db_path(path)
+    _imports_allowed_here()
     try:
         with publish.importing(db_path, prepare=backup.recover) as conn:
             yield conn
@@ -274,6 +284,7 @@ def _confirmed(args: argparse.Namespace, db_path: Path, source: Path, out: TextI
 
 
 def _cmd_restore(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    _imports_allowed_here()
     db_path = db.resolve_db_path(args.db)
     source = backup.resolve_backup(db_path, args.source)
     if not source.is_file():

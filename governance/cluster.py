@@ -50,7 +50,15 @@ from typing import TextIO
 import duckdb
 import jinja2
 
-from governance import backup, db, private_files, publish, sample_loader, state_store
+from governance import (
+    backup,
+    db,
+    private_files,
+    publish,
+    sample_loader,
+    state_store,
+    upload_guard,
+)
 from governance.text import t
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "cluster_templates"
@@ -77,6 +85,8 @@ EXIT_OK, EXIT_USAGE, EXIT_FAULT = 0, 2, 3
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_./@+-]+$")
 _SAFE_ADDRESS = re.compile(r"^[0-9A-Za-z.:\[\]-]+$")
 TEMP_DIRS = ("client_body_temp", "proxy_temp", "fastcgi_temp", "uwsgi_temp", "scgi_temp")
+# The upload checks' slot files, shared by this cluster's processes.
+UPLOAD_CHECK_SLOTS_DIR = "upload-check-slots"
 
 
 class ClusterError(Exception):
@@ -166,17 +176,23 @@ def prepare_data(db_path: Path) -> publish.Snapshot:
         raise ClusterError(t("cli.import_lock_busy")) from exc
 
 
-def app_command(port: int, db_path: Path) -> list[str]:
+def app_command(port: int, db_path: Path, serve: Path = SERVE) -> list[str]:
+    """`serve` stands in for serve.py (benchmarks/timed_serve.py times every run)."""
     return [
-        sys.executable, str(SERVE),
+        sys.executable, str(serve),
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.headless", "true",
         "--", "--db", str(db_path),
     ]
 
 
-def app_environment(db_path: Path) -> dict[str, str]:
-    return {**os.environ, publish.CLUSTER_ENV_VAR: "1", db.DB_ENV_VAR: str(db_path)}
+def app_environment(db_path: Path, run_dir: Path | None = None) -> dict[str, str]:
+    """What an app process inherits; with `run_dir`, the upload checks'
+    slot folder shared by every process of this cluster (upload_guard)."""
+    env = {**os.environ, publish.CLUSTER_ENV_VAR: "1", db.DB_ENV_VAR: str(db_path)}
+    if run_dir is not None:
+        env[upload_guard.SLOTS_ENV_VAR] = str(run_dir / UPLOAD_CHECK_SLOTS_DIR)
+    return env
 
 
 _PR_SET_PDEATHSIG = 1
@@ -211,12 +227,17 @@ class Cluster:
     nginx: str = NGINX
     nginx_process: subprocess.Popen | None = None
     out: TextIO = field(default=sys.stdout)
+    # What stands in for serve.py, and more environment for the apps
+    # (benchmarks/load.py: timed_serve.py and where it writes its timings).
+    serve: Path = SERVE
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def start_app(self, app: AppProcess) -> None:
         with open(app.log_path, "ab") as log:
             app.process = subprocess.Popen(
-                app_command(app.port, self.db_path), cwd=db.PROJECT_DIR,
-                env=app_environment(self.db_path), stdout=log, stderr=subprocess.STDOUT,
+                app_command(app.port, self.db_path, self.serve), cwd=db.PROJECT_DIR,
+                env={**app_environment(self.db_path, self.run_dir), **self.extra_env},
+                stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only
                 preexec_fn=_stop_with_supervisor)
         app.down_since = None

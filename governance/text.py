@@ -952,6 +952,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "safety.incidents.title": "网格事件",
         "safety.incidents.none": "尚未导入网格事件。导入后，这里显示按类别和月份的事件数、办结用时、未办结事件、事件分布图，以及与月报的核对。",
         "safety.incidents.as_of": "事件数据截至 {as_of}；未办结事件的时长按此计算。",
+        "safety.incidents.source.raw": "事件统计来自本看板数据库中的原始网格事件。",
+        "safety.incidents.source.raw_newer": "事件统计来自本看板数据库中的原始网格事件：它们截至 {raw_as_of}，不早于已导入的省级平台汇总（截至 {run_as_of}），原始事件可按任何筛选精确计算，所以不用汇总。",
+        "safety.incidents.source.aggregates": "事件统计来自省级平台汇总（{engine}，导入于 {imported_at}；汇总月份 {month_from} 至 {month_to}）。看板数据库中没有更新的原始网格事件时使用汇总；汇总按社区、月份和类别保存，所以按街道、社区类型和汇总内的月份筛选时，事件数、办结数、未办结事件和与月报的核对都与原始事件算出的相同。",
+        "safety.incidents.engine.spark": "Spark",
+        "safety.incidents.engine.duckdb": "单机计算",
+        "safety.incidents.source.clipped": "所选月份超出汇总的月份范围：事件统计只含 {month_from} 至 {month_to}，其余月份没有事件数据（不是 0 件）；未办结事件只计到 {month_to} 月底发生的。",
+        "safety.incidents.source.outside": "所选月份都不在汇总的月份范围内，没有可显示的事件数据（不是 0 件）。",
+        "safety.incidents.source.no_quantiles": "办结用时的中位数与 90 分位不能按街道、社区类型或部分月份从汇总中拆分（汇总只有其全部街道、全部月份的值），此处显示“—”；不选街道和类型、月份与汇总相同时显示。",
+        "safety.map.from_run": "地图为省级平台汇总时算出的网格：汇总的全部街道与月份、{metres} 米格子、全部类别。",
+        "safety.map.run_unavailable": "汇总中的事件分布图只有一种：全部街道、全部汇总月份、{metres} 米格子、全部类别（汇总不含单个事件的位置），当前筛选下无法显示，以免把未筛选的分布当作所选范围。",
         "safety.open.title": "未办结事件（最早的在前）",
         "safety.open.limited": "共 {total} 件未办结，表中显示最早的 {shown} 件；完整清单见导出的 Excel。",
         "safety.map.title": "事件分布（按网格汇总，不加载底图）",
@@ -1227,4 +1237,9 @@ STRINGS["zh"].update({
     "spark.aggregates.bad_manifest": "无法读取 {file}：应为 aggregates 写出的 JSON，含 format（parquet 或 csv）、month_from、month_to、as_of、computed_at（日期时间为 ISO 格式，如 2025-12-31 23:59:59）。",
     "spark.aggregates.column_type": "{file} 的 {column} 列中有值不能按汇总表的类型（{type}）读取。",
     "spark.cli.bad_hive_database": "Hive 库名“{database}”不合格式：只能由英文字母、数字和下划线组成，且不以数字开头（如 hive:governance）。",
+})
+
+# GOVERNANCE_IMPORTS=off on the command line (governance/cli.py).
+STRINGS["zh"].update({
+    "cli.imports_off": "本主机设了 GOVERNANCE_IMPORTS=off，只读取从数据主机复制来的数据快照：导入、边界、清除示例数据、导入汇总与恢复备份请在数据主机上进行，本次未改动任何数据。",
 })

@@ -58,9 +58,16 @@ CHECK_MEMORY_LIMIT_MB = 1536
 # Wall-clock limit for reading one file through. The 500,000-row export
 # takes 62 s on an idle 2-core machine, 80 s on a busy one; a 20 MB CSV 1.3 s.
 CHECK_TIMEOUT_S = 600
-# Checks running at once, server-wide (each may use CHECK_MEMORY_LIMIT_MB and
-# a core); more uploads wait their turn.
+# Checks running at once, machine-wide (each may use CHECK_MEMORY_LIMIT_MB and
+# a core); more uploads wait their turn. One app process counts them with a
+# semaphore. The processes of a cluster on one host share the count through
+# slot files in $GOVERNANCE_UPLOAD_CHECK_SLOTS (governance/cluster.py sets it
+# to a folder in its run folder): memory and cores are the host's, so the
+# count is per host, never in the state store that spans hosts.
 MAX_CONCURRENT_CHECKS = 2
+SLOTS_ENV_VAR = "GOVERNANCE_UPLOAD_CHECK_SLOTS"
+# How often a check waiting for a slot file looks again.
+SLOT_POLL_S = 0.25
 # The child yields the processor to the server's own sessions.
 CHILD_NICE = 10
 # How often the child reports the rows it has read.
@@ -109,8 +116,48 @@ def check_file(
         reason = xlsx_archive.check(path)
         if reason is not None:
             return Verdict(reason)
-    with _SLOTS:
+    with check_slot():
         return _run_child(path, progress, memory_limit_mb, timeout_s)
+
+
+@contextlib.contextmanager
+def check_slot():
+    """One of the MAX_CONCURRENT_CHECKS slots, waiting until one is free:
+    this process's semaphore, or the slot files shared by a cluster's
+    processes when $GOVERNANCE_UPLOAD_CHECK_SLOTS names their folder."""
+    folder = os.environ.get(SLOTS_ENV_VAR, "").strip()
+    if not folder:
+        with _SLOTS:
+            yield
+        return
+    held = try_file_slot(Path(folder))
+    while held is None:
+        time.sleep(SLOT_POLL_S)
+        held = try_file_slot(Path(folder))
+    try:
+        yield
+    finally:
+        os.close(held)  # closing the file releases its lock
+
+
+def try_file_slot(folder: Path, slots: int = MAX_CONCURRENT_CHECKS) -> int | None:
+    """A free slot file in `folder`, locked (flock) and open; None when all
+    are taken. The kernel releases a lock when its holder exits, however it
+    ends, so a killed app process never keeps a slot. Each call opens its own
+    file, and flock locks belong to the open file, so two threads of one
+    process exclude each other as two processes do."""
+    import fcntl
+
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for number in range(slots):
+        fd = os.open(folder / f"slot-{number}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        return fd
+    return None
 
 
 def child_command(path: Path, memory_limit_mb: int) -> list[str]:

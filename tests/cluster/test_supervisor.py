@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from governance import cluster
+from governance import cluster, upload_guard
 
 
 class _Exited:
@@ -70,3 +70,21 @@ def test_crash_loop_backs_off_and_resets(tmp_path, monkeypatch):
         supervisor.supervise_once()
     assert len(started) == before + 1
     assert started[-1] - exited_at == 2.5
+
+
+def test_every_app_process_shares_the_cluster_upload_check_slots(tmp_path, monkeypatch):
+    """The upload checks' machine-wide limit (upload_guard.check_slot) holds
+    across the cluster: each app gets the same slot folder in the run folder."""
+    started = []
+
+    def popen(command, **kwargs):
+        started.append(kwargs["env"])
+        return type("Running", (), {"pid": 4242, "poll": lambda self: None})()
+
+    monkeypatch.setattr(cluster.subprocess, "Popen", popen)
+    apps = [cluster.AppProcess(port, tmp_path / f"app-{port}.log") for port in (1, 2)]
+    supervisor = cluster.Cluster(tmp_path / "d.duckdb", tmp_path, 3, apps, out=io.StringIO())
+    for app in apps:
+        supervisor.start_app(app)
+    slots = {env[upload_guard.SLOTS_ENV_VAR] for env in started}
+    assert slots == {str(tmp_path / cluster.UPLOAD_CHECK_SLOTS_DIR)}
