@@ -2,9 +2,12 @@
 at a given data scale.
 
     .venv/bin/python benchmarks/cluster_memory.py --communities 117 --processes 3 --runs 2
+    .venv/bin/python benchmarks/cluster_memory.py --db /tmp/pages_bench/province/db.duckdb
 
 Each run: the sample generator at that scale (`python -m governance sample`
-data), imported through the real importer into a fresh working database;
+data), imported through the real importer into a fresh working database, or
+a copy of an existing database (`--db`, e.g. the province benchmarks/pages.py
+builds: 20,000 communities, 10,000,000 grid events);
 `python -m governance cluster` with N processes and nginx on loopback ports
 (SQLite state store); then one Chromium session per process (pinned by the
 affinity cookie) signs in and opens every dashboard page. RSS (VmRSS) of
@@ -54,15 +57,20 @@ def build_database(folder: Path, communities: int) -> Path:
     return db_path
 
 
-def one_run(communities: int, processes: int) -> dict:
+def one_run(communities: int, processes: int, source_db: Path | None = None) -> dict:
     import os
+    import shutil
     import signal
     import subprocess
 
     with tempfile.TemporaryDirectory(prefix="cluster-memory-") as tmp:
         folder = Path(tmp)
         started = time.monotonic()
-        db_path = build_database(folder, communities)
+        if source_db is None:
+            db_path = build_database(folder, communities)
+        else:
+            db_path = folder / "district.duckdb"
+            shutil.copyfile(source_db, db_path)
         built = time.monotonic() - started
         auth.Accounts(folder / "accounts.sqlite").add_user("admin", harness.PASSWORD, "admin")
         port, *ports = harness._free_ports(processes + 1)
@@ -126,10 +134,12 @@ def main() -> None:
     parser.add_argument("--communities", type=int, default=117)
     parser.add_argument("--processes", type=int, default=3)
     parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--db", type=Path,
+                        help="copy this database instead of generating --communities")
     args = parser.parse_args()
     runs = []
     for n in range(args.runs):
-        result = one_run(args.communities, args.processes)
+        result = one_run(args.communities, args.processes, args.db)
         runs.append(result)
         print(f"run {n + 1}: database {result['db_mb']:,.0f} MB (built in "
               f"{result['build_s']:.0f} s); RSS MB idle "
@@ -140,7 +150,8 @@ def main() -> None:
     per_process = [v for r in runs for v in r["used"].values()]
     sums = [sum(r["used"].values()) for r in runs]
     idle = [v for r in runs for v in r["idle"].values()]
-    print(f"{args.communities} communities, {args.processes} processes, {args.runs} runs: "
+    scale = str(args.db) if args.db else f"{args.communities} communities"
+    print(f"{scale}, {args.processes} processes, {args.runs} runs: "
           f"per process idle {_spread(idle)} MB, after every page {_spread(per_process)} MB "
           f"(min {min(per_process):,.0f}, max {max(per_process):,.0f}); "
           f"sum {_spread(sums)} MB")

@@ -83,25 +83,12 @@ def community_months(
     view_filter: ViewFilter = NO_FILTER,
     scope: Scope = ALL_STREETS,
 ) -> pd.DataFrame:
-    """queries/safety_community_months.sql: one community's months in the range."""
+    """queries/safety_community_months.sql: one community's months in the range,
+    its event columns from the raw events (safety_view.community_months reads
+    them from an imported run when the page does)."""
     params = _params(conn, period, view_filter, scope)
     params["community_id"] = community_id
-    months = _frame(conn, "safety_community_months", params)
-    # Deferred: the aggregates module builds on this one.
-    from governance.spark import aggregates
-
-    run = aggregates.imported_run(conn)
-    summary = incident_summary(conn, view_filter, scope) if run is not None else {}
-    if choose_source(summary.get("incidents", 0), data_as_of(summary), run) != AGGREGATES:
-        return months
-    # The page's event sections read the imported run, so do these columns:
-    # counted from it inside its months, unknown (not 0) outside them.
-    counts = _frame(conn, "agg_community_incident_months", params).set_index("month")
-    inside = (months["month"] >= run.period.month_from) & (months["month"] <= run.period.month_to)
-    for column in ("incidents", "open_incidents"):
-        known = months["month"].map(counts[column]).fillna(0)
-        months[column] = known.where(inside).astype("Int64")
-    return months
+    return _frame(conn, "safety_community_months", params)
 
 
 RAW = "raw"

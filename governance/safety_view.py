@@ -186,6 +186,32 @@ def _aggregate_incident_view(
     )
 
 
+def community_months(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    community_id: str,
+    view_filter: ViewFilter = ViewFilter(),  # noqa: B008 — frozen, hashable
+    scope: Scope = ALL_STREETS,
+) -> pd.DataFrame:
+    """safety.community_months (the drill-down), its event columns from the
+    same source as the page's event sections: when that is an imported run,
+    counted from it inside its months and unknown (not 0) outside them."""
+    months = safety.community_months(conn, period, community_id, view_filter, scope)
+    run = aggregates.imported_run(conn)
+    summary = safety.incident_summary(conn, view_filter, scope) if run is not None else {}
+    if choose_source(summary.get("incidents", 0), safety.data_as_of(summary), run) != AGGREGATES:
+        return months
+    params = query_params(conn, period, view_filter, scope=scope)
+    params["community_id"] = community_id
+    counts = db.run_query(conn, "agg_community_incident_months", params).to_pandas()
+    counts = counts.set_index("month")
+    inside = (months["month"] >= run.period.month_from) & (months["month"] <= run.period.month_to)
+    for column in ("incidents", "open_incidents"):
+        known = months["month"].map(counts[column]).fillna(0)
+        months[column] = known.where(inside).astype("Int64")
+    return months
+
+
 def _local_minute(moment: datetime) -> str:
     """A stored naive-UTC time as the server's wall clock, to the minute."""
     return clock.local_time(pd.Series([moment])).iloc[0].strftime("%Y-%m-%d %H:%M")

@@ -211,7 +211,7 @@ def safety_drill_choices(
 def safety_community_months(
     data: DataKey, period: Period, view_filter: ViewFilter, community_id: str
 ) -> pd.DataFrame:
-    return safety.community_months(
+    return safety_view.community_months(
         connection_for(data.db_path), period, community_id, view_filter, data.scope)
 
 

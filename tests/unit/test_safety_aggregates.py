@@ -182,14 +182,12 @@ def test_map_cells_only_for_the_whole_run(conn):
 def test_drill_down_event_columns_follow_the_source(conn):
     """A1's months from the aggregates equal those from the raw events; a month
     outside the run is unknown, not 0."""
-    from governance import safety
-
-    raw = safety.community_months(conn, RUN, "A1")
+    raw = safety_view.community_months(conn, RUN, "A1")
     assert raw["incidents"].tolist() == [5, 2, 0]  # I01–I05; I06, I07; none in March
     conn.execute("delete from incidents")
-    agg = safety.community_months(conn, RUN, "A1")
+    agg = safety_view.community_months(conn, RUN, "A1")
     assert agg["incidents"].tolist() == [5, 2, 0]
     assert agg["open_incidents"].tolist() == raw["open_incidents"].tolist() == [1, 1, 0]
-    wider = safety.community_months(
+    wider = safety_view.community_months(
         conn, Period(month_from=date(2023, 12, 1), month_to=date(2024, 1, 1)), "A1")
     assert wider["incidents"].isna().tolist() == [True, False]
