@@ -17,6 +17,11 @@ the figure is that import's own; backups off).
 (the path files the engine cannot number take, and every CSV took before), for
 comparison.
 
+--baseline DIR also imports the same file with another copy of the project
+(e.g. the code before a change, copied to DIR) in each run, right after this
+copy's import: on a shared machine the two are compared in the same minutes,
+not an hour apart.
+
 --incidents imports a grid-events CSV (e.g. from `python -m governance sample
 --incidents 10000000`) after its communities CSV the same way (each in a
 child process, through importer.import_file as the CLI's import calls it),
@@ -81,11 +86,13 @@ def generate(path: Path, target_mb: float, encoding: str, seed: int = 7) -> tupl
     return rows, ids
 
 
-def _child(args: list[str]) -> dict:
-    """Run this script's --child mode in a fresh process; its JSON line and peak RSS."""
+def _child(args: list[str], tree: str | None = None) -> dict:
+    """Run this script's --child mode (or that of the copy of the project in
+    `tree`) in a fresh process; its JSON line and peak RSS."""
     env = {**os.environ, "GOVERNANCE_KEEP_BACKUPS": "0"}
+    script = __file__ if tree is None else str(Path(tree) / "benchmarks" / Path(__file__).name)
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run([sys.executable, __file__, "--child", *args], env=env,
+    done = subprocess.run([sys.executable, script, "--child", *args], env=env,
                           capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(done.stdout + done.stderr)
@@ -176,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--incidents", help="a grid-events CSV to import after --communities")
     parser.add_argument("--communities", help="the communities CSV for --incidents")
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="another copy of the project to import with in each run, alternately")
     parser.add_argument("--row-by-row", action="store_true",
                         help="read with the csv module, parse chunk by chunk (for comparison)")
     args = parser.parse_args(argv)
@@ -184,20 +193,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="governance-bench-") as tmp:
         tmpdir = Path(tmp)
         if args.incidents:
-            imports = []
+            imports, baseline = [], []
             for run in range(args.runs):
-                db_path = tmpdir / f"incidents{run}.duckdb"
-                out = _child(["import", "incidents", args.incidents, str(db_path),
-                              args.communities, *extra])
-                db_path.unlink()
-                imports.append(out)
-                print(f"run {run + 1}: {out['seconds']:.1f} s (CPU {out['cpu']:.1f} s),"
-                      f" peak RSS {out['peak_mb']:,.0f} MB, applied {out['applied']},"
-                      f" stored {out['stored']:,}", flush=True)
+                for tree, outs in ((None, imports), (args.baseline, baseline)):
+                    if outs is baseline and not args.baseline:
+                        continue
+                    db_path = tmpdir / f"incidents{run}.duckdb"
+                    out = _child(["import", "incidents", args.incidents, str(db_path),
+                                  args.communities, *extra], tree=tree)
+                    db_path.unlink()
+                    outs.append(out)
+                    print(f"run {run + 1}{' baseline' if tree else ''}: {out['seconds']:.1f} s"
+                          f" (CPU {out['cpu']:.1f} s), peak RSS {out['peak_mb']:,.0f} MB,"
+                          f" applied {out['applied']}, stored {out['stored']:,}", flush=True)
             print(f"incidents     {imports[0]['rows']:,} rows")
             print(f"seconds       {_spread([o['seconds'] for o in imports])}")
             print(f"CPU seconds   {_spread([o['cpu'] for o in imports])}")
             print(f"peak RSS MB   {_spread([o['peak_mb'] for o in imports])}")
+            if baseline:
+                print(f"baseline s    {_spread([o['seconds'] for o in baseline])}")
+                print(f"baseline CPU  {_spread([o['cpu'] for o in baseline])}")
+                print(f"baseline MB   {_spread([o['peak_mb'] for o in baseline])}")
             return 0 if all(o["applied"] for o in imports) else 1
 
         csv_path = tmpdir / "safety.csv"
@@ -207,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         size_mb = csv_path.stat().st_size / 1024 / 1024
         ids_path = tmpdir / "ids.json"
         ids_path.write_text(json.dumps(ids))
-        engine, imports, cpu_ratios = [], [], []
+        engine, imports, cpu_ratios, baseline = [], [], [], []
         for run in range(args.runs):
             duck = _child(["duckdb", str(csv_path), str(tmpdir / f"duck{run}.duckdb")])
             (tmpdir / f"duck{run}.duckdb").unlink()
@@ -222,6 +238,14 @@ def main(argv: list[str] | None = None) -> int:
                   f" (CPU {duck['cpu'] / out['cpu']:.2f}),"
                   f" peak RSS {out['peak_mb']:,.0f} MB", flush=True)
             cpu_ratios.append(duck["cpu"] / out["cpu"])
+            if args.baseline:
+                base = _child(["import", "safety", str(csv_path),
+                               str(tmpdir / f"base{run}.duckdb"), str(ids_path), *extra],
+                              tree=args.baseline)
+                (tmpdir / f"base{run}.duckdb").unlink()
+                baseline.append(base)
+                print(f"       baseline import {base['seconds']:.2f} s (CPU {base['cpu']:.2f}),"
+                      f" peak RSS {base['peak_mb']:,.0f} MB", flush=True)
         seconds = [o["seconds"] for o in imports]
         ratios = [d / o for d, o in zip(engine, seconds, strict=True)]
         report = imports[0]
@@ -234,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"CPU ratio     {_spread(cpu_ratios)}  (the same in CPU seconds)")
         print(f"rows/s        {rows / statistics.median(seconds):,.0f} (median)")
         print(f"peak RSS MB   {_spread([o['peak_mb'] for o in imports])}")
+        if baseline:
+            print(f"baseline s    {_spread([o['seconds'] for o in baseline])}")
+            print(f"baseline CPU  {_spread([o['cpu'] for o in baseline])}"
+                  f"  (this copy: {_spread([o['cpu'] for o in imports])})")
+            print(f"baseline MB   {_spread([o['peak_mb'] for o in baseline])}")
         if not all(o["applied"] for o in imports):
             for message in report["problems"]:
                 print(message)

@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import uuid
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -217,8 +218,17 @@ def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnect
     return conn
 
 
+# A connection's file never changes (nothing here runs USE): asked on every
+# page run through the state store, the catalogue query is asked once.
+_DATABASE_PATHS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_DATABASE_PATHS_LOCK = threading.Lock()
+
+
 def database_path(conn: duckdb.DuckDBPyConnection) -> Path | None:
     """The file behind conn's current database; None for an in-memory one."""
+    with _DATABASE_PATHS_LOCK:
+        if conn in _DATABASE_PATHS:
+            return _DATABASE_PATHS[conn]
     cur = conn.cursor()
     try:
         row = cur.execute(
@@ -226,9 +236,10 @@ def database_path(conn: duckdb.DuckDBPyConnection) -> Path | None:
         ).fetchall()
     finally:
         cur.close()
-    if not row or not row[0][0] or row[0][0] == ":memory:":
-        return None
-    return Path(row[0][0])
+    path = None if not row or not row[0][0] or row[0][0] == ":memory:" else Path(row[0][0])
+    with _DATABASE_PATHS_LOCK:
+        _DATABASE_PATHS[conn] = path
+    return path
 
 
 def is_lock_error(exc: BaseException) -> bool:
@@ -265,6 +276,23 @@ def data_version(conn: duckdb.DuckDBPyConnection) -> int:
 
 
 DATA_UID_KEY = "data_uid"
+
+
+def content_id(conn: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
+    """(data uid, data version): names the data's content, in any copy of the
+    database; None for a database no import has bumped (a fixture), whose
+    content nothing names."""
+    cur = conn.cursor()
+    try:
+        with COMMIT_GATE.reading():
+            rows = dict(cur.execute(
+                "select key, value from meta where key in ('data_version', $uid)",
+                {"uid": DATA_UID_KEY}).fetchall())
+    finally:
+        cur.close()
+    if rows.get(DATA_UID_KEY) is None:
+        return None
+    return rows[DATA_UID_KEY], int(rows.get("data_version") or 0)
 
 
 def bump_data_version(cur: duckdb.DuckDBPyConnection) -> int:

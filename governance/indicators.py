@@ -15,6 +15,8 @@ are resolved here to explicit lists for `$scope_streets` and `$community_types`.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -156,9 +158,44 @@ def _scope_streets(conn: duckdb.DuckDBPyConnection, scope: Scope) -> list[str]:
     """The streets the viewer may see, as an explicit sorted list."""
     if scope is ALL_STREETS:
         return db.run_query(conn, "all_street_names").column("street").to_pylist()
+    return sorted(set(scope))
+
+
+# Every query's parameters start from the scope's streets and the community
+# types present in them: two queries, 12–40 ms per query_params call at city
+# and province scale, several calls per page run. They are kept per data
+# content and scope (few distinct: all streets, and each street account's).
+SCOPE_NAMES_ENTRIES = 64
+_scope_names_kept: OrderedDict[tuple, tuple[tuple[str, ...], tuple[str, ...]]] = OrderedDict()
+_scope_names_lock = threading.Lock()
+
+
+def _scope_names(
+    conn: duckdb.DuckDBPyConnection, scope: Scope
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the streets the viewer may see, sorted; the community_type codes present
+    in them), read once per data content (db.content_id) and scope."""
     if isinstance(scope, str):
         raise TypeError("scope must be ALL_STREETS or a tuple of street names, not a str")
-    return sorted(set(scope))
+    content = db.content_id(conn)
+    key = None if content is None else (
+        content, scope if scope is ALL_STREETS else tuple(sorted(set(scope))))
+    if key is not None:
+        with _scope_names_lock:
+            kept = _scope_names_kept.get(key)
+            if kept is not None:
+                _scope_names_kept.move_to_end(key)
+                return kept
+    visible = _scope_streets(conn, scope)
+    present = db.run_query(conn, "community_types_present", {"scope_streets": visible})
+    names = (tuple(visible), tuple(present.column("community_type").to_pylist()))
+    # An import committed meanwhile would file the new data's names under the old key.
+    if key is not None and db.content_id(conn) == content:
+        with _scope_names_lock:
+            _scope_names_kept[key] = names
+            while len(_scope_names_kept) > SCOPE_NAMES_ENTRIES:
+                _scope_names_kept.popitem(last=False)
+    return names
 
 
 def _setting_param(value: Any) -> Any:
@@ -182,22 +219,16 @@ def query_params(
     floors/targets; every setting by its key; $year, $month_from, $month_to.
     """
     standards = standards or Standards.default()
-    visible = _scope_streets(conn, scope)
+    visible, present = _scope_names(conn, scope)
     if view_filter.streets:
         chosen = set(view_filter.streets)
         streets = [s for s in visible if s in chosen]
     else:
-        streets = visible
+        streets = list(visible)
     if view_filter.community_types:
         types = list(dict.fromkeys(view_filter.community_types))
     else:
-        present = db.run_query(conn, "community_types_present", {"scope_streets": visible})
-        types = list(
-            dict.fromkeys(
-                [c.code for c in COMMUNITY_TYPE.codes]
-                + present.column("community_type").to_pylist()
-            )
-        )
+        types = list(dict.fromkeys([c.code for c in COMMUNITY_TYPE.codes] + list(present)))
     params: dict[str, Any] = {}
     for key, value in standards.settings.items():
         if key in _CORE_PARAMS:
@@ -302,6 +333,20 @@ def district_totals(
     params = query_params(conn, Period(), view_filter, scope=scope)
     row = db.run_query(conn, "district_totals", params).to_pylist()[0]
     return {key: int(value or 0) for key, value in row.items()}
+
+
+def totals_of(communities: pa.Table) -> dict[str, int]:
+    """district_totals of a communities_in_scope result (narrowed by within_filter):
+    the same four numbers without another query per filter."""
+    def total(column: str) -> int:
+        return int(pc.sum(communities.column(column)).as_py() or 0)
+
+    return {
+        "communities": communities.num_rows,
+        "households": total("households"),
+        "population": total("population"),
+        "streets": pc.count_distinct(communities.column("street")).as_py(),
+    }
 
 
 # ---------------------------------------------------------------------------

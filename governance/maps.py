@@ -25,6 +25,7 @@ tall loses a little at its sides until the map is zoomed out.
 from __future__ import annotations
 
 import html
+import json
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pydeck as pdk
+from pydeck.bindings import json_tools
 
 from governance.contract import FACILITY_STATUS, FACILITY_TYPE, INCIDENT_CATEGORY
 from governance.coverage import nearest_text
@@ -996,7 +998,12 @@ class SerializedOnceDeck(pdk.Deck):
     def to_json(self) -> str:
         encoded = getattr(self, "_encoded", None)
         if encoded is None:
-            encoded = self._encoded = super().to_json()
+            # pydeck's own encoding (json_tools.serialize) indents, which makes
+            # json use its pure-Python encoder: compact, the C encoder does it
+            # ~3× faster, and the text is a third smaller.
+            encoded = self._encoded = json.dumps(
+                self, sort_keys=True, default=json_tools.default_serialize,
+                separators=(",", ":"))
         return encoded
 
 
@@ -1030,12 +1037,19 @@ def incident_cells_layer_data(cells: pd.DataFrame, cell_m: float) -> pd.DataFram
     open_share = cells["open_incidents"] / cells["incidents"].where(cells["incidents"] > 0)
     largest = float(cells["incidents"].max())
     radius = cell_m / 2 * np.sqrt(cells["incidents"] / largest).clip(lower=0.25)
-    fills = [_open_share_colour(share) for share in open_share.fillna(0).clip(0, 1)]
+    # Whole columns at once (_open_share_colour's arithmetic, truncated as int()
+    # does): a city's map has 8,000 cells.
+    share = open_share.fillna(0).clip(0, 1).to_numpy(float)[:, None]
+    low, high = np.array(MOSTLY_RESOLVED, float), np.array(OPEN_HEAVY, float)
+    fills = np.trunc(low + (high - low) * share).astype(int).tolist()
+    labels = {c.code: c.label for c in INCIDENT_CATEGORY.codes}
     tooltips = [
-        t("map.tooltip.incidents", incidents=f"{int(n):,}", open=f"{int(o):,}",
-          major=f"{int(m):,}", category=INCIDENT_CATEGORY.label_of(c))
-        for n, o, m, c in zip(cells["incidents"], cells["open_incidents"],
-                              cells["major_incidents"], cells["top_category"], strict=True)
+        t("map.tooltip.incidents", incidents=f"{n:,}", open=f"{o:,}", major=f"{m:,}",
+          category=labels.get(c, c))
+        for n, o, m, c in zip(cells["incidents"].astype(int).tolist(),
+                              cells["open_incidents"].astype(int).tolist(),
+                              cells["major_incidents"].astype(int).tolist(),
+                              cells["top_category"].tolist(), strict=True)
     ]
     return pd.DataFrame({
         "lon": cells["cell_lon"].round(6), "lat": cells["cell_lat"].round(6),

@@ -62,16 +62,31 @@ def matrix_cell_styles(matrix: pd.DataFrame, indicator_ids: list[str]) -> pd.Dat
     `matrix` has a value column `<id>` and a status column `<id>_status` per
     indicator; the returned frame has the same index and columns as `matrix`.
     """
-    styles = pd.DataFrame("", index=matrix.index, columns=matrix.columns)
-    for indicator_id in indicator_ids:
-        status_column = f"{indicator_id}_status"
-        if indicator_id in matrix.columns and status_column in matrix.columns:
-            styles[indicator_id] = matrix[status_column].map(status_css)
-    return styles
+    # Through a lookup of the few distinct statuses, built as one frame: a
+    # per-cell function and a column insert each cost ~1 ms per column.
+    css = {status: status_css(status) for status in STATUS_FILLS}
+    unknown = status_css(None)
+    columns = {}
+    for column in matrix.columns:
+        status_column = f"{column}_status"
+        if column in indicator_ids and status_column in matrix.columns:
+            statuses = matrix[status_column].to_numpy(dtype=object, na_value=None)
+            columns[column] = [css.get(status, unknown) for status in statuses]
+        else:
+            columns[column] = [""] * len(matrix)
+    return pd.DataFrame(columns, index=matrix.index, columns=matrix.columns, dtype=object)
 
 
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(
+def _figure(traces: list, title: str, height: int, **more) -> go.Figure:
+    """A chart of `traces` with the charts' common layout and `more` (barmode,
+    axes, reference lines), validated once: updating a built figure's layout
+    goes through plotly's relayout path, ~5–15 ms a chart, paid for every
+    chart drawn for a new filter."""
+    return go.Figure(traces, layout=_layout_spec(title, height, **more))
+
+
+def _layout_spec(title: str, height: int, **more) -> dict:
+    return dict(
         title={"text": title, "x": 0, "font": {"size": 15}},
         height=height,
         # Room on the right for the last tick label (100 %), which plotly
@@ -81,8 +96,8 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
         font={"family": FONT_FAMILY},
         legend={"orientation": "h", "yref": "container", "y": 0, "yanchor": "bottom"},
         plot_bgcolor="#ffffff",
+        **more,
     )
-    return fig
 
 
 # An axis of counts (communities, cases, events) ticks whole numbers only.
@@ -167,23 +182,21 @@ def ranking_bar(matrix: pd.DataFrame, top_n: int = 15) -> go.Figure:
     ).head(top_n)
     worst = plot_safe(worst.iloc[::-1])
     labels = worst["community_name"] + "（" + worst["street"] + "）"
-    fig = go.Figure(
-        go.Bar(
-            x=worst["not_met_count"],
-            y=labels,
-            orientation="h",
-            marker_color=STATUS_COLOURS["not_met"],
-            text=worst["not_met_count"],
-            textposition="outside",
-            customdata=worst["met_share_pct"].round(1),
-            hovertemplate="%{y}<br>"
-            + t("overview.column.not_met") + "：%{x}<br>"
-            + t("overview.column.met_share") + "：%{customdata}<extra></extra>",
-        )
+    bar = go.Bar(
+        x=worst["not_met_count"],
+        y=labels,
+        orientation="h",
+        marker_color=STATUS_COLOURS["not_met"],
+        text=worst["not_met_count"],
+        textposition="outside",
+        customdata=worst["met_share_pct"].round(1),
+        hovertemplate="%{y}<br>"
+        + t("overview.column.not_met") + "：%{x}<br>"
+        + t("overview.column.met_share") + "：%{customdata}<extra></extra>",
     )
-    fig.update_xaxes(title=t("overview.column.not_met"),
-                     **count_axis(_largest(worst["not_met_count"])))
-    return _layout(fig, t("overview.ranking.title"), height=max(260, 24 * len(worst) + 80))
+    return _figure([bar], t("overview.ranking.title"), height=max(260, 24 * len(worst) + 80),
+                   xaxis={"title": t("overview.column.not_met"),
+                          **count_axis(_largest(worst["not_met_count"]))})
 
 
 STREET_CHART_STATUSES = ("met", "partly_met", "not_met", "no_data")
@@ -203,10 +216,10 @@ def street_status_bar(counts: pd.DataFrame) -> go.Figure:
     shares = street_status_shares(plot_safe(counts))
     not_met = shares[shares["status"] == "not_met"].set_index("street")["share_pct"]
     order = not_met.sort_values().index.tolist()
-    fig = go.Figure()
+    traces = []
     for status in STREET_CHART_STATUSES:
         part = shares[shares["status"] == status].set_index("street").reindex(order)
-        fig.add_trace(
+        traces.append(
             go.Bar(
                 y=order,
                 x=part["share_pct"],
@@ -218,9 +231,10 @@ def street_status_bar(counts: pd.DataFrame) -> go.Figure:
                 + "：%{x:.1f}%（%{customdata}）<extra></extra>",
             )
         )
-    fig.update_layout(barmode="stack")
-    fig.update_xaxes(title=t("overview.by_street.axis"), range=[0, 100], ticksuffix="%")
-    return _layout(fig, t("overview.by_street.title"), height=max(300, 28 * len(order) + 120))
+    return _figure(traces, t("overview.by_street.title"),
+                   height=max(300, 28 * len(order) + 120), barmode="stack",
+                   xaxis={"title": t("overview.by_street.axis"), "range": [0, 100],
+                          "ticksuffix": "%"})
 
 
 def with_labels(frame: pd.DataFrame, labellers: Mapping[str, Labeller]) -> pd.DataFrame:
@@ -450,12 +464,17 @@ def round_half_up(values: pd.Series, decimals: int) -> pd.Series:
     """values rounded half away from zero (四舍五入) as their decimal digits read
     (1.005 → 1.01, 0.15 → 0.2), where pandas rounds half to even."""
     scale = 10.0 ** decimals
-    scaled = values.abs() * scale
+    # On the numbers themselves: pandas operations cost ~0.1 ms each per call,
+    # paid for every column of every table drawn.
+    raw = values.to_numpy(dtype="float64", na_value=np.nan)
+    scaled = np.abs(raw) * scale
     # A relative epsilon (as Streamlit's own truncation uses) absorbs the binary
     # error that puts 1.005 × 100 just under 100.5.
     magnitude = np.floor(scaled + 0.5 + scaled * 2.0 ** -52 * 10) / scale
     # + 0.0 turns −0.0 (from −0.04) into 0.0, which would read "-0.0".
-    return magnitude.where(values >= 0, -magnitude) + 0.0
+    rounded = pd.Series(np.where(raw >= 0, magnitude, -magnitude) + 0.0,
+                        index=values.index, name=values.name)
+    return rounded if values.dtype == "float64" else rounded.astype(values.dtype)
 
 
 def round_to_indicator(values: pd.Series, indicator_ids: pd.Series) -> pd.Series:
@@ -481,16 +500,16 @@ def rounded_for_display(frame: pd.DataFrame, formats: dict[str, NumberFormat]) -
 LABEL_BACKING = "rgba(255,255,255,0.85)"
 
 
-def _reference_lines(fig: go.Figure, lines, vertical: bool = True) -> None:
-    """Dashed lines across the plot at data values, each with an optional label:
-    what fig.add_vline / add_hline draw, added in one layout update. Those
-    helpers validate every shape and label on their own, about 5 ms a line,
-    paid on every chart drawn for a new filter.
+def _reference_marks(lines, vertical: bool = True) -> dict:
+    """Dashed lines across the plot at data values, each with an optional label,
+    as layout `shapes` and `annotations`: what fig.add_vline / add_hline draw.
+    Those helpers validate every shape and label on their own, about 5 ms a
+    line, paid on every chart drawn for a new filter.
 
     `lines`: (value, colour, label or None, side); a vertical line's label sits
     at the top, left or right of it; a horizontal one's at the left, above it.
     """
-    shapes, annotations = list(fig.layout.shapes), list(fig.layout.annotations)
+    shapes, annotations = [], []
     for value, colour, label, side in lines:
         line = {"type": "line", "line": {"color": colour, "dash": "dash"}}
         if vertical:
@@ -506,7 +525,7 @@ def _reference_lines(fig: go.Figure, lines, vertical: bool = True) -> None:
             # A light backing keeps the label readable where it crosses a tall bar.
             annotations.append({"text": label, "showarrow": False, "bgcolor": LABEL_BACKING,
                                 **mark})
-    fig.update_layout(shapes=shapes, annotations=annotations)
+    return {"shapes": shapes, "annotations": annotations}
 
 
 def street_coverage(communities: pd.DataFrame, covered: str, total: str) -> pd.DataFrame:
@@ -527,25 +546,23 @@ def street_coverage(communities: pd.DataFrame, covered: str, total: str) -> pd.D
 def coverage_by_street_bar(streets: pd.DataFrame) -> go.Figure:
     """Households coverage per street, lowest first, against the 100 % target."""
     ordered = plot_safe(streets).sort_values("coverage_pct", ascending=False)
-    fig = go.Figure(
-        go.Bar(
-            x=ordered["coverage_pct"],
-            y=ordered["street"],
-            orientation="h",
-            marker_color=[
-                STATUS_COLOURS["met"] if v >= 100 else STATUS_COLOURS["not_met"]
-                for v in ordered["coverage_pct"]
-            ],
-            text=[f"{v:.1f}%" for v in ordered["coverage_pct"]],
-            textposition="outside",
-            customdata=ordered[["households_covered", "households_total"]],
-            hovertemplate=t("facilities.chart.streets.hover"),
-        )
+    bar = go.Bar(
+        x=ordered["coverage_pct"],
+        y=ordered["street"],
+        orientation="h",
+        marker_color=[
+            STATUS_COLOURS["met"] if v >= 100 else STATUS_COLOURS["not_met"]
+            for v in ordered["coverage_pct"]
+        ],
+        text=[f"{v:.1f}%" for v in ordered["coverage_pct"]],
+        textposition="outside",
+        customdata=ordered[["households_covered", "households_total"]],
+        hovertemplate=t("facilities.chart.streets.hover"),
     )
-    _reference_lines(fig, [(100, "#555", None, "right")])
-    fig.update_xaxes(range=[0, 110], ticksuffix="%")
-    return _layout(
-        fig, t("facilities.chart.streets"), height=max(260, 26 * len(ordered) + 90)
+    return _figure(
+        [bar], t("facilities.chart.streets"), height=max(260, 26 * len(ordered) + 90),
+        xaxis={"range": [0, 110], "ticksuffix": "%"},
+        **_reference_marks([(100, "#555", None, "right")]),
     )
 
 
@@ -556,17 +573,16 @@ def indicator_histogram(
     item = _indicator(indicator_id, standards)
     series = values.loc[values["indicator_id"] == indicator_id, "value"].dropna()
     histogram, tallest = _histogram(series, marker_color="#5c6bc0", name=item.name)
-    fig = go.Figure(histogram)
     # Floor label left of its line, target right: equal bounds stay readable.
-    _reference_lines(fig, [
+    marks = _reference_marks([
         (bound, STATUS_COLOURS["not_met"], t(key, value=bound_text(bound), unit=item.unit), side)
         for key, bound, side in (("threshold.floor", item.floor, "left"),
                                  ("threshold.target", item.target, "right"))
         if bound is not None
     ])
-    fig.update_xaxes(title=item.unit)
-    fig.update_yaxes(title=t("facilities.chart.communities"), **count_axis(tallest))
-    return _layout(fig, title, height=320)
+    return _figure([histogram], title, height=320, xaxis={"title": item.unit},
+                   yaxis={"title": t("facilities.chart.communities"), **count_axis(tallest)},
+                   **marks)
 
 
 YUAN_PER_WAN = 10_000
@@ -578,19 +594,20 @@ def funding_by_street_bar(by_street_category: pd.DataFrame) -> go.Figure:
     by_street_category = plot_safe(by_street_category)
     totals = by_street_category.groupby("street", sort=False)["amount_yuan"].sum()
     streets = totals.sort_values(ascending=False, kind="stable").index.tolist()
-    fig = go.Figure()
+    traces = []
     for item in FUNDING_CATEGORY.codes:
         part = by_street_category[by_street_category["category"] == item.code]
         if part.empty:
             continue
-        fig.add_trace(go.Bar(
+        traces.append(go.Bar(
             y=part["street"], x=part["amount_yuan"] / YUAN_PER_WAN, orientation="h",
             name=item.label, hovertemplate=t("funding.chart.by_street.hover"),
         ))
-    fig.update_layout(barmode="stack")
-    fig.update_xaxes(title=t("funding.chart.wan_yuan"), tickformat=",.0f")
-    fig.update_yaxes(categoryorder="array", categoryarray=streets, autorange="reversed")
-    return _layout(fig, t("funding.chart.by_street"), height=max(320, 26 * len(streets) + 150))
+    return _figure(
+        traces, t("funding.chart.by_street"),
+        height=max(320, 26 * len(streets) + 150), barmode="stack",
+        xaxis={"title": t("funding.chart.wan_yuan"), "tickformat": ",.0f"},
+        yaxis={"categoryorder": "array", "categoryarray": streets, "autorange": "reversed"})
 
 
 def value_histogram(values: pd.Series, title: str, axis: str, marks=(),
@@ -598,17 +615,16 @@ def value_histogram(values: pd.Series, title: str, axis: str, marks=(),
     """A distribution with optional vertical reference lines [(x, label), …];
     the y axis counts `counted` (default: communities)."""
     histogram, tallest = _histogram(values, marker_color="#5c6bc0")
-    fig = go.Figure(histogram)
-    _reference_lines(fig, [(x, STATUS_COLOURS["not_met"], label, "right") for x, label in marks])
-    fig.update_xaxes(title=axis)
-    fig.update_yaxes(title=counted or t("facilities.chart.communities"), **count_axis(tallest))
-    return _layout(fig, title, height=320)
+    return _figure(
+        [histogram], title, height=320, xaxis={"title": axis},
+        yaxis={"title": counted or t("facilities.chart.communities"), **count_axis(tallest)},
+        **_reference_marks([(x, STATUS_COLOURS["not_met"], label, "right") for x, label in marks]))
 
 
-def _threshold_lines(fig: go.Figure, indicator_id: str, standards: Standards | None) -> None:
+def _threshold_marks(indicator_id: str, standards: Standards | None) -> dict:
     """The floor and target in force as dashed horizontal lines, labelled."""
     item = _indicator(indicator_id, standards)
-    _reference_lines(fig, [
+    return _reference_marks([
         (bound, STATUS_COLOURS["not_met"], t(key, value=bound_text(bound), unit=item.unit), "left")
         for key, bound in (("threshold.floor", item.floor), ("threshold.target", item.target))
         if bound is not None
@@ -622,23 +638,22 @@ def safety_trend_chart(
     with its threshold drawn. `series` comes from `safety.trend`."""
     item = load_catalogue().indicator(indicator_id)
     series = plot_safe(series)
-    fig = go.Figure()
+    traces = []
     for name, part in series.groupby(series["series"].fillna(""), sort=False):
         label = name or t("safety.district")
-        fig.add_trace(go.Scatter(
+        traces.append(go.Scatter(
             x=part["month"], y=part["value"], mode="lines+markers", name=label,
             line={"width": 3 if not name else 1.5},
             customdata=part[["communities_reporting", "communities_compared", "communities"]],
             hovertemplate=t("safety.chart.trend.hover", unit=item.unit),
         ))
-    _threshold_lines(fig, indicator_id, standards)
-    fig.update_xaxes(tickformat="%Y-%m", dtick="M1")
-    fig.update_yaxes(title=item.unit)
+    yaxis = {"title": item.unit}
     if item.decimals == 0:  # a count (cases, events): whole ticks
         bounds = _indicator(indicator_id, standards)
-        fig.update_yaxes(**count_axis(_largest(series["value"], bounds.floor, bounds.target)))
-    return _layout(fig, f"{indicator_column_label(indicator_id)}：{t('safety.chart.trend')}",
-                   height=360)
+        yaxis.update(count_axis(_largest(series["value"], bounds.floor, bounds.target)))
+    return _figure(traces, f"{indicator_column_label(indicator_id)}：{t('safety.chart.trend')}",
+                   height=360, xaxis={"tickformat": "%Y-%m", "dtick": "M1"}, yaxis=yaxis,
+                   **_threshold_marks(indicator_id, standards))
 
 
 def _lower_is_better(indicator_id: str) -> bool:
@@ -681,21 +696,20 @@ def street_month_heatmap(
     if decimals == 0:  # a count (cases, events): whole ticks
         colorbar.update(count_axis(_largest(values.ravel())))
         colorbar.pop("rangemode")
-    fig = go.Figure(go.Heatmap(
+    heatmap = go.Heatmap(
         z=values, x=months, y=[plot_text(street) for street in matrix.index],
         **_turning_scale(values, item.floor if item.floor is not None else item.target,
                          _lower_is_better(indicator_id)),
         text=text, texttemplate="%{text}", hoverongaps=False,
         colorbar=colorbar,
         hovertemplate=t("safety.chart.heatmap.hover", unit=item.unit),
-    ))
+    )
     # One column per month, labelled as the data is: left to itself plotly
     # reads "2025-09" as a date and ticks fortnights, or hours for one month.
-    fig.update_xaxes(type="category")
-    fig.update_yaxes(autorange="reversed")
-    return _layout(
-        fig, f"{indicator_column_label(indicator_id)}：{t('safety.chart.heatmap')}",
+    return _figure(
+        [heatmap], f"{indicator_column_label(indicator_id)}：{t('safety.chart.heatmap')}",
         height=max(300, 28 * len(matrix) + 110),
+        xaxis={"type": "category"}, yaxis={"autorange": "reversed"},
     )
 
 
@@ -709,35 +723,34 @@ INCIDENT_CATEGORY_COLOURS = {
 
 def incident_month_bar(counts: pd.DataFrame) -> go.Figure:
     """Stacked monthly bars of grid events by category."""
-    fig = go.Figure()
+    traces = []
     for item in INCIDENT_CATEGORY.codes:
         part = counts[counts["category"] == item.code]
         if part.empty:
             continue
-        fig.add_trace(go.Bar(
+        traces.append(go.Bar(
             x=part["month"], y=part["incidents"], name=item.label,
             marker_color=INCIDENT_CATEGORY_COLOURS.get(item.code),
         ))
-    fig.update_layout(barmode="stack")
-    fig.update_xaxes(tickformat="%Y-%m", dtick="M1")
     monthly = counts.groupby("month")["incidents"].sum() if len(counts) else []
-    fig.update_yaxes(title=t("safety.chart.incidents.axis"), **count_axis(_largest(monthly)))
-    return _layout(fig, t("safety.chart.incidents"), height=360)
+    return _figure(
+        traces, t("safety.chart.incidents"), height=360, barmode="stack",
+        xaxis={"tickformat": "%Y-%m", "dtick": "M1"},
+        yaxis={"title": t("safety.chart.incidents.axis"), **count_axis(_largest(monthly))})
 
 
 def resolution_bar(resolution: pd.DataFrame) -> go.Figure:
     """Median and 90th-percentile hours to resolve, per category."""
     rows = resolution[~resolution["is_total"]].sort_values("median_resolution_hours")
     labels = [INCIDENT_CATEGORY.label_of(c) for c in rows["category"]]
-    fig = go.Figure([
+    traces = [
         go.Bar(y=labels, x=rows["median_resolution_hours"], orientation="h",
                name=t("safety.column.median_resolution_hours"), marker_color="#5c6bc0"),
         go.Bar(y=labels, x=rows["p90_resolution_hours"], orientation="h",
                name=t("safety.column.p90_resolution_hours"), marker_color="#c5cae9"),
-    ])
-    fig.update_layout(barmode="group")
-    fig.update_xaxes(title=t("safety.chart.hours"))
-    return _layout(fig, t("safety.chart.resolution"), height=max(280, 40 * len(rows) + 100))
+    ]
+    return _figure(traces, t("safety.chart.resolution"), height=max(280, 40 * len(rows) + 100),
+                   barmode="group", xaxis={"title": t("safety.chart.hours")})
 
 
 def scenario_met_bar(totals: pd.DataFrame) -> go.Figure:
@@ -746,15 +759,15 @@ def scenario_met_bar(totals: pd.DataFrame) -> go.Figure:
     (scenarios.Comparison.totals, usually only the rows that moved)."""
     rows = totals.iloc[::-1]
     labels = [indicator_column_label(i) for i in rows["indicator_id"]]
-    fig = go.Figure([
+    traces = [
         go.Bar(y=labels, x=rows["met_baseline"], orientation="h", name=t("brief.column.baseline"),
                marker_color="#9fa8da", text=rows["met_baseline"], textposition="outside"),
         go.Bar(y=labels, x=rows["met_scenario"], orientation="h", name=t("brief.column.scenario"),
                marker_color="#3949ab", text=rows["met_scenario"], textposition="outside"),
-    ])
-    fig.update_layout(barmode="group")
-    fig.update_xaxes(**count_axis(_largest(rows["met_baseline"], rows["met_scenario"])))
-    return _layout(fig, t("brief.chart.scenario"), height=max(240, 56 * len(rows) + 100))
+    ]
+    return _figure(traces, t("brief.chart.scenario"), height=max(240, 56 * len(rows) + 100),
+                   barmode="group",
+                   xaxis=count_axis(_largest(rows["met_baseline"], rows["met_scenario"])))
 
 
 # ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 
 from governance import db
 from governance.catalogue import load_catalogue
@@ -73,7 +74,19 @@ def red_flags(
     shared: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """queries/safety_red_flags.sql: community-months with a major case or mass incident."""
-    return _frame(conn, "safety_red_flags", _params(conn, period, view_filter, scope, shared))
+    return red_flag_rows(conn, period, view_filter, scope, shared).to_pandas()
+
+
+def red_flag_rows(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+    shared: Mapping[str, Any] | None = None,
+) -> pa.Table:
+    """red_flags as the query returns it (Arrow: a subset of its rows converts
+    to the same pandas types as the query of that subset)."""
+    return db.run_query(conn, "safety_red_flags", _params(conn, period, view_filter, scope, shared))
 
 
 def community_months(
@@ -82,11 +95,12 @@ def community_months(
     community_id: str,
     view_filter: ViewFilter = NO_FILTER,
     scope: Scope = ALL_STREETS,
+    shared: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """queries/safety_community_months.sql: one community's months in the range,
     its event columns from the raw events (safety_view.community_months reads
     them from an imported run when the page does)."""
-    params = _params(conn, period, view_filter, scope)
+    params = _params(conn, period, view_filter, scope, shared)
     params["community_id"] = community_id
     return _frame(conn, "safety_community_months", params)
 
@@ -180,10 +194,11 @@ def incident_cells(
     categories: tuple[str, ...] = (),
     view_filter: ViewFilter = NO_FILTER,
     scope: Scope = ALL_STREETS,
+    shared: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """queries/incident_map_cells.sql: events per map cell (all categories when
     `categories` is empty)."""
-    params = _params(conn, period, view_filter, scope)
+    params = _params(conn, period, view_filter, scope, shared)
     cell_lon, cell_lat = cell_degrees(cell_m, mean_lat)
     params.update(
         cell_deg_lon=cell_lon,
@@ -201,7 +216,18 @@ def reconciliation(
     shared: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """queries/incident_report_reconciliation.sql: the disagreeing counts."""
-    return _frame(
+    return reconciliation_rows(conn, period, view_filter, scope, shared).to_pandas()
+
+
+def reconciliation_rows(
+    conn: duckdb.DuckDBPyConnection,
+    period: Period,
+    view_filter: ViewFilter = NO_FILTER,
+    scope: Scope = ALL_STREETS,
+    shared: Mapping[str, Any] | None = None,
+) -> pa.Table:
+    """reconciliation as the query returns it (Arrow, as red_flag_rows)."""
+    return db.run_query(
         conn, "incident_report_reconciliation", _params(conn, period, view_filter, scope, shared)
     )
 

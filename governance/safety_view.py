@@ -1,4 +1,6 @@
-"""What the 平安建设 page shows, computed in one call per filter and data version.
+"""What the 平安建设 page shows, computed in one call per filter and data version:
+for the scope once (safety_view), then narrowed to each street or type filter
+(safety_view_within; tests/unit/test_safety_narrowing.py holds the two equal).
 
 The grid-event sections come from the raw incidents or, when an imported
 Spark run is newer (`choose_source`), from the incident_agg_* tables through
@@ -7,13 +9,16 @@ months inside the run (tests/unit/test_safety_aggregates.py compares them)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from governance import clock, db, facility_view, indicators, presentation, safety
+from governance import boundaries, clock, db, indicators, presentation, safety
 from governance.catalogue import Standards
 from governance.contract import INCIDENT_CATEGORY, INCIDENT_SEVERITY, INCIDENT_STATUS, SAFETY
 from governance.facility_view import coverage_column_label
@@ -64,6 +69,8 @@ class IncidentView:
     differences: pd.DataFrame
     reconciliation: dict
     source: IncidentSource = field(default_factory=lambda: IncidentSource(RAW))
+    # `differences` as the query returned them, for safety_view_within.
+    difference_rows: pa.Table | None = field(default=None, repr=False, compare=False)
 
     @property
     def total(self) -> pd.Series | None:
@@ -81,6 +88,8 @@ class SafetyView:
     red_flags: pd.DataFrame
     monthly: pd.DataFrame
     incidents: IncidentView | None
+    # `red_flags` as the query returned them, for safety_view_within.
+    red_flag_rows: pa.Table | None = field(default=None, repr=False, compare=False)
 
     @property
     def red_flag_communities(self) -> int:
@@ -97,11 +106,107 @@ def safety_view(
     matrix = indicators.dimension_matrix(
         conn, period, safety.SAFETY_INDICATORS, view_filter, standards, scope)
     shared = query_params(conn, period, view_filter, scope=scope)
+    red_flags = safety.red_flag_rows(conn, period, view_filter, scope, shared)
     return SafetyView(
         standards_matrix=safety.flag_first(matrix),
-        red_flags=safety.red_flags(conn, period, view_filter, scope, shared),
+        red_flags=red_flags.to_pandas(),
         monthly=safety.monthly_indicators(conn, period, view_filter, scope, shared),
         incidents=incident_view(conn, period, view_filter, scope, shared=shared),
+        red_flag_rows=red_flags,
+    )
+
+
+def _rows_of(frame: pd.DataFrame, chosen: frozenset[str]) -> pd.DataFrame:
+    """The rows of these communities, in the frame's order, numbered from 0."""
+    return frame[frame["community_id"].isin(chosen)].reset_index(drop=True)
+
+
+def _table_rows_of(table: pa.Table, chosen: frozenset[str]) -> pa.Table:
+    """The rows of these communities, in the table's order. Narrowed as Arrow:
+    an integer column with a NULL only in other communities' rows then turns
+    into integers in pandas, as from the query of these communities."""
+    return table.filter(pc.is_in(table.column("community_id"),
+                                 value_set=pa.array(sorted(chosen), pa.string())))
+
+
+@dataclass(frozen=True)
+class _Within:
+    """What safety_view_within passes to incident_view: the scope's event view,
+    the filter's communities and how many communities the scope has."""
+    whole: IncidentView | None
+    community_ids: frozenset[str]
+    scope_communities: int
+
+    def difference_rows(self, source: IncidentSource) -> pa.Table | None:
+        """The reconciliation of the filter's communities from the scope's, when
+        the scope's read the same source over the same months; None otherwise
+        (the filter's own query then runs). Each row is one community's; the
+        months compared are those the events (or the run) logged anywhere, the
+        same for every filter, so the count of compared community-months is
+        the scope's per community times the filter's communities."""
+        whole = self.whole
+        if (whole is None or whole.difference_rows is None or whole.source.kind != source.kind
+                or whole.source.period != source.period):
+            return None
+        rows = _table_rows_of(whole.difference_rows, self.community_ids)
+        if not rows.num_rows:
+            return rows
+        name = "checked_community_months"
+        months = whole.difference_rows.column(name)[0].as_py() // self.scope_communities
+        column = pa.array([months * len(self.community_ids)] * rows.num_rows,
+                          rows.schema.field(name).type)
+        return rows.set_column(rows.schema.get_field_index(name), name, column)
+
+
+def _one_street_monthly(monthly: pd.DataFrame, street: str) -> pd.DataFrame:
+    """The monthly rows of a filter of one whole street, from the scope's: its
+    street rows, led by the same rows as the district's (the filter's
+    communities are that street's, so its district line is the street's).
+    Narrowed in pandas: no column's type depends on which rows hold a NULL
+    (the values are doubles, the counts never NULL)."""
+    rows = monthly[(monthly["street"] == street) & ~monthly["is_district"]]
+    district = rows.assign(street=rows["street"].where(pd.Series(False, index=rows.index)),
+                           is_district=True)
+    return pd.concat([district, rows], ignore_index=True)
+
+
+def safety_view_within(
+    conn: duckdb.DuckDBPyConnection,
+    whole: SafetyView,
+    community_ids: Iterable[str],
+    period: Period,
+    view_filter: ViewFilter,
+    scope: Scope = ALL_STREETS,
+    standards: Standards | None = None,
+) -> SafetyView:
+    """`whole` (safety_view of the scope, same period and standards) narrowed to
+    the filter's communities (`community_ids`: communities_in_scope of the
+    filter): what safety_view(conn, period, view_filter, scope, standards)
+    returns, without reading the scope's reports again. The standards matrix,
+    the red flags and the reconciliation are rows of one community each, kept
+    in the whole's order; the monthly lines of a filter of one street are that
+    street's; for other filters (a district line over the filter's
+    communities), and the event counts, medians and the oldest open cases,
+    the filter's own queries run."""
+    chosen = frozenset(community_ids)
+    if not chosen:
+        # The matrix of no communities has no indicator columns: the filter's own.
+        return safety_view(conn, period, view_filter, scope, standards)
+    shared = query_params(conn, period, view_filter, scope=scope)
+    within = _Within(whole.incidents, chosen, len(whole.standards_matrix))
+    red_flags = (safety.red_flag_rows(conn, period, view_filter, scope, shared)
+                 if whole.red_flag_rows is None
+                 else _table_rows_of(whole.red_flag_rows, chosen))
+    if len(view_filter.streets) == 1 and not view_filter.community_types:
+        monthly = _one_street_monthly(whole.monthly, view_filter.streets[0])
+    else:
+        monthly = safety.monthly_indicators(conn, period, view_filter, scope, shared)
+    return SafetyView(
+        standards_matrix=_rows_of(whole.standards_matrix, chosen),
+        red_flags=red_flags.to_pandas(),
+        monthly=monthly,
+        incidents=incident_view(conn, period, view_filter, scope, shared=shared, within=within),
+        red_flag_rows=red_flags,
     )
 
 
@@ -112,11 +217,13 @@ def incident_view(
     scope: Scope = ALL_STREETS,
     source: str = AUTO,
     shared: dict | None = None,
+    within: _Within | None = None,
 ) -> IncidentView | None:
     """The grid-event part of the page; None when there is nothing to show.
     `source` AUTO applies `choose_source`; RAW or AGGREGATES force one (tests
     compare the two on the same data). `shared`: query_params for the same
-    period, filter and scope, when the caller has them."""
+    period, filter and scope, when the caller has them. `within`: from
+    safety_view_within, the scope's view the reconciliation is narrowed from."""
     if shared is None:
         shared = query_params(conn, period, view_filter, scope=scope)
     summary = safety.incident_summary(conn, view_filter, scope, shared)
@@ -124,11 +231,15 @@ def incident_view(
     kind = (choose_source(summary["incidents"], safety.data_as_of(summary), run)
             if source == AUTO else source)
     if kind == AGGREGATES and run is not None:
-        return _aggregate_incident_view(conn, period, view_filter, scope, run)
+        return _aggregate_incident_view(conn, period, view_filter, scope, run, within)
     if kind is None or not summary["incidents"]:
         return None
     as_of = safety.as_of_for(period, summary)
-    differences = safety.reconciliation(conn, period, view_filter, scope, shared)
+    described = IncidentSource(RAW, run)
+    rows = within.difference_rows(described) if within is not None else None
+    if rows is None:
+        rows = safety.reconciliation_rows(conn, period, view_filter, scope, shared)
+    differences = rows.to_pandas()
     return IncidentView(
         summary=summary,
         as_of=as_of,
@@ -139,7 +250,8 @@ def incident_view(
                                          shared=shared),
         differences=differences,
         reconciliation=safety.reconciliation_summary(differences),
-        source=IncidentSource(RAW, run),
+        source=described,
+        difference_rows=rows,
     )
 
 
@@ -163,16 +275,19 @@ def aggregate_source(
 
 def _aggregate_incident_view(
     conn: duckdb.DuckDBPyConnection, period: Period, view_filter: ViewFilter, scope: Scope,
-    run: ImportedRun,
+    run: ImportedRun, within: _Within | None = None,
 ) -> IncidentView:
     described, params = aggregate_source(conn, period, view_filter, scope, run)
 
-    def frame(name: str) -> pd.DataFrame:
-        table = db.run_query(conn, name, params).to_pandas()
+    def frame(name: str, table: pa.Table | None = None) -> pd.DataFrame:
+        table = (db.run_query(conn, name, params) if table is None else table).to_pandas()
         # Selected months wholly outside the run: its columns, no rows.
         return table if described.period is not None else table.iloc[0:0]
 
-    differences = frame("agg_incident_report_reconciliation")
+    rows = within.difference_rows(described) if within is not None else None
+    if rows is None:
+        rows = db.run_query(conn, "agg_incident_report_reconciliation", params)
+    differences = frame("agg_incident_report_reconciliation", rows)
     return IncidentView(
         summary={"incidents": run.incidents, "first_occurred_at": None,
                  "mean_lat": run.mean_lat, "data_as_of": run.as_of},
@@ -183,6 +298,7 @@ def _aggregate_incident_view(
         differences=differences,
         reconciliation=safety.reconciliation_summary(differences),
         source=described,
+        difference_rows=rows,
     )
 
 
@@ -196,13 +312,13 @@ def community_months(
     """safety.community_months (the drill-down), its event columns from the
     same source as the page's event sections: when that is an imported run,
     counted from it inside its months and unknown (not 0) outside them."""
-    months = safety.community_months(conn, period, community_id, view_filter, scope)
+    shared = query_params(conn, period, view_filter, scope=scope)
+    months = safety.community_months(conn, period, community_id, view_filter, scope, shared)
     run = aggregates.imported_run(conn)
-    summary = safety.incident_summary(conn, view_filter, scope) if run is not None else {}
+    summary = safety.incident_summary(conn, view_filter, scope, shared) if run is not None else {}
     if choose_source(summary.get("incidents", 0), safety.data_as_of(summary), run) != AGGREGATES:
         return months
-    params = query_params(conn, period, view_filter, scope=scope)
-    params["community_id"] = community_id
+    params = dict(shared, community_id=community_id)
     counts = db.run_query(conn, "agg_community_incident_months", params).to_pandas()
     counts = counts.set_index("month")
     inside = (months["month"] >= run.period.month_from) & (months["month"] <= run.period.month_to)
@@ -348,20 +464,23 @@ def incident_map(
     When the page reads imported aggregates, the cells are the run's: only for
     its whole scope and range at the default cell size and every category
     (`map_from_run`); otherwise none."""
-    shapes = facility_view.community_shapes(conn, view_filter, scope)
-    names = indicators.communities_in_scope(conn, view_filter, scope).to_pandas()
+    # One parameter lookup for the four queries (each lookup is two queries).
+    params = query_params(conn, period, view_filter, scope=scope)
+    shapes = boundaries.shapes_frame(boundaries.community_shapes(conn, params))
+    names = db.run_query(conn, "communities_in_scope", params).to_pandas()
     shapes = shapes.merge(names[["community_id", "community_name"]], on="community_id",
                           how="left")
     run = aggregates.imported_run(conn)
-    summary = safety.incident_summary(conn, view_filter, scope) if run is not None else {}
+    summary = safety.incident_summary(conn, view_filter, scope, params) if run is not None else {}
     if run is not None and choose_source(
             summary["incidents"], safety.data_as_of(summary), run) == AGGREGATES:
         source, _ = aggregate_source(conn, period, view_filter, scope, run)
         if map_from_run(source, cell_m, categories):
             return shapes, aggregates.imported_map_cells(conn).to_pandas()
         return shapes, safety.incident_cells(
-            conn, period, cell_m, mean_lat, categories, view_filter, scope).iloc[0:0]
-    cells = safety.incident_cells(conn, period, cell_m, mean_lat, categories, view_filter, scope)
+            conn, period, cell_m, mean_lat, categories, view_filter, scope, params).iloc[0:0]
+    cells = safety.incident_cells(conn, period, cell_m, mean_lat, categories, view_filter, scope,
+                                  params)
     return shapes, cells
 
 

@@ -402,20 +402,22 @@ def status_changes(baseline: pd.DataFrame, scenario: pd.DataFrame) -> pd.DataFra
 
 
 def indicator_totals(baseline: pd.DataFrame, scenario: pd.DataFrame) -> pd.DataFrame:
-    rows = []
-    for item in load_catalogue().indicators:
-        if not item.has_standard:
-            continue
-        before = baseline[baseline["indicator_id"] == item.id]["status"]
-        after = scenario[scenario["indicator_id"] == item.id]["status"]
-        rows.append({
-            "indicator_id": item.id,
-            "met_baseline": int(_met(before).sum()),
-            "met_scenario": int(_met(after).sum()),
-            "not_met_baseline": int((before == "not_met").sum()),
-            "not_met_scenario": int((after == "not_met").sum()),
-        })
-    totals = pd.DataFrame(rows)
+    """Per indicator with a standard, in catalogue order: communities met (or
+    partly met) and not met under each; counted in one grouping per frame, as
+    a filter per indicator cost ~8 ms per indicator and frame."""
+    ids = pd.Index([item.id for item in load_catalogue().indicators if item.has_standard],
+                   name="indicator_id")
+
+    def counted(values: pd.DataFrame, suffix: str) -> pd.DataFrame:
+        status = values["status"].to_numpy(dtype=object, na_value=None)
+        flags = pd.DataFrame({f"met_{suffix}": _met(pd.Series(status)).to_numpy(),
+                              f"not_met_{suffix}": status == "not_met"})
+        sums = flags.groupby(values["indicator_id"].to_numpy(dtype=object)).sum()
+        return sums.reindex(ids, fill_value=0).astype("int64")
+
+    totals = counted(baseline, "baseline").join(counted(scenario, "scenario"))
+    totals = totals[["met_baseline", "met_scenario", "not_met_baseline", "not_met_scenario"]]
+    totals = totals.reset_index()
     totals["change"] = totals["met_scenario"] - totals["met_baseline"]
     return totals
 
@@ -443,12 +445,16 @@ def gap_costs(
     frame["space_gap_m2"] = (frame["required_area_m2"] - frame["office_area_m2"]).clip(lower=0)
     frame["space_cost_yuan"] = (frame["space_gap_m2"]
                                 * float(settings["space_cost_yuan_per_m2"])).round(0)
-    funds = values[values["indicator_id"].isin(["M01", "M02"])].pivot(
-        index="community_id", columns="indicator_id", values="value")
-    office = frame["community_id"].map(
-        funds.get("M01", pd.Series(dtype="float64"))).astype("float64").fillna(0)
-    party = frame["community_id"].map(
-        funds.get("M02", pd.Series(dtype="float64"))).astype("float64").fillna(0)
+    indicator_ids = values["indicator_id"].to_numpy(dtype=object)
+
+    def funds(indicator_id: str) -> pd.Series:
+        """Each community's value of M01 or M02, 0 without one."""
+        rows = values[indicator_ids == indicator_id]
+        by_community = pd.Series(rows["value"].to_numpy(dtype="float64", na_value=np.nan),
+                                 index=rows["community_id"].to_numpy(dtype=object))
+        return frame["community_id"].map(by_community).astype("float64").fillna(0)
+
+    office, party = funds("M01"), funds("M02")
     frame["office_fund_gap_yuan"] = (float(m01.floor or 0) - office).clip(lower=0).round(0)
     frame["party_fund_gap_yuan"] = (float(m02.floor or 0) - party).clip(lower=0).round(0)
     frame["funding_gap_yuan"] = frame["office_fund_gap_yuan"] + frame["party_fund_gap_yuan"]

@@ -86,14 +86,14 @@ def indicator_values(
         _scope_indicator_values(data, period, scenario), view_filter).to_pandas()
 
 
-@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def district_totals(data: DataKey, view_filter: ViewFilter) -> dict:
-    return indicators.district_totals(connection_for(data.db_path), view_filter, data.scope)
-
-
 @st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
 def _scope_communities(data: DataKey) -> pa.Table:
     return indicators.communities_in_scope(connection_for(data.db_path), ViewFilter(), data.scope)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def district_totals(data: DataKey, view_filter: ViewFilter) -> dict:
+    return indicators.totals_of(indicators.within_filter(_scope_communities(data), view_filter))
 
 
 @st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
@@ -195,8 +195,16 @@ def funding_data(
 def safety_data(
     data: DataKey, period: Period, view_filter: ViewFilter, scenario: Scenario = BASELINE,
 ) -> safety_view.SafetyView:
-    return safety_view.safety_view(
-        connection_for(data.db_path), period, view_filter, data.scope, scenario.standards())
+    """Computed once per period and scenario for the whole scope; a street or
+    type filter narrows it (safety_view.safety_view_within)."""
+    conn = connection_for(data.db_path)
+    if view_filter == ViewFilter():
+        return safety_view.safety_view(conn, period, view_filter, data.scope,
+                                       scenario.standards())
+    return safety_view.safety_view_within(
+        conn, safety_data(data, period, ViewFilter(), scenario),
+        communities(data, view_filter)["community_id"], period, view_filter, data.scope,
+        scenario.standards())
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

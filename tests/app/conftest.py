@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from governance import auth, db, sample_loader
+from governance import auth, db, presentation, sample_loader
 from pages import _context, _session, _warm
 from tests.conftest import PROJECT_DIR
 
 # The first run imports nothing (the copy is pre-loaded) but still builds every
 # cache; 3 s, AppTest's default, is too short on a 2-core machine.
 TIMEOUT_S = 90
+
+_STYLED_CELL = re.compile(r"#T_[0-9a-z]+_row(\d+)_col(\d+)")
+_FILL = re.compile(r"background-color:\s*(#[0-9a-fA-F]{6})")
+
+
+def shown_statuses(element) -> pd.DataFrame:
+    """The status each cell of a drawn st.dataframe shows by its fill colour, as
+    the Styler's CSS sent to the browser says (presentation.STATUS_FILLS): what
+    a reader sees. Same shape as element.value; "" for a cell without a fill.
+    A status table sends its value columns only, never the status codes."""
+    frame = element.value
+    statuses = pd.DataFrame("", index=frame.index, columns=frame.columns, dtype=object)
+    status_of_fill = {fill: status for status, fill in presentation.STATUS_FILLS.items()}
+    for block in element.proto.arrow_data.styler.styles.split("}"):
+        selectors, _, declarations = block.partition("{")
+        fill = _FILL.search(declarations)
+        if fill is None:
+            continue
+        for row, column in _STYLED_CELL.findall(selectors):
+            statuses.iat[int(row), int(column)] = status_of_fill[fill.group(1).lower()]
+    return statuses
 
 
 @pytest.fixture(scope="session")

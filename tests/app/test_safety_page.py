@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from governance import presentation
 from governance.text import t
-from tests.app.conftest import TIMEOUT_S
+from tests.app.conftest import TIMEOUT_S, shown_statuses
 from tests.conftest import PROJECT_DIR, SAMPLE_DIR
 
 
@@ -29,8 +29,12 @@ def _metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+def _element(at, column: str):
+    return next(d for d in at.dataframe if column in d.value.columns)
+
+
 def _table(at, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+    return _element(at, column).value
 
 
 def _rows(name: str) -> list[dict]:
@@ -66,7 +70,10 @@ def test_red_flags_first_and_headline_figures(app):
     matrix = _table(page, "S04")
     assert len(matrix) == len(_rows("communities"))
     # Red-flag communities lead the standards table.
-    assert set(matrix["community_id"].head(len(flagged))) == flagged
+    name_of = {c["community_id"]: (c["community_name"], c["street"]) for c in _rows("communities")}
+    leading = matrix.head(len(flagged))
+    assert set(zip(leading["community_name"], leading["street"], strict=True)) == {
+        name_of[c] for c in flagged}
     assert {f"S0{i}" for i in range(1, 10)} <= set(matrix.columns)
 
 
@@ -247,16 +254,17 @@ def _fresh_safety_page():
 def test_three_of_twelve_months_is_no_data_with_the_reason_never_all_met(app_db):
     cut = reports_only_from_october(app_db)
     page = _fresh_safety_page()
-    matrix = _table(page, "S04")
-    row = matrix[matrix["community_id"] == cut["community_id"]].iloc[0]
+    element = _element(page, "S04")
+    matrix, shown = element.value, shown_statuses(element)
+    is_cut = matrix["community_name"] == cut["community_name"]
+    row = matrix[is_cut].iloc[0]
     assert row["reported_months"] == "3/12"
     assert row["reporting_note"] == "报送不足：12 个月中仅 3 个月报送"
-    assert [row[f"{i}_status"] for i in STANDARD_IDS] == ["no_data"] * 8
+    assert shown.loc[row.name, STANDARD_IDS].tolist() == ["no_data"] * 8
     # The headline counts only communities whose every standard shows met.
-    met_rows = matrix[[f"{i}_status" for i in STANDARD_IDS]].isin(
-        ["met", "partly_met"]).all(axis=1)
+    met_rows = shown[STANDARD_IDS].isin(["met", "partly_met"]).all(axis=1)
     assert _metric(page, t("safety.kpi.all_met")) == str(int(met_rows.sum()))
-    assert not met_rows[matrix["community_id"] == cut["community_id"]].any()
+    assert not met_rows[is_cut].any()
     # Short of months: every community that missed a month in the CSVs, and this one.
     short = len(_rows("communities")) - len(cut["complete"])
     assert _metric(page, t("safety.kpi.short_reporting")) == str(short)

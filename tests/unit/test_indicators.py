@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from governance import db
 from governance import indicators as ind
 from governance.catalogue import Standards
 from governance.indicators import ALL_STREETS, Period, ViewFilter
@@ -132,6 +133,41 @@ def test_query_params_types_include_codes_outside_the_contract(conn):
         " values ('C09', '试点', '西山镇', 'pilot', 10, 20, 1.0, 1)"
     )
     assert "pilot" in ind.query_params(conn, PERIOD)["community_types"]
+
+
+def _add_community(conn, community_id: str, street: str, community_type: str) -> None:
+    conn.execute(
+        "insert into communities (community_id, community_name, street, community_type,"
+        " households, population, office_area_m2, import_id)"
+        " values ($id, '新社区', $street, $type, 10, 20, 1.0, 1)",
+        {"id": community_id, "street": street, "type": community_type})
+
+
+def test_query_params_scope_names_follow_every_data_version(conn):
+    """The scope's streets and types are kept per data content: an import (a
+    version bump) is seen at once; without a bump (a fixture) nothing is kept."""
+    _add_community(conn, "C10", "南山街道", "pilot")  # no bump: read afresh
+    params = ind.query_params(conn, PERIOD)
+    assert "南山街道" in params["scope_streets"] and "pilot" in params["community_types"]
+
+    db.bump_data_version(conn)
+    assert ind.query_params(conn, PERIOD)["scope_streets"] == params["scope_streets"]
+    # Every write that changes communities bumps the version (imports,
+    # boundaries, clearing the sample); until it does, the names are kept.
+    _add_community(conn, "C11", "中山街道", "trial")
+    assert "中山街道" not in ind.query_params(conn, PERIOD)["scope_streets"]
+    db.bump_data_version(conn)
+    params = ind.query_params(conn, PERIOD)
+    assert "中山街道" in params["scope_streets"] and "trial" in params["community_types"]
+    scoped = ind.query_params(conn, PERIOD, scope=("中山街道", "无此街道"))
+    assert scoped["scope_streets"] == ["中山街道", "无此街道"]
+
+
+def test_query_params_scope_names_kept_are_bounded(conn):
+    db.bump_data_version(conn)
+    for n in range(ind.SCOPE_NAMES_ENTRIES + 5):
+        ind.query_params(conn, PERIOD, scope=(f"街道{n}",))
+    assert len(ind._scope_names_kept) == ind.SCOPE_NAMES_ENTRIES
 
 
 # --- indicator_values -----------------------------------------------------------
@@ -361,6 +397,28 @@ def test_district_totals(conn):
     assert ind.district_totals(conn, scope=()) == {
         "communities": 0, "households": 0, "population": 0, "streets": 0,
     }
+
+
+@pytest.mark.parametrize("view_filter, scope", [
+    (ViewFilter(), ind.ALL_STREETS),
+    (ViewFilter(community_types=("rural",)), ind.ALL_STREETS),
+    (ViewFilter(streets=("东湖街道",)), ind.ALL_STREETS),
+    (ViewFilter(streets=("东湖街道",)), ("北湖街道",)),
+    (ViewFilter(streets=("无此街道",)), ind.ALL_STREETS),
+    (ViewFilter(), ()),
+])
+def test_totals_of_narrowed_communities_equal_the_query(conn, view_filter, scope):
+    """The pages narrow the scope's communities per filter instead of querying."""
+    scope_rows = ind.communities_in_scope(conn, ViewFilter(), scope)
+    narrowed = ind.totals_of(ind.within_filter(scope_rows, view_filter))
+    assert narrowed == ind.district_totals(conn, view_filter, scope)
+
+
+def test_totals_of_counts_a_street_once_and_missing_households_as_zero():
+    rows = pa.table({"street": ["甲街道", "甲街道", "乙街道"], "households": [100, None, 50],
+                     "population": [300, 200, None], "community_type": ["urban"] * 3})
+    assert ind.totals_of(rows) == {
+        "communities": 3, "households": 150, "population": 500, "streets": 2}
 
 
 def test_list_streets_and_types(conn):

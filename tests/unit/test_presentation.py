@@ -79,9 +79,9 @@ def test_export_matrix_has_chinese_headers_and_status_words():
 def test_reference_lines_draw_what_plotlys_line_helpers_draw():
     import plotly.graph_objects as go
 
-    ours, theirs = go.Figure(go.Histogram(x=[1, 2, 3])), go.Figure(go.Histogram(x=[1, 2, 3]))
-    presentation._reference_lines(ours, [(2, "#c00", "底线", "left"), (3, "#c00", "目标", "right"),
-                                         (1, "#555", None, "right")])
+    ours = go.Figure(go.Histogram(x=[1, 2, 3]), layout=presentation._reference_marks(
+        [(2, "#c00", "底线", "left"), (3, "#c00", "目标", "right"), (1, "#555", None, "right")]))
+    theirs = go.Figure(go.Histogram(x=[1, 2, 3]))
     theirs.add_vline(x=2, line_dash="dash", line_color="#c00", annotation_text="底线",
                      annotation_position="top left", annotation_bgcolor=presentation.LABEL_BACKING)
     theirs.add_vline(x=3, line_dash="dash", line_color="#c00", annotation_text="目标",
@@ -89,8 +89,9 @@ def test_reference_lines_draw_what_plotlys_line_helpers_draw():
     theirs.add_vline(x=1, line_dash="dash", line_color="#555")
     assert ours.to_dict()["layout"] == theirs.to_dict()["layout"]
 
-    ours, theirs = go.Figure(), go.Figure()
-    presentation._reference_lines(ours, [(30, "#c00", "30 小时", "left")], vertical=False)
+    ours = go.Figure(layout=presentation._reference_marks([(30, "#c00", "30 小时", "left")],
+                                                          vertical=False))
+    theirs = go.Figure()
     theirs.add_hline(y=30, line_dash="dash", line_color="#c00", annotation_text="30 小时",
                      annotation_position="top left", annotation_bgcolor=presentation.LABEL_BACKING)
     assert ours.to_dict()["layout"] == theirs.to_dict()["layout"]

@@ -262,6 +262,20 @@ def test_incident_cells_layer_colours_by_open_share():
     assert "矛盾纠纷" in layer["tooltip"].iloc[0]
 
 
+def test_incident_cell_colours_are_the_open_share_colour_of_every_cell():
+    """The layer colours all cells at once: each is _open_share_colour of its share."""
+    incidents = list(range(1, 200))
+    cells = pd.DataFrame({
+        "cell_lon": [117.0] * len(incidents), "cell_lat": [32.0] * len(incidents),
+        "incidents": incidents, "open_incidents": [n * 37 // 101 for n in incidents],
+        "major_incidents": [0] * len(incidents), "top_category": ["other"] * len(incidents),
+    })
+    layer = maps.incident_cells_layer_data(cells, 250)
+    shares = cells["open_incidents"] / cells["incidents"]
+    assert layer["fill"].tolist() == [maps._open_share_colour(s) for s in shares]
+    assert len({tuple(f) for f in layer["fill"]}) > 10
+
+
 def test_heat_scale_turns_at_the_standard_and_flips_for_lower_is_better():
     import numpy as np
 
