@@ -281,7 +281,10 @@ DATA_UID_KEY = "data_uid"
 def content_id(conn: duckdb.DuckDBPyConnection) -> tuple[str, int] | None:
     """(data uid, data version): names the data's content, in any copy of the
     database; None for a database no import has bumped (a fixture), whose
-    content nothing names."""
+    content nothing names, and for the Spark engine's stand-in connection
+    (governance/spark/engine.py), which runs query files only."""
+    if not isinstance(conn, duckdb.DuckDBPyConnection):
+        return None
     cur = conn.cursor()
     try:
         with COMMIT_GATE.reading():
