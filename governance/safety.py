@@ -66,17 +66,6 @@ def monthly_indicators(
     return _frame(conn, "safety_monthly_indicators", params)
 
 
-def red_flags(
-    conn: duckdb.DuckDBPyConnection,
-    period: Period,
-    view_filter: ViewFilter = NO_FILTER,
-    scope: Scope = ALL_STREETS,
-    shared: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
-    """queries/safety_red_flags.sql: community-months with a major case or mass incident."""
-    return red_flag_rows(conn, period, view_filter, scope, shared).to_pandas()
-
-
 def red_flag_rows(
     conn: duckdb.DuckDBPyConnection,
     period: Period,
@@ -84,8 +73,9 @@ def red_flag_rows(
     scope: Scope = ALL_STREETS,
     shared: Mapping[str, Any] | None = None,
 ) -> pa.Table:
-    """red_flags as the query returns it (Arrow: a subset of its rows converts
-    to the same pandas types as the query of that subset)."""
+    """queries/safety_red_flags.sql: community-months with a major case or mass
+    incident, as Arrow (a subset of its rows converts to the same pandas types
+    as the query of that subset)."""
     return db.run_query(conn, "safety_red_flags", _params(conn, period, view_filter, scope, shared))
 
 
@@ -208,17 +198,6 @@ def incident_cells(
     return _frame(conn, "incident_map_cells", params)
 
 
-def reconciliation(
-    conn: duckdb.DuckDBPyConnection,
-    period: Period,
-    view_filter: ViewFilter = NO_FILTER,
-    scope: Scope = ALL_STREETS,
-    shared: Mapping[str, Any] | None = None,
-) -> pd.DataFrame:
-    """queries/incident_report_reconciliation.sql: the disagreeing counts."""
-    return reconciliation_rows(conn, period, view_filter, scope, shared).to_pandas()
-
-
 def reconciliation_rows(
     conn: duckdb.DuckDBPyConnection,
     period: Period,
@@ -226,7 +205,8 @@ def reconciliation_rows(
     scope: Scope = ALL_STREETS,
     shared: Mapping[str, Any] | None = None,
 ) -> pa.Table:
-    """reconciliation as the query returns it (Arrow, as red_flag_rows)."""
+    """queries/incident_report_reconciliation.sql: the disagreeing counts, as
+    Arrow (as red_flag_rows)."""
     return db.run_query(
         conn, "incident_report_reconciliation", _params(conn, period, view_filter, scope, shared)
     )
