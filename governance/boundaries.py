@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from governance import coords, db, permissions
+from governance import coords, db, indicators, permissions
 from governance.auth import User
 from governance.contract import COMMUNITIES
 from governance.importer import CellProblem, ImportReport, ImportResult, back_up_after
@@ -294,17 +294,46 @@ def derive_shape(lons: np.ndarray, lats: np.ndarray) -> Ring:
     return ring + [ring[0]]
 
 
+@dataclass(frozen=True)
+class ShapeSources:
+    """What the outlines of a set of communities are made of: their uploaded
+    boundaries (queries/community_boundaries.sql) and every located point
+    (queries/community_map_points.sql). A community's rows do not depend on
+    which others are in view, so a scope's sources are read once and narrowed
+    to each filter's communities (`within`); only the choice between hulls and
+    boxes depends on how many are drawn, and shapes_from makes it afresh."""
+
+    boundaries: pa.Table  # community_id, geometry_json
+    points: pa.Table  # community_id, lon, lat; ordered by them
+
+    def within(self, community_ids) -> ShapeSources:
+        """The rows of these communities only, in the same order."""
+        return ShapeSources(indicators.rows_of_communities(self.boundaries, community_ids),
+                            indicators.rows_of_communities(self.points, community_ids))
+
+
+def shape_sources(conn: duckdb.DuckDBPyConnection, params: dict) -> ShapeSources:
+    """`params` is indicators.query_params(...)."""
+    return ShapeSources(db.run_query(conn, "community_boundaries", params),
+                        db.run_query(conn, "community_map_points", params))
+
+
 def community_shapes(conn: duckdb.DuckDBPyConnection, params: dict) -> list[CommunityShape]:
     """Uploaded boundaries where present, derived outlines for every other
     located community. `params` is indicators.query_params(...)."""
-    uploaded = db.run_query(conn, "community_boundaries", params).to_pylist()
+    return shapes_from(shape_sources(conn, params))
+
+
+def shapes_from(sources: ShapeSources) -> list[CommunityShape]:
+    """community_shapes of the communities whose sources these are."""
+    uploaded = sources.boundaries.to_pylist()
     shapes = []
     for row in uploaded:
         geometry = json.loads(row["geometry_json"])
         for polygon in geometry["coordinates"]:
             shapes.append(CommunityShape(row["community_id"], polygon, derived=False))
     have = {row["community_id"] for row in uploaded}
-    points = db.run_query(conn, "community_map_points", params).to_pandas()
+    points = sources.points.to_pandas()
     points = points[~points["community_id"].isin(have)]
     if points["community_id"].nunique() > DERIVE_HULLS_UP_TO:
         return shapes + derived_boxes(points)

@@ -77,8 +77,22 @@ class CoverageView:
 def facilities_in_scope(
     conn: duckdb.DuckDBPyConnection, view_filter: ViewFilter, scope: Scope = ALL_STREETS
 ) -> pd.DataFrame:
+    return facilities_table(conn, view_filter, scope).to_pandas()
+
+
+def facilities_table(
+    conn: duckdb.DuckDBPyConnection, view_filter: ViewFilter, scope: Scope = ALL_STREETS
+) -> pa.Table:
+    """facilities_in_scope as Arrow: a scope's is read once and narrowed per
+    filter (facilities_within)."""
     params = indicators.query_params(conn, Period(), view_filter, scope=scope)
-    return db.run_query(conn, "facilities_in_scope", params).to_pandas()
+    return db.run_query(conn, "facilities_in_scope", params)
+
+
+def facilities_within(facilities: pa.Table, community_ids: pd.Series) -> pd.DataFrame:
+    """facilities_in_scope of the filter whose communities these are, from the
+    scope's facilities_table: a facility's row depends on its community alone."""
+    return indicators.rows_of_communities(facilities, community_ids).to_pandas()
 
 
 def closable_facilities(facilities: pd.DataFrame, facility_type: str) -> dict[str, str]:
@@ -140,8 +154,19 @@ def _uncovered_points(points: pd.DataFrame) -> pd.DataFrame:
 
 def community_shapes(conn, view_filter: ViewFilter, scope: Scope = ALL_STREETS) -> pd.DataFrame:
     """Every visible community's shape (uploaded boundary or derived), for maps."""
+    return shapes_of(shape_sources(conn, view_filter, scope))
+
+
+def shape_sources(conn, view_filter: ViewFilter,
+                  scope: Scope = ALL_STREETS) -> boundaries.ShapeSources:
+    """What community_shapes draws from: a scope's, narrowed per filter with
+    `ShapeSources.within`, gives each filter's shapes without a query."""
     params = indicators.query_params(conn, Period(), view_filter, scope=scope)
-    return boundaries.shapes_frame(boundaries.community_shapes(conn, params))
+    return boundaries.shape_sources(conn, params)
+
+
+def shapes_of(sources: boundaries.ShapeSources) -> pd.DataFrame:
+    return boundaries.shapes_frame(boundaries.shapes_from(sources))
 
 
 def coverage_view(
@@ -149,7 +174,9 @@ def coverage_view(
     request: CoverageRequest,
     view_filter: ViewFilter = coverage.NO_FILTER,
     scope: Scope = ALL_STREETS,
+    shapes: pd.DataFrame | None = None,
 ) -> CoverageView:
+    """`shapes` (community_shapes of the same filter) when the caller holds them."""
     kwargs = {"view_filter": view_filter, "standards": request.standards, "scope": scope}
     per_community = coverage.what_if(
         conn, request.proposals, request.closed, request.facility_type, request.radius_m, **kwargs
@@ -160,7 +187,8 @@ def coverage_view(
     ).to_pandas()
     return _shaped(per_community, points.rename(columns={"is_covered": "covered"}),
                    basis=coverage.coverage_basis(conn, view_filter, scope),
-                   shapes=community_shapes(conn, view_filter, scope))
+                   shapes=community_shapes(conn, view_filter, scope) if shapes is None
+                   else shapes)
 
 
 def _shaped(per_community: pd.DataFrame, points: pd.DataFrame, *, basis: dict,
@@ -182,24 +210,19 @@ def _shaped(per_community: pd.DataFrame, points: pd.DataFrame, *, basis: dict,
 
 
 def coverage_view_within(
-    conn: duckdb.DuckDBPyConnection,
-    whole: CoverageView,
-    community_ids: pd.Series,
-    view_filter: ViewFilter,
-    scope: Scope = ALL_STREETS,
+    whole: CoverageView, community_ids: pd.Series, *, basis: dict, shapes: pd.DataFrame,
 ) -> CoverageView:
     """`whole` (coverage_view of the scope, same request) narrowed to the
     filter's communities: what coverage_view(conn, request, view_filter, scope)
     returns, without computing coverage again. A residence's coverage depends
-    on the facilities alone, which no filter narrows; the basis counts and the
-    outlines (hulls for a few communities, boxes for many) are the filter's own."""
+    on the facilities alone, which no filter narrows. The basis counts
+    (coverage.coverage_basis) and the outlines (community_shapes: hulls for a
+    few communities, boxes for many) are the filter's own, given."""
     chosen = set(community_ids)
     per_community = whole.communities[
         whole.communities["community_id"].isin(chosen)].reset_index(drop=True)
     points = whole.points[whole.points["community_id"].isin(chosen)].reset_index(drop=True)
-    return _shaped(per_community, points,
-                   basis=coverage.coverage_basis(conn, view_filter, scope),
-                   shapes=community_shapes(conn, view_filter, scope))
+    return _shaped(per_community, points, basis=basis, shapes=shapes)
 
 
 def map_coverage(view: CoverageView) -> pd.DataFrame:

@@ -133,6 +133,15 @@ def within_filter(table: pa.Table, view_filter: ViewFilter) -> pa.Table:
     return table
 
 
+def rows_of_communities(table: pa.Table, community_ids) -> pa.Table:
+    """The rows of these communities (by `community_id`), in the same order:
+    narrows a scope-wide result whose rows depend on their community alone to
+    a filter's communities."""
+    column = table.column("community_id")
+    chosen = pa.array(list(community_ids), pa.string()).cast(column.type)
+    return table.filter(pc.is_in(column, value_set=chosen))
+
+
 def rows_within_filter(frame: pd.DataFrame, view_filter: ViewFilter) -> pd.DataFrame:
     """within_filter for a per-community pandas frame (community_type still a
     code), renumbered from 0; the same rows in the same order."""

@@ -451,6 +451,13 @@ def monthly_for_export(monthly: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=["is_district"])
 
 
+def named_shapes(shapes: pd.DataFrame, communities: pd.DataFrame) -> pd.DataFrame:
+    """Community shapes (facility_view.community_shapes) with each community's
+    name from `communities` (communities_in_scope of the same filter)."""
+    return shapes.merge(communities[["community_id", "community_name"]], on="community_id",
+                        how="left")
+
+
 def incident_map(
     conn: duckdb.DuckDBPyConnection,
     period: Period,
@@ -459,17 +466,18 @@ def incident_map(
     categories: tuple[str, ...] = (),
     view_filter: ViewFilter = ViewFilter(),  # noqa: B008 — frozen, hashable
     scope: Scope = ALL_STREETS,
+    shapes: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(community shapes with names, incident cells) for `maps.incident_deck`.
     When the page reads imported aggregates, the cells are the run's: only for
     its whole scope and range at the default cell size and every category
-    (`map_from_run`); otherwise none."""
-    # One parameter lookup for the four queries (each lookup is two queries).
+    (`map_from_run`); otherwise none. `shapes`: named_shapes of the same filter
+    when the caller holds them."""
+    # One parameter lookup for the queries (each lookup is two queries).
     params = query_params(conn, period, view_filter, scope=scope)
-    shapes = boundaries.shapes_frame(boundaries.community_shapes(conn, params))
-    names = db.run_query(conn, "communities_in_scope", params).to_pandas()
-    shapes = shapes.merge(names[["community_id", "community_name"]], on="community_id",
-                          how="left")
+    if shapes is None:
+        shapes = named_shapes(boundaries.shapes_frame(boundaries.community_shapes(conn, params)),
+                              db.run_query(conn, "communities_in_scope", params).to_pandas())
     run = aggregates.imported_run(conn)
     summary = safety.incident_summary(conn, view_filter, scope, params) if run is not None else {}
     if run is not None and choose_source(

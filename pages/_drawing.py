@@ -22,7 +22,7 @@ from governance.indicators import Period, ViewFilter
 from governance.scenarios import Scenario
 from governance.text import t
 from pages._context import DataKey, connection_for
-from pages._reads import coverage_view, facilities_in_scope
+from pages._reads import coverage_view, facilities_in_scope, named_community_shapes
 
 
 def status_label(status: str) -> str:
@@ -244,6 +244,7 @@ def incident_map(
 ) -> tuple[maps.MapFigure, int]:
     """The grid-event map with its legend, and how many cells it draws."""
     shapes, cells = safety_view.incident_map(
-        connection_for(data.db_path), period, cell_m, mean_lat, categories, view_filter, data.scope)
+        connection_for(data.db_path), period, cell_m, mean_lat, categories, view_filter, data.scope,
+        shapes=named_community_shapes(data, view_filter))
     figure = maps.incident_figure(shapes, cells, cell_m, height_px=maps.INCIDENT_MAP_HEIGHT_PX)
     return figure, len(cells)

@@ -1,14 +1,16 @@
 """设施覆盖 computes coverage once per request for the whole scope and narrows
 it per street/type filter (facility_view.coverage_view_within): on the sample
 district, with and without a what-if, the narrowed view must be what the
-filter's own coverage_view returns."""
+filter's own coverage_view returns. The outlines come from the scope's shape
+sources narrowed to the filter's communities, as the page takes them; so do
+the facilities on the map."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from governance import db, facility_view, indicators, sample_loader
+from governance import boundaries, coverage, db, facility_view, indicators, sample_loader
 from governance.indicators import ViewFilter
 
 
@@ -50,8 +52,11 @@ def test_the_narrowed_view_is_the_filters_own(conn):
         for view_filter in _filters(conn):
             own = facility_view.coverage_view(conn, request, view_filter)
             ids = indicators.communities_in_scope(conn, view_filter).column("community_id")
+            shapes = facility_view.shapes_of(
+                facility_view.shape_sources(conn, ViewFilter()).within(ids.to_pylist()))
             narrowed = facility_view.coverage_view_within(
-                conn, whole, pd.Series(ids.to_pylist()), view_filter)
+                whole, pd.Series(ids.to_pylist()),
+                basis=coverage.coverage_basis(conn, view_filter), shapes=shapes)
             assert len(own.communities) > 0
             assert narrowed.district == own.district
             assert narrowed.basis == own.basis
@@ -60,3 +65,31 @@ def test_the_narrowed_view_is_the_filters_own(conn):
                 _frames_equal(getattr(narrowed, name), getattr(own, name))
             checked += 1
     assert checked == 6
+
+
+def test_the_narrowed_facilities_are_the_filters_own(conn):
+    whole = facility_view.facilities_table(conn, ViewFilter())
+    for view_filter in _filters(conn):
+        own = facility_view.facilities_in_scope(conn, view_filter)
+        ids = indicators.communities_in_scope(conn, view_filter).column("community_id")
+        narrowed = facility_view.facilities_within(whole, pd.Series(ids.to_pylist()))
+        assert 0 < len(own) < whole.num_rows
+        pd.testing.assert_frame_equal(narrowed, own)
+
+
+def test_a_few_communities_get_hulls_from_the_narrowed_sources(conn, monkeypatch):
+    """The choice between hulls and boxes is made for the communities drawn,
+    not for the scope whose sources were read."""
+    monkeypatch.setattr(boundaries, "DERIVE_HULLS_UP_TO", 3)
+    sources = facility_view.shape_sources(conn, ViewFilter())
+    uploaded = set(sources.boundaries.column("community_id").to_pylist())
+    one = next(c for c in sources.points.column("community_id").to_pylist() if c not in uploaded)
+    whole = facility_view.shapes_of(sources)
+    narrowed = facility_view.shapes_of(sources.within([one]))
+    points = sources.points.to_pandas()
+    points = points[points["community_id"] == one]
+    hull = boundaries.derive_shape(points["lon"].to_numpy(float), points["lat"].to_numpy(float))
+    assert narrowed["community_id"].tolist() == [one]
+    assert narrowed["rings"].iloc[0] == [hull]
+    boxed = whole[whole["community_id"] == one]["rings"].iloc[0]
+    assert len(boxed[0]) == 5 and boxed != [hull]  # the scope's many are boxes

@@ -99,3 +99,27 @@ def test_transcode_streams_to_utf8(tmp_path, monkeypatch):
 def test_decode_bytes_prefers_utf8():
     assert decoding.decode_bytes("社区".encode()) == ("社区", "utf-8-sig")
     assert decoding.decode_bytes("社区".encode("gbk")) == ("社区", "gb18030")
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        # A NUL late in a GB18030 file: found in the bytes, after UTF-8 failed.
+        ("社区编码,名称\n".encode("gb18030") * 300 + b"C1,\x00\n", decoding.NUL_BYTES),
+        (b"a,b\n1,\x00\n", decoding.NUL_BYTES),
+    ],
+    ids=["gb18030-nul", "ascii-nul"],
+)
+def test_a_nul_character_is_refused_as_not_text(tmp_path, monkeypatch, data, kind):
+    monkeypatch.setattr(decoding, "BLOCK_SIZE", 512)
+    with pytest.raises(decoding.DecodeError) as refused:
+        decoding.inspect(_write(tmp_path, data))
+    assert refused.value.kind == kind
+
+
+def test_an_overlong_utf8_nul_is_no_nul(tmp_path):
+    """C0 80 (U+0000 spelled overlong) is refused by strict UTF-8 and reads as
+    one GB18030 character: no NUL reaches the text either way."""
+    path = _write(tmp_path, b"a,b\n1,\xc0\x80\n")
+    assert decoding.inspect(path).encoding == "gb18030"
+    assert "\x00" not in "".join(decoding.iter_text(path))

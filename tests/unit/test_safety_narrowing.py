@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from governance import db, indicators, safety_view, sample_loader
+from governance import db, facility_view, indicators, safety_view, sample_loader
 from governance.catalogue import Standards
 from governance.indicators import Period, ViewFilter
 from governance.spark import aggregates
@@ -145,3 +145,25 @@ def test_a_filter_on_another_source_than_the_scope_runs_its_own(with_run):
     whole, first, *_ = _check(with_run, RUN)
     assert whole.incidents.source.kind == safety_view.RAW
     assert first.incidents.source.kind == safety_view.AGGREGATES
+
+
+def test_the_map_from_the_scopes_narrowed_shapes_is_the_filters_own(sample, with_run):
+    """The page hands incident_map the scope's outlines narrowed to the filter
+    and named from the filter's communities (pages/_reads.named_community_shapes):
+    shapes and cells must be what the filter's own queries give, from the raw
+    events and from an imported run."""
+    checked = 0
+    for conn in (sample, with_run):
+        sources = facility_view.shape_sources(conn, ViewFilter())
+        for view_filter in [ViewFilter(), *_filters(conn)]:
+            communities = indicators.communities_in_scope(conn, view_filter).to_pandas()
+            shapes = safety_view.named_shapes(
+                facility_view.shapes_of(sources.within(communities["community_id"])),
+                communities)
+            own = safety_view.incident_map(conn, RUN, 250, 32.0, view_filter=view_filter)
+            given = safety_view.incident_map(conn, RUN, 250, 32.0, view_filter=view_filter,
+                                             shapes=shapes)
+            _same_frames(given[0], own[0], "shapes")
+            _same_frames(given[1], own[1], "cells")
+            checked += len(own[0]) > 0 and len(own[1]) > 0
+    assert checked >= 10  # most filters draw shapes and cells from both sources
