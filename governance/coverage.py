@@ -61,6 +61,7 @@ from typing import Any, Literal
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from governance import db
 from governance.catalogue import Standards
@@ -95,7 +96,7 @@ def circle_for(radius_m: float) -> str:
             return name
     return "custom"
 
-BASIS_QUERY = "coverage_basis"
+BASIS_QUERY = "community_coverage_basis"
 POINTS_QUERY = "coverage_points"
 COMMUNITY_QUERY = "community_facility_coverage"
 F03_QUERY = "community_coverage_indicators"
@@ -293,11 +294,41 @@ def coverage_basis(
     view_filter: ViewFilter = NO_FILTER,
     scope: Scope = ALL_STREETS,
 ) -> dict[str, Any]:
-    """{"basis", "communities", "communities_on_residences",
-    "communities_on_centroids", "communities_without_points", "points",
-    "facilities_located"} for the visible communities (queries/coverage_basis.sql)."""
+    """What the figures of the visible communities rest on (basis_summary)."""
     params = query_params(conn, Period(), view_filter, scope=scope)
-    return db.run_query(conn, BASIS_QUERY, params).to_pylist()[0]
+    return basis_summary(community_basis(conn, params))
+
+
+def community_basis(conn: duckdb.DuckDBPyConnection, params: dict) -> pa.Table:
+    """queries/community_coverage_basis.sql: one row per visible community.
+    `params` is query_params(...)."""
+    return db.run_query(conn, BASIS_QUERY, params)
+
+
+def basis_summary(communities: pa.Table) -> dict[str, Any]:
+    """{"basis", "communities", "communities_on_residences",
+    "communities_on_centroids", "communities_without_points", "points"} from
+    community_basis rows (a scope's narrowed to a
+    filter's communities with indicators.rows_of_communities gives the
+    filter's own). basis: 'residences' when every community with a point rests
+    on residences, 'centroids' when every one rests on its centre (or none has
+    a point), else 'mixed'; points: residences plus the centres used."""
+    bases = communities.column("basis").to_pylist()
+    on_residences, on_centroids = bases.count("residences"), bases.count("centroids")
+    if on_centroids == 0 and on_residences > 0:
+        basis = "residences"
+    elif on_residences == 0:
+        basis = "centroids"
+    else:
+        basis = "mixed"
+    return {
+        "basis": basis,
+        "communities": len(bases),
+        "communities_on_residences": on_residences,
+        "communities_on_centroids": on_centroids,
+        "communities_without_points": bases.count(None),
+        "points": int(pc.sum(communities.column("residences")).as_py() or 0) + on_centroids,
+    }
 
 
 # ---------------------------------------------------------------------------

@@ -534,11 +534,14 @@ def street_coverage(communities: pd.DataFrame, covered: str, total: str) -> pd.D
     street, in street order — street, communities, households_total,
     households_covered, coverage_pct (covered × 100 / total). The facilities
     page and the brief both draw `coverage_by_street_bar` from it."""
-    streets = communities.groupby("street", as_index=False).agg(
-        communities=("community_id", "count"),
-        households_total=(total, "sum"),
-        households_covered=(covered, "sum"),
-    )
+    # Three plain reductions: pandas' named aggregation costs ~9 ms even for
+    # the handful of rows of one street.
+    grouped = communities.groupby("street", sort=True)
+    streets = pd.DataFrame({
+        "communities": grouped["community_id"].count(),
+        "households_total": grouped[total].sum(),
+        "households_covered": grouped[covered].sum(),
+    }).reset_index()
     streets["coverage_pct"] = streets["households_covered"] * 100 / streets["households_total"]
     return streets
 

@@ -211,9 +211,20 @@ def coverage_view(
         basis=coverage_basis(data, view_filter), shapes=shapes)
 
 
+@st.cache_resource(max_entries=SHARED_ENTRIES, show_spinner=False)
+def _scope_coverage_basis(data: DataKey) -> pa.Table:
+    conn = connection_for(data.db_path)
+    return coverage.community_basis(
+        conn, indicators.query_params(conn, Period(), ViewFilter(), scope=data.scope))
+
+
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def coverage_basis(data: DataKey, view_filter: ViewFilter) -> dict:
-    return coverage.coverage_basis(connection_for(data.db_path), view_filter, data.scope)
+    """The filter's own coverage.coverage_basis, from the scope's rows."""
+    rows = _scope_coverage_basis(data)
+    if view_filter != ViewFilter():
+        rows = indicators.rows_of_communities(rows, communities(data, view_filter)["community_id"])
+    return coverage.basis_summary(rows)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -2,7 +2,7 @@
 by hand in the fixture's header):
 
     queries/coverage_points.sql, queries/community_facility_coverage.sql,
-    queries/community_coverage_indicators.sql, queries/coverage_basis.sql
+    queries/community_coverage_indicators.sql, queries/community_coverage_basis.sql
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from governance import db
+from governance import coverage, db
 from governance import indicators as ind
 from governance.catalogue import Standards
 from governance.indicators import Period, ViewFilter
@@ -367,21 +367,37 @@ def test_f03_with_the_indicator_fixture(memory_conn):
 # --- basis ----------------------------------------------------------------------
 
 
-def test_coverage_basis(conn):
+def _bases(conn, base) -> dict:
+    rows = db.run_query(conn, "community_coverage_basis", base).to_pylist()
+    return {r["community_id"]: (r["residences"], r["basis"]) for r in rows}
+
+
+def test_community_coverage_basis(conn):
     base = {"scope_streets": STREETS, "community_types": TYPES}
-    row = db.run_query(conn, "coverage_basis", base).to_pylist()[0]
-    assert row == {"basis": "residences", "communities": 6, "communities_on_residences": 5,
-                   "communities_on_centroids": 0, "points": 9,
-                   "communities_without_points": 1, "facilities_located": 7}
+    # K03 has neither residences nor centre coordinates: nothing to rate it on.
+    assert _bases(conn, base) == {
+        "K01": (3, "residences"), "K02": (2, "residences"), "K03": (0, None),
+        "K04": (1, "residences"), "K05": (2, "residences"), "K06": (1, "residences")}
+    assert coverage.coverage_basis(conn) == {
+        "basis": "residences", "communities": 6, "communities_on_residences": 5,
+        "communities_on_centroids": 0, "points": 9, "communities_without_points": 1}
     conn.execute("delete from residences where community_id = 'K05'")  # R06, R07
-    row = db.run_query(conn, "coverage_basis", base).to_pylist()[0]
-    assert (row["basis"], row["communities_on_residences"], row["communities_on_centroids"],
-            row["points"]) == ("mixed", 4, 1, 8)
+    assert _bases(conn, base)["K05"] == (0, "centroids")  # its centre stands in
+    basis = coverage.coverage_basis(conn)
+    assert (basis["basis"], basis["communities_on_residences"],
+            basis["communities_on_centroids"], basis["points"]) == ("mixed", 4, 1, 8)
+    # A filter's figures are its own communities' rows added up.
+    west = coverage.coverage_basis(conn, ViewFilter(streets=("西镇",)))
+    assert (west["communities"], west["communities_on_residences"],
+            west["communities_without_points"], west["points"]) == (4, 2, 1, 3)
     conn.execute("delete from residences")
-    row = db.run_query(conn, "coverage_basis", base).to_pylist()[0]
-    assert (row["basis"], row["points"], row["communities_without_points"]) == ("centroids", 5, 1)
-    row = db.run_query(conn, "coverage_basis", {**base, "scope_streets": []}).to_pylist()[0]
-    assert (row["communities"], row["points"]) == (0, 0)
+    basis = coverage.coverage_basis(conn)
+    assert (basis["basis"], basis["points"], basis["communities_without_points"]) == (
+        "centroids", 5, 1)
+    assert _bases(conn, {**base, "scope_streets": []}) == {}
+    assert coverage.coverage_basis(conn, scope=()) == {
+        "basis": "centroids", "communities": 0, "communities_on_residences": 0,
+        "communities_on_centroids": 0, "points": 0, "communities_without_points": 0}
 
 
 def test_empty_database(memory_conn):

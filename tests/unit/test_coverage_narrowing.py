@@ -3,7 +3,7 @@ it per street/type filter (facility_view.coverage_view_within): on the sample
 district, with and without a what-if, the narrowed view must be what the
 filter's own coverage_view returns. The outlines come from the scope's shape
 sources narrowed to the filter's communities, as the page takes them; so do
-the facilities on the map."""
+the basis counts and the facilities on the map."""
 
 from __future__ import annotations
 
@@ -46,6 +46,8 @@ def _frames_equal(left: pd.DataFrame, right: pd.DataFrame) -> None:
 
 def test_the_narrowed_view_is_the_filters_own(conn):
     checked = 0
+    scope_basis = coverage.community_basis(
+        conn, indicators.query_params(conn, indicators.Period(), ViewFilter()))
     for request in _requests(conn):
         whole = facility_view.coverage_view(conn, request)
         assert (len(whole.changes) > 0) == request.is_what_if  # the closures lose households
@@ -56,7 +58,8 @@ def test_the_narrowed_view_is_the_filters_own(conn):
                 facility_view.shape_sources(conn, ViewFilter()).within(ids.to_pylist()))
             narrowed = facility_view.coverage_view_within(
                 whole, pd.Series(ids.to_pylist()),
-                basis=coverage.coverage_basis(conn, view_filter), shapes=shapes)
+                basis=coverage.basis_summary(indicators.rows_of_communities(
+                    scope_basis, ids.to_pylist())), shapes=shapes)
             assert len(own.communities) > 0
             assert narrowed.district == own.district
             assert narrowed.basis == own.basis
