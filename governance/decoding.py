@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from typing import TextIO
 from governance.text import t
 
 BLOCK_SIZE = 1 << 20
+DECODE_SLICE = 1 << 16
 CASCADE = ("utf-8-sig", "gb18030")
 _WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
@@ -61,6 +63,25 @@ def has_nul_byte(path: Path) -> bool:
         return any(b"\x00" in block for block in iter(lambda: handle.read(BLOCK_SIZE), b""))
 
 
+def _count_ends(block: bytes) -> tuple[int, int, int]:
+    """(LF, CR, CR LF) bytes in the block. With numpy already loaded (the
+    importer's process) counted on an array, three times as fast as bytes.count
+    (the two-byte count especially), most of inspect's time; numpy is not
+    imported for it (the upload check's child does without)."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        cr = block.count(b"\r")
+        return block.count(b"\n"), cr, block.count(b"\r\n") if cr else 0
+    codes = np.frombuffer(block, np.uint8)
+    lf = int(np.count_nonzero(codes == 0x0A))
+    after_cr = np.flatnonzero(codes == 0x0D) + 1
+    cr = len(after_cr)
+    if not cr:
+        return lf, 0, 0
+    after_cr = after_cr[after_cr < len(codes)]
+    return lf, cr, int(np.count_nonzero(codes[after_cr] == 0x0A))
+
+
 @dataclass(frozen=True)
 class LineEnds:
     """How a file's lines end, counted on its bytes (0x0A and 0x0D never occur
@@ -76,11 +97,8 @@ class LineEnds:
         if not block:
             return self
         joined = 1 if self.last_byte == 0x0D and block[0] == 0x0A else 0
-        cr = block.count(b"\r")
-        crlf = block.count(b"\r\n") if cr else 0  # a two-byte count is the slow one
-        return LineEnds(
-            self.lf + block.count(b"\n"), self.cr + cr, self.crlf + crlf + joined, block[-1],
-        )
+        lf, cr, crlf = _count_ends(block)
+        return LineEnds(self.lf + lf, self.cr + cr, self.crlf + crlf + joined, block[-1])
 
     @property
     def newline(self) -> str | None:
@@ -138,11 +156,16 @@ def _try_decode(
             # ~15× faster than the decoded text.
             if b"\x00" in block:
                 return False, any_text
+            view = memoryview(block)
             try:
-                text = decoder.decode(block, final=False)
+                # In slices: a megabyte's text is a fresh allocation the
+                # system maps and unmaps each time; a slice's is reused,
+                # and decoding took half the time.
+                for start in range(0, len(block), DECODE_SLICE):
+                    text = decoder.decode(view[start:start + DECODE_SLICE], final=False)
+                    any_text = any_text or bool(text)
             except UnicodeDecodeError:
                 return False, any_text
-            any_text = any_text or bool(text)
         try:
             text = decoder.decode(b"", final=True)
         except UnicodeDecodeError:

@@ -643,41 +643,62 @@ _CSV_FIELD_LIMIT = 131_072
 # engine reads each line as one field, and it separates fields in SQL.
 _NO_DELIMITER = "\x00"
 
+# A line's fields as a list (`_FIELDS` over `l`): split at every comma
+# outside quotes, each quoted field unquoted; a line without a quote, the
+# common case, is split at its commas. Written out where it is needed, not
+# stored: `raw` keeps the line, and the view `data` splits it once as the
+# cells are read (16 stored text columns cost more than a second split).
+_FIELDS = """case
+        when contains(l, '"') then list_transform(
+            string_split(regexp_replace(l, getvariable('raw_field_and_comma'),
+                                        '\\1' || chr(0), 'g'), chr(0)),
+            lambda x: case when x[1] = '"' then replace(x[2:-2], '""', '"') else x end)
+        else string_split(l, ',')
+    end"""
+
 _RAW_LINES_SQL = """
 create table raw as
 select
-    {columns}
+    l,
     case
         when l is null then true
+        -- a first byte 0x30-0x7e (0-9, A-Z, a-z or ASCII punctuation other
+        -- than the comma and the quote; strings compare bytewise): half the
+        -- cost of the regular expression below
+        when l >= '0' and l < chr(127) then false
         when regexp_matches(l, $non_blank) then false
-        else regexp_full_match(array_to_string(f, ''), $blank)
+        else regexp_full_match(array_to_string({fields}, ''), $blank)
     end as _blank,
     case when contains(l, $marker)
-        then list_filter(f, lambda x: not regexp_full_match(x, $blank))[1]
+        then list_filter({fields}, lambda x: not regexp_full_match(x, $blank))[1]
     end as _head,
-    contains(l, '"') and not regexp_full_match(l, $regular) as _irregular,
+    -- CASE, not AND: DuckDB evaluates both sides of an AND in a select list,
+    -- and the regular expression over every line was most of this statement
+    case when contains(l, '"') then not regexp_full_match(l, $regular) else false
+    end as _irregular,
     coalesce(strlen(l) > $longest, false) as _long,
     false as _skip
-from (
-    select l, case
-        when contains(l, '"') then list_transform(
-            string_split(regexp_replace(l, $field_and_comma, '\\1' || chr(0), 'g'), chr(0)),
-            lambda x: case when x[1] = '"' then replace(x[2:-2], '""', '"') else x end)
-        else string_split(l, ',')
-    end as f
-    from read_csv($path, header = false, columns = {'l': 'varchar'}, auto_detect = false,
-                  delim = $delim, quote = '', escape = '', strict_mode = false,
-                  new_line = $newline, max_line_size = $max_line)
-)
-"""
+from read_csv($path, header = false, columns = {'l': 'varchar'}, auto_detect = false,
+              delim = $delim, quote = '', escape = '', strict_mode = false,
+              new_line = $newline, max_line_size = $max_line)
+""".replace("{fields}", _FIELDS)
+
+# The data rows, each contract column its field of the line (positions in the
+# variable raw_positions, in the order of the columns listed).
+_DATA_VIEW_SQL = """
+create view data as
+select cast(rowid + 1 as integer) as _row, {columns}
+from (select rowid, {fields} as f from raw where not _skip)
+""".replace("{fields}", _FIELDS)
 
 
 def read_raw(con, path: Path, reader: TableReader, newline: str | None,
              lines: int) -> bool:
-    """Read the file's lines after the header into `raw` (UTF-8 text), the
-    contract's columns by canonical name, `rowid + 1` the file row; blank and
-    total rows marked `_skip` and counted on the reader as chunks() does; the
-    view `data` is every data row with its `_row`.
+    """Read the file's lines into `raw` (UTF-8 text, the line `l`), `rowid + 1`
+    the file row; blank and total rows marked `_skip` and counted on the
+    reader as chunks() does; the view `data` is every data row with its `_row`
+    and the contract's columns by canonical name, split from the line as it
+    is read (through session variables of `con`: read `data` on `con` itself).
 
     False (nothing created): the engine could number or split some line
     differently from the csv module; read the file with chunks().
@@ -687,25 +708,26 @@ def read_raw(con, path: Path, reader: TableReader, newline: str | None,
     if newline is None:
         return False
     positions = reader.header.positions
-    columns = "".join(
-        "f[$p" + str(i) + "] as " + db.quote_identifier(name) + ",\n    "
+    # A view takes no parameters: the split's pattern and the columns'
+    # positions reach it as session variables of this private connection.
+    con.execute("set variable raw_field_and_comma = $pattern", {"pattern": _FIELD_AND_COMMA})
+    con.execute("set variable raw_positions = $positions",
+                {"positions": [position + 1 for position in sorted(positions)]})
+    columns = ", ".join(
+        "f[getvariable('raw_positions')[" + str(i + 1) + "]] as " + db.quote_identifier(name)
         for i, name in enumerate(positions[p] for p in sorted(positions))
-    )
-    params = {
-        "p" + str(i): position + 1 for i, position in enumerate(sorted(positions))
-    }
-    params.update(
+    ) or "null as _none"
+    params = dict(
         # read_csv takes the line ending spelled with backslashes
         path=str(path), delim=_NO_DELIMITER, newline=newline.encode("unicode_escape").decode(),
         max_line=max(MAX_LINE_CHARS * 4 + 8, 1 << 23),
         non_blank="[^" + _SPACE_CLASS + ',"]', blank="[" + _SPACE_CLASS + "]*",
         marker=_MARKER_CHARS[0], regular=_REGULAR_LINE, longest=_CSV_FIELD_LIMIT,
-        field_and_comma=_FIELD_AND_COMMA,
     )
     import duckdb
 
     try:
-        con.execute(_RAW_LINES_SQL.replace("{columns}", columns), params)
+        con.execute(_RAW_LINES_SQL, params)
     except duckdb.Error:
         con.execute("drop table if exists raw")
         return False
@@ -748,8 +770,5 @@ def read_raw(con, path: Path, reader: TableReader, newline: str | None,
     ] if heads else []
     reader.data_rows = int(rows)
     reader._pending = []
-    con.execute(
-        "create view data as select cast(rowid + 1 as integer) as _row, * from raw"
-        " where not _skip"
-    )
+    con.execute(_DATA_VIEW_SQL.replace("{columns}", columns))
     return True

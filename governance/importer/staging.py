@@ -388,6 +388,11 @@ def _slow_alias(index: int) -> str:
     return "_s" + str(int(index))
 
 
+def _raw_alias(index: int) -> str:
+    """Pass 1's inner column of a contract column's text (`_r` and its position)."""
+    return "_r" + str(int(index))
+
+
 def _engine_cells(
     con: duckdb.DuckDBPyConnection,
     table: Table,
@@ -403,9 +408,12 @@ def _engine_cells(
     order. Returns the number of cell problems (the first MAX_LISTED_PROBLEMS
     by row are in `problems`)."""
     # Pass 1, once over the rows: each column's plain cells as values, the
-    # others' text beside them (null where the plain form held); the
-    # expressions are evaluated once (DuckDB shares a repeated expression).
-    firsts = ["r._row"]
+    # others' text beside them (null where the plain form held). The values
+    # are computed in an inner query and the text is picked by testing the
+    # value computed, not by evaluating the plain form's expression again
+    # (DuckDB does not share it inside a CASE; a few per cent of this pass).
+    inner = ["r._row"]
+    outer = ["_row", "_plain"]
     first_params: dict = {}
     fasts: dict[int, cells.FastSql | None] = {}
     plain_bits = []
@@ -418,18 +426,21 @@ def _engine_cells(
         fast = cells.fast_sql(column, ref, key, scales.get(column.name, 1.0))
         fasts[index] = fast
         if fast is None:
-            firsts.append(ref + " as " + _slow_alias(index))
+            inner.append(ref + " as " + _slow_alias(index))
+            outer.append(_slow_alias(index))
             continue
         first_params.update(fast.params)
-        firsts.append(fast.value + " as " + quoted)
-        firsts.append("case when (" + fast.value + ") is null then " + ref + " end as "
-                      + _slow_alias(index))
+        inner.append(fast.value + " as " + quoted)
+        inner.append(ref + " as " + _raw_alias(index))
+        outer.append(quoted)
+        outer.append("case when " + quoted + " is null then " + _raw_alias(index) + " end as "
+                     + _slow_alias(index))
         if column.name in percent_bits and fast.candidate is not None:
             first_params[key + "_bit"] = percent_bits[column.name]
             plain_bits.append("case when " + fast.candidate + " then $" + key + "_bit else 0 end")
-    firsts.insert(1, "cast(" + (" + ".join(plain_bits) or "0") + " as integer) as _plain")
-    con.execute("create table plain as select " + ", ".join(firsts) + " from data r",
-                first_params)
+    inner.insert(1, "cast(" + (" + ".join(plain_bits) or "0") + " as integer) as _plain")
+    con.execute("create table plain as select " + ", ".join(outer) + " from (select "
+                + ", ".join(inner) + " from data r)", first_params)
 
     # Pass 2: the spellings outside the plain form, once each, with counts.
     rows = con.execute("select count(*) from plain").fetchall()[0][0]

@@ -123,3 +123,60 @@ def test_an_overlong_utf8_nul_is_no_nul(tmp_path):
     path = _write(tmp_path, b"a,b\n1,\xc0\x80\n")
     assert decoding.inspect(path).encoding == "gb18030"
     assert "\x00" not in "".join(decoding.iter_text(path))
+
+
+@pytest.mark.parametrize("slice_size", [1, 2, 3])
+@pytest.mark.parametrize(
+    ("text", "encoding", "expected"),
+    [
+        ("社区编码,名称\nC001,东风社区\n" * 10, "utf-8", "utf-8-sig"),
+        ("社区编码,名称\nC001,东风社区\n" * 10, "utf-8-sig", "utf-8-sig"),
+        ("社区编码,名称\nC001,东风社区\n" * 10, "gb18030", "gb18030"),
+    ],
+)
+def test_decoding_in_slices_splits_no_character_wrongly(tmp_path, monkeypatch, text, encoding,
+                                                         expected, slice_size):
+    """Slices of one, two and three bytes cut through every multi-byte
+    character and the BOM: the encoding found and the refusals stay the same."""
+    monkeypatch.setattr(decoding, "DECODE_SLICE", slice_size)
+    monkeypatch.setattr(decoding, "BLOCK_SIZE", 7)
+    data = text.encode(encoding)
+    assert decoding.inspect(_write(tmp_path, data)).encoding == expected
+    with pytest.raises(decoding.DecodeError):
+        decoding.inspect(_write(tmp_path, data + b"\xff\xff\xff\n", "bad.csv"))
+
+
+LINE_END_BLOCKS = [
+    [b"a\rb\n"],  # a lone CR, then an LF: no CR LF pair
+    [b"\r"],
+    [b"\r\r\n"],
+    [b"x\r\n\r", b"\ny\n"],  # a pair across blocks
+    [b"a\nb\r", b"c"],  # a lone CR ending a block
+    [b"a\r\nb\r\n", b"\r\n\r\n", b"\n\r"],
+    [bytes([10, 13, 65] * 50 + [13]), bytes([10, 13, 13, 10] * 40)],
+]
+
+
+@pytest.mark.parametrize("numpy_loaded", [True, False])
+@pytest.mark.parametrize("blocks", LINE_END_BLOCKS)
+def test_line_ends_are_counted_as_bytes_count_them(monkeypatch, blocks, numpy_loaded):
+    """Counted on a numpy array (numpy already loaded) or with bytes.count,
+    the LF, CR and CR LF totals are those of the whole file's bytes."""
+    import sys
+
+    import numpy  # noqa: F401 — loaded, as in the importer's process
+
+    if not numpy_loaded:
+        monkeypatch.setitem(sys.modules, "numpy", None)
+    ends = decoding.LineEnds()
+    for block in blocks:
+        ends = ends.add(block)
+    whole = b"".join(blocks)
+    assert (ends.lf, ends.cr, ends.crlf) == (
+        whole.count(b"\n"), whole.count(b"\r"), whole.count(b"\r\n"))
+    assert ends.last_byte == whole[-1]
+
+
+def test_a_lone_cr_before_an_lf_is_no_crlf_file(tmp_path):
+    path = _write(tmp_path, b"a,b\r\n1,2\rx\n")
+    assert decoding.inspect(path).line_ends.newline is None
