@@ -136,7 +136,9 @@ def within_filter(table: pa.Table, view_filter: ViewFilter) -> pa.Table:
 def rows_of_communities(table: pa.Table, community_ids) -> pa.Table:
     """The rows of these communities (by `community_id`), in the same order:
     narrows a scope-wide result whose rows depend on their community alone to
-    a filter's communities."""
+    a filter's communities. Narrowed as Arrow: an integer column with a NULL
+    only in other communities' rows then turns into integers in pandas, as
+    from the query of these communities."""
     column = table.column("community_id")
     chosen = pa.array(list(community_ids), pa.string()).cast(column.type)
     return table.filter(pc.is_in(column, value_set=chosen))

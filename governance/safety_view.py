@@ -16,7 +16,6 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from governance import boundaries, clock, db, indicators, presentation, safety
 from governance.catalogue import Standards
@@ -121,14 +120,6 @@ def _rows_of(frame: pd.DataFrame, chosen: frozenset[str]) -> pd.DataFrame:
     return frame[frame["community_id"].isin(chosen)].reset_index(drop=True)
 
 
-def _table_rows_of(table: pa.Table, chosen: frozenset[str]) -> pa.Table:
-    """The rows of these communities, in the table's order. Narrowed as Arrow:
-    an integer column with a NULL only in other communities' rows then turns
-    into integers in pandas, as from the query of these communities."""
-    return table.filter(pc.is_in(table.column("community_id"),
-                                 value_set=pa.array(sorted(chosen), pa.string())))
-
-
 @dataclass(frozen=True)
 class _Within:
     """What safety_view_within passes to incident_view: the scope's event view,
@@ -148,7 +139,7 @@ class _Within:
         if (whole is None or whole.difference_rows is None or whole.source.kind != source.kind
                 or whole.source.period != source.period):
             return None
-        rows = _table_rows_of(whole.difference_rows, self.community_ids)
+        rows = indicators.rows_of_communities(whole.difference_rows, self.community_ids)
         if not rows.num_rows:
             return rows
         name = "checked_community_months"
@@ -196,7 +187,7 @@ def safety_view_within(
     within = _Within(whole.incidents, chosen, len(whole.standards_matrix))
     red_flags = (safety.red_flag_rows(conn, period, view_filter, scope, shared)
                  if whole.red_flag_rows is None
-                 else _table_rows_of(whole.red_flag_rows, chosen))
+                 else indicators.rows_of_communities(whole.red_flag_rows, chosen))
     if len(view_filter.streets) == 1 and not view_filter.community_types:
         monthly = _one_street_monthly(whole.monthly, view_filter.streets[0])
     else:
