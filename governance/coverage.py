@@ -430,9 +430,11 @@ def nearest_text(row: Mapping[str, Any], facility_label: str | None = None) -> s
     distance = row.get("nearest_walking_m")
     if distance is None or distance != distance:  # NULL arrives as None or, via pandas, NaN
         return t("coverage.nearest.beyond", type=label, limit=f"{row['search_limit_m']:,.0f}")
+    name = row.get("nearest_facility_name")
+    if name is None or name != name or name == "":  # a facility without a name: its id
+        name = row.get("nearest_facility_id")
     return t(
-        "coverage.nearest.distance", type=label,
-        name=row.get("nearest_facility_name") or row.get("nearest_facility_id"),
+        "coverage.nearest.distance", type=label, name=name,
         distance=f"{row['nearest_walking_m']:,.0f}",
     )
 

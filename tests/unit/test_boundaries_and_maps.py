@@ -526,3 +526,36 @@ def test_only_an_administrator_imports_boundaries(tmp_path):
             assert "只有管理员可以导入社区边界" in result.report.messages()[0]
     finally:
         conn.close()
+
+
+def test_residence_and_facility_tooltips_read_their_columns_as_written():
+    """Tooltips are built from the columns they read (as lists, not records):
+    a missing name or count shows "—", a leading "@@" is defused, the nearest
+    facility or the search limit follows, and other columns change nothing."""
+    points = pd.DataFrame({
+        "point_id": pd.Series(["R1", "@@=R2", "R3"], dtype="str"),
+        "community_name": pd.Series(["东一社区", None, "西三村"], dtype="str"),
+        "households": [120, 5, None],
+        "covered": [True, False, False],
+        "facility_type": ["service_center"] * 3,
+        "nearest_walking_m": [432.4, None, 2999.6],
+        "search_limit_m": [3000.0] * 3,
+        "nearest_facility_name": pd.Series(["中心站", None, None], dtype="str"),
+        "nearest_facility_id": ["F1", None, "F9"],
+        "unrelated": ["x", "y", "z"],
+    })
+    assert maps._point_tooltips(points, "map.tooltip.residence") == [
+        "楼栋/网格 R1（东一社区）\n120 户，在步行范围内\n最近的综合服务中心：中心站，步行约 432 米",
+        "楼栋/网格 \u200b@@=R2（—）\n5 户，不在步行范围内\n步行 3,000 米内没有综合服务中心",
+        "楼栋/网格 R3（西三村）\n— 户，不在步行范围内\n最近的综合服务中心：F9，步行约 3,000 米",
+    ]
+    facilities = pd.DataFrame({
+        "facility_type": ["police", "service_center", "culture"],
+        "status": ["in_use", "closed", "in_use"],
+        "facility_name": pd.Series(["@@#派出所", None, "文化站"], dtype="str"),
+        "lon": [114.0, 114.1, None], "lat": [30.0, 30.1, 30.2],
+    })
+    layer = maps.facilities_layer_data(facilities, focus_type="service_center")
+    # The unlocated one is left out; the focus type is drawn last, larger.
+    assert layer["tooltip"].tolist() == ["\u200b@@#派出所\n警务室 · 在用", "—\n综合服务中心 · 停用"]
+    assert layer["radius"].tolist() == [maps.OTHER_RADIUS_PX, maps.FOCUS_RADIUS_PX]
